@@ -1,0 +1,25 @@
+"""Registration of the built-in hot paths (specification: ../shared/HOTPATHS.md).
+
+One module per hot path, imported in pipeline order; importing a module registers it.
+Each wires a baseline module and its optimized twin (same module name under ``baselines/``
+and ``optimized/``) into :mod:`harness.registry`.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+PIPELINE = (
+    "gateway_lookup",
+    "envoyfilter_patch",
+    "filterchain_hash",
+    "listener_update",
+    "ingress_update",
+)
+
+for _name in PIPELINE:
+    try:
+        importlib.import_module(f"harness.hotpaths.{_name}")
+    except ModuleNotFoundError as exc:  # a hot path not yet written
+        if exc.name != f"harness.hotpaths.{_name}":
+            raise
