@@ -89,10 +89,19 @@ def _ads() -> config_source_pb2.ConfigSource:
     )
 
 
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+
+
 def alpn_for(gateway: GatewayConfig | None) -> tuple[str, ...]:
-    """ALPN of a chain: h2 unless the gateway's enable-h2 annotation turns it off."""
-    if gateway is not None and gateway.annotations.get(ENABLE_H2_ANNOTATION) == "false":
-        return ALPN_H1
+    """ALPN of a chain: h2 unless the gateway's enable-h2 annotation turns it off.
+
+    Higress ``shouldDisableH2``: an annotation value that does not parse as true with Go's
+    ``strconv.ParseBool`` turns h2 off.
+    """
+    if gateway is not None:
+        value = gateway.annotations.get(ENABLE_H2_ANNOTATION)
+        if value is not None and value not in _GO_TRUE:
+            return ALPN_H1
     return ALPN_H2
 
 
@@ -119,17 +128,11 @@ def _http_filters() -> list[hcm_pb2.HttpFilter]:
     ]
 
 
-_HTTP_FILTERS = _http_filters()
-
-
-def build_hcm(
-    route_config_name: str, *, rds_from_ads: bool = True
-) -> hcm_pb2.HttpConnectionManager:
-    """The gateway HttpConnectionManager with RDS, as ``buildHTTPConnectionManager``."""
+def _hcm_template() -> hcm_pb2.HttpConnectionManager:
     hcm = hcm_pb2.HttpConnectionManager(
         codec_type=hcm_pb2.HttpConnectionManager.AUTO,
         stat_prefix="outbound_0.0.0.0_443",
-        rds=hcm_pb2.Rds(config_source=_ads(), route_config_name=route_config_name),
+        rds=hcm_pb2.Rds(config_source=_ads()),
         use_remote_address=wrappers_pb2.BoolValue(value=True),
         xff_num_trusted_hops=0,
         forward_client_cert_details=hcm_pb2.HttpConnectionManager.SANITIZE_SET,
@@ -151,12 +154,26 @@ def build_hcm(
             typed_config=pack(uuid_pb2.UuidRequestIdConfig())
         ),
     )
-    hcm.http_filters.extend(_HTTP_FILTERS)
+    hcm.http_filters.extend(_http_filters())
     return hcm
 
 
-def build_tls_context(credential: str, alpn: Sequence[str]) -> tls_pb2.DownstreamTlsContext:
-    """``buildGatewayListenerTLSContext`` for tls.mode SIMPLE with a credentialName."""
+# Every chain's HCM and TLS context are the same message but for a name or two, so each is
+# built by copying a template (one C-level copy) and setting what differs: same bytes as
+# building them field by field, without re-running the Python constructors per chain. The
+# hot paths share this builder, so it weighs the same in a baseline and its optimized twin.
+_HCM_TEMPLATE = _hcm_template()
+
+
+def build_hcm(route_config_name: str) -> hcm_pb2.HttpConnectionManager:
+    """The gateway HttpConnectionManager with RDS, as ``buildHTTPConnectionManager``."""
+    hcm = hcm_pb2.HttpConnectionManager()
+    hcm.CopyFrom(_HCM_TEMPLATE)
+    hcm.rds.route_config_name = route_config_name
+    return hcm
+
+
+def _tls_template() -> tls_pb2.DownstreamTlsContext:
     return tls_pb2.DownstreamTlsContext(
         common_tls_context=tls_pb2.CommonTlsContext(
             tls_params=common_pb2.TlsParameters(
@@ -164,13 +181,23 @@ def build_tls_context(credential: str, alpn: Sequence[str]) -> tls_pb2.Downstrea
                 tls_maximum_protocol_version=common_pb2.TlsParameters.TLSv1_3,
                 cipher_suites=list(CIPHER_SUITES),
             ),
-            alpn_protocols=list(alpn),
-            tls_certificate_sds_secret_configs=[
-                secret_pb2.SdsSecretConfig(name=credential, sds_config=_ads())
-            ],
+            tls_certificate_sds_secret_configs=[secret_pb2.SdsSecretConfig(sds_config=_ads())],
         ),
         require_client_certificate=wrappers_pb2.BoolValue(value=False),
     )
+
+
+_TLS_TEMPLATE = _tls_template()
+
+
+def build_tls_context(credential: str, alpn: Sequence[str]) -> tls_pb2.DownstreamTlsContext:
+    """``buildGatewayListenerTLSContext`` for tls.mode SIMPLE with a credentialName."""
+    ctx = tls_pb2.DownstreamTlsContext()
+    ctx.CopyFrom(_TLS_TEMPLATE)
+    common = ctx.common_tls_context
+    common.alpn_protocols.extend(alpn)
+    common.tls_certificate_sds_secret_configs[0].name = credential
+    return ctx
 
 
 def _chain_metadata(gateway_key: str) -> base_pb2.Metadata:
@@ -388,3 +415,25 @@ def translate(workload: Workload, shape: Shape = "per-host") -> Translation:
         chains.append(build_filter_chain(names, cred, alpn, rc_name, first_key))
         rcs.append(build_route_configuration(rc_name, [s.hosts[0] for s in members], routes))
     return Translation(shape, gateways, merged, build_listener(chains), rcs, hosts, creds)
+
+
+# ---- the gateway listener build (hot path gateway_lookup) ---------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayListenerInputs:
+    """What building the gateway listeners reads: the push context's gateway configs in
+    config-store order (Istio ``PushContext.gatewayIndex.all``) and the proxy's merged
+    gateway."""
+
+    gateways: tuple[GatewayConfig, ...]
+    merged: MergedGateway
+
+
+@dataclass(frozen=True)
+class GatewayListenerBuild:
+    """A built port-443 listener and, per HTTPS server in chain order, the ``ns/name`` of
+    the gateway config its lookup returned (``None`` when none was found)."""
+
+    listener: listener_pb2.Listener
+    resolved: tuple[str | None, ...]

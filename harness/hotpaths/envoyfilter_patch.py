@@ -1,0 +1,96 @@
+"""Hot path ``envoyfilter_patch``: EnvoyFilter patches applied to the port-443 gateway listener.
+
+Inputs: the per-host listener of the workload (``workloads.envoy_config.translate``) and the
+typical Higress patch set (``workloads.envoyfilters.typical_patch_set``, with one SNI-matched
+patch for the first custom-domain host). The real code patches the listener in place, so
+``prepare`` re-parses a fresh listener before every call (untimed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baselines import envoyfilter_patch as baseline
+from harness.registry import HotPath, Implementation, register
+from optimized import envoyfilter_patch as optimized
+from workloads.envoy_config import translate
+from workloads.envoyfilters import EnvoyFilterInputs, PatchResult, typical_patch_set
+from workloads.model import Workload
+
+COUNTERS = ("any_decodes", "any_encodes", "merges", "clones", "bytes_encoded")
+
+
+def sni_targets(hosts: list[str], domain: str) -> list[str]:
+    """The host given its own SNI-matched patch: the first custom domain, else the first."""
+    for host in hosts:
+        if not host.endswith("." + domain):
+            return [host]
+    return hosts[:1]
+
+
+def make_inputs(workload: Workload) -> EnvoyFilterInputs:
+    tr = translate(workload, "per-host")
+    patches = typical_patch_set(sni_targets(tr.hosts, workload.domain))
+    return EnvoyFilterInputs.from_listener(tr.listener, patches)
+
+
+def prepare(inputs: EnvoyFilterInputs) -> EnvoyFilterInputs:
+    return inputs.fresh()
+
+
+def compare(expected: PatchResult, actual: PatchResult) -> str | None:
+    if expected.applied != actual.applied:
+        for (key, n), (_, m) in zip(expected.applied, actual.applied, strict=True):
+            if n != m:
+                return f"patch {key} applied {m} times, expected {n}"
+        return "applied-patch keys differ"
+    a = expected.listener
+    b = actual.listener
+    if a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True):
+        return None
+    if len(a.filter_chains) != len(b.filter_chains):
+        return f"{len(b.filter_chains)} filter chains, expected {len(a.filter_chains)}"
+    for i, (fa, fb) in enumerate(zip(a.filter_chains, b.filter_chains, strict=True)):
+        if fa.SerializeToString(deterministic=True) != fb.SerializeToString(deterministic=True):
+            names = ",".join(fa.filter_chain_match.server_names)
+            return f"filter chain {i} ({names}) differs: {_first_part(fa, fb)}"
+    return "listener fields outside the filter chains differ"
+
+
+def _first_part(fa: Any, fb: Any) -> str:
+    for field in ("transport_socket", "filters", "filter_chain_match", "metadata"):
+        if getattr(fa, field) != getattr(fb, field):
+            return field
+    return "other fields"
+
+
+HOTPATH = register(
+    HotPath(
+        name="envoyfilter_patch",
+        title="EnvoyFilter listener patches",
+        models=(
+            "istio/istio (higress-group/istio istio-1.19) pilot/pkg/networking/core/v1alpha3/"
+            "envoyfilter/listener_patch.go ApplyListenerPatches -> patchFilterChains -> "
+            "patchNetworkFilter -> patchHTTPFilters, util.MergeAnyWithAny, pkg/proto/merge; "
+            "optimized: luanshaotong/istio (Sealos) ApplyListenerPatchesExt, MessageIndex"
+        ),
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation(
+                "baseline",
+                "baseline",
+                baseline.apply_listener_patches,
+                "baselines.envoyfilter_patch",
+            ),
+            Implementation(
+                "optimized",
+                "optimized",
+                optimized.apply_listener_patches,
+                "optimized.envoyfilter_patch",
+            ),
+        ),
+        compare=compare,
+        counters=COUNTERS,
+        prepare=prepare,
+    )
+)

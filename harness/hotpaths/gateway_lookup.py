@@ -1,0 +1,100 @@
+"""Hot path ``gateway_lookup``: finding each HTTPS server's Gateway config by name while the
+port-443 gateway listener is built.
+
+Inputs: the workload's Gateway configs (``gateways_from_ingresses``, one per host, in
+Ingress order) and their merge (``merge_gateways``). The gateway found decides only the ALPN
+of its chain (the ``enable-h2`` annotation), so the inputs must carry a mix of that
+annotation: when no gateway carries it (the generator does not set it), a deterministic
+subset is marked, ``"false"`` on every 10th gateway from the 4th and ``"true"`` on every 10th
+from the 9th.
+
+The result compared between implementations: the listener's deterministic serialization and,
+per HTTPS server, the key of the gateway its lookup returned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from baselines import gateway_lookup as baseline
+from harness.registry import HotPath, Implementation, register
+from optimized import gateway_lookup as optimized
+from workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
+from workloads.istio import (
+    ENABLE_H2_ANNOTATION,
+    GatewayConfig,
+    gateways_from_ingresses,
+    merge_gateways,
+)
+from workloads.model import Workload
+
+COUNTERS = ("name_comparisons", "lookups", "dict_builds", "dict_inserts")
+H2_OFF_EVERY = 10
+H2_OFF_AT = 3
+H2_ON_AT = 8
+
+
+def with_enable_h2_mix(gateways: list[GatewayConfig]) -> list[GatewayConfig]:
+    """The gateways, with a deterministic mix of enable-h2 annotations when none has one."""
+    if any(ENABLE_H2_ANNOTATION in gw.annotations for gw in gateways):
+        return gateways
+    out = []
+    for i, gw in enumerate(gateways):
+        value = {H2_OFF_AT: "false", H2_ON_AT: "true"}.get(i % H2_OFF_EVERY)
+        if value is not None:
+            gw = replace(
+                gw, annotations=MappingProxyType({**gw.annotations, ENABLE_H2_ANNOTATION: value})
+            )
+        out.append(gw)
+    return out
+
+
+def make_inputs(workload: Workload) -> GatewayListenerInputs:
+    gateways = with_enable_h2_mix(gateways_from_ingresses(workload))
+    return GatewayListenerInputs(tuple(gateways), merge_gateways(gateways))
+
+
+def compare(expected: GatewayListenerBuild, actual: GatewayListenerBuild) -> str | None:
+    if len(expected.resolved) != len(actual.resolved):
+        return f"{len(actual.resolved)} servers resolved, expected {len(expected.resolved)}"
+    for i, (want, got) in enumerate(zip(expected.resolved, actual.resolved, strict=True)):
+        if want != got:
+            return f"server {i} resolved to gateway {got!r}, expected {want!r}"
+    a, b = expected.listener, actual.listener
+    if a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True):
+        return None
+    if len(a.filter_chains) != len(b.filter_chains):
+        return f"{len(b.filter_chains)} filter chains, expected {len(a.filter_chains)}"
+    for i, (fa, fb) in enumerate(zip(a.filter_chains, b.filter_chains, strict=True)):
+        if fa.SerializeToString(deterministic=True) != fb.SerializeToString(deterministic=True):
+            return f"filter chain {i} ({','.join(fa.filter_chain_match.server_names)}) differs"
+    return "listener fields outside the filter chains differ"
+
+
+HOTPATH = register(
+    HotPath(
+        name="gateway_lookup",
+        title="Gateway config lookup by name (listener build)",
+        models=(
+            "higress-group/istio (istio-1.19) pilot/pkg/model/ali_push_context.go "
+            "GetGatewayByName, called twice per HTTPS server in pilot/pkg/networking/core/"
+            "v1alpha3/gateway.go buildGatewayTCPBasedFilterChains; optimized: "
+            "luanshaotong/istio (Sealos) cfgCache map built per port in buildGatewayListeners"
+        ),
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation(
+                "baseline", "baseline", baseline.build_gateway_listener, "baselines.gateway_lookup"
+            ),
+            Implementation(
+                "optimized",
+                "optimized",
+                optimized.build_gateway_listener,
+                "optimized.gateway_lookup",
+            ),
+        ),
+        compare=compare,
+        counters=COUNTERS,
+    )
+)

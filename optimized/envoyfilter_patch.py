@@ -1,0 +1,305 @@
+"""EnvoyFilter listener patching with decode-once cells: each Any decoded at most once per push.
+
+Models the Sealos fork of Istio (``luanshaotong/istio`` branch ``test``,
+``pilot/pkg/networking/core/v1alpha3/envoyfilter/listener_patch.go``: ``MessageIndex``,
+``ApplyListenerPatchesExt -> patchListenersExt -> ... -> patchNetworkFilterExt ->
+patchHTTPFiltersExt``, fed by ``buildGatewayListenersExt`` / ``MutableGatewayListener.buildExt``
+in ``gateway.go``), in its intended form:
+
+- a cell per filter per chain (here also per transport socket and per HTTP filter) and per
+  patch value: the Any is decoded on first use and the decoded message is kept;
+- MERGE patches are applied in place on the decoded messages (no re-encode per patch);
+- each touched message is encoded once, when its chain is done; the HCM is decoded for the
+  HTTP filter patches even when no network-filter MERGE initialised its cell.
+
+The fork's snapshot had two bugs that this module does not have and that the equivalence
+tests reintroduce on purpose: the merge ran only when a decode had *failed*
+(``if e1 != nil || e2 != nil``; see :func:`merge_ready`), and the HTTP filter patches read the
+HCM cell's message without initialising it, so they were dropped whenever no network-filter
+MERGE had decoded the HCM (see :func:`hcm_message`).
+
+Cost: per chain, one decode and one encode of each touched Any (the HCM once instead of
+1 + k times), plus one decode per patch value per push: O(N + P).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envoy.extensions.filters.network.http_connection_manager.v3 import (
+    http_connection_manager_pb2 as hcm_pb2,
+)
+
+from workloads.counters import Counters
+from workloads.envoy_config import HCM_FILTER
+from workloads.envoyfilters import (
+    AppliedTally,
+    EnvoyFilterInputs,
+    EnvoyFilterPatch,
+    ListenerPatches,
+    OpTally,
+    PatchResult,
+    apply_http_filter_op,
+    encode_into,
+    filter_chain_match,
+    http_filter_match,
+    istio_merge,
+    merge_listener_patches,
+    network_filter_match,
+    try_unpack,
+)
+
+
+class Cell:
+    """The Sealos ``MessageIndex``: one Any, decoded on first use, encoded once if changed."""
+
+    __slots__ = ("any", "dirty", "message", "status")
+
+    UNINITIALISED, DECODED, FAILED = 0, 1, 2
+
+    def __init__(self, any_msg: Any) -> None:
+        self.any = any_msg
+        self.message: Any = None
+        self.status = Cell.UNINITIALISED
+        self.dirty = False
+
+    def get(self, tally: OpTally) -> Any:
+        """The decoded message (``MessageIndex.GetMessage``); None if it does not decode."""
+        if self.status == Cell.UNINITIALISED:
+            self.message = try_unpack(self.any.type_url, self.any.value)
+            tally.any_decodes += 1
+            self.status = Cell.FAILED if self.message is None else Cell.DECODED
+        return self.message
+
+    def flush(self, tally: OpTally) -> None:
+        """Encode the message back into its Any once, if it was changed."""
+        if self.dirty:
+            encode_into(self.any, self.message, tally)
+            self.dirty = False
+
+
+class PatchValues:
+    """Cells of the patch values (the fork's ``userMgrs``): each decoded once per push, as
+    the type of the object it is merged into (Istio swaps the type URL before merging)."""
+
+    __slots__ = ("_decoded",)
+
+    def __init__(self) -> None:
+        self._decoded: dict[tuple[str, str], tuple[Any, bytes]] = {}
+
+    def get(
+        self, lp: EnvoyFilterPatch, any_msg: Any, type_url: str, tally: OpTally
+    ) -> tuple[Any, bytes]:
+        """The decoded value and the bytes it came from (for the merge's memo)."""
+        key = (lp.key, type_url)
+        found = self._decoded.get(key)
+        if found is None:
+            value = any_msg.value
+            found = self._decoded[key] = (try_unpack(type_url, value), value)
+            tally.any_decodes += 1
+        return found
+
+
+def merge_ready(dst: Any, src: Any) -> bool:
+    """Merge only when both sides decoded to the same type (the fork had this inverted)."""
+    return dst is not None and src is not None and dst.DESCRIPTOR is src.DESCRIPTOR
+
+
+def hcm_message(cell: Cell, tally: OpTally) -> Any:
+    """The HCM of a chain for the HTTP filter patches, decoding the cell if no network-filter
+    MERGE did (the fork read ``mgr.message`` here and so could drop the patches)."""
+    return cell.get(tally)
+
+
+def apply_listener_patches(inputs: EnvoyFilterInputs, counters: Counters) -> PatchResult:
+    """``ApplyListenerPatchesExt`` for one gateway listener."""
+    tally = OpTally()
+    applied = AppliedTally(inputs.patches)
+    values = PatchValues()
+    listener = inputs.listener
+    merge_listener_patches(inputs.patches, listener, inputs.context, applied, tally)
+    patches = ListenerPatches.select(inputs.patches, listener, inputs.context)
+    patch_filter_chains(patches, listener, applied, values, tally)
+    tally.flush(counters)
+    return PatchResult(listener, applied.freeze())
+
+
+def patch_filter_chains(
+    patches: ListenerPatches,
+    listener: Any,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    for fc in listener.filter_chains:
+        if len(fc.filters) == 0:
+            continue
+        patch_filter_chain(patches, fc, applied, values, tally)
+    if listener.HasField("default_filter_chain") and len(listener.default_filter_chain.filters):
+        patch_filter_chain(patches, listener.default_filter_chain, applied, values, tally)
+
+
+def patch_filter_chain(
+    patches: ListenerPatches,
+    fc: Any,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    socket: Cell | None = None
+    for lp in patches.filter_chain:
+        if not filter_chain_match(fc, lp):
+            continue
+        applied.add(lp.key)
+        if socket is None and fc.HasField("transport_socket"):
+            socket = Cell(fc.transport_socket.typed_config)
+        if not merge_transport_socket_listener(fc, lp, socket, values, tally):
+            if socket is not None:
+                # A whole-chain merge may rewrite the socket: settle the cell first.
+                socket.flush(tally)
+                socket = None
+            istio_merge(fc, lp.value)
+            tally.merges += 1
+    if socket is not None:
+        socket.flush(tally)
+    patch_network_filters(patches, fc, applied, values, tally)
+
+
+def merge_transport_socket_listener(
+    fc: Any, lp: EnvoyFilterPatch, socket: Cell | None, values: PatchValues, tally: OpTally
+) -> bool:
+    """``mergeTransportSocketListener`` on the chain's transport-socket cell."""
+    value = lp.value
+    if socket is None or not value.HasField("transport_socket"):
+        return False
+    if value.transport_socket.name != fc.transport_socket.name:
+        return False
+    src_any = value.transport_socket
+    if fc.transport_socket.HasField("typed_config") and src_any.HasField("typed_config"):
+        dst = socket.get(tally)
+        src_url = src_any.typed_config.type_url
+        src, src_bytes = (
+            (None, b"") if dst is None else values.get(lp, src_any.typed_config, src_url, tally)
+        )
+        if merge_ready(dst, src):
+            istio_merge(dst, src, src_bytes)
+            tally.merges += 1
+            socket.dirty = True
+    return True
+
+
+def patch_network_filters(
+    patches: ListenerPatches,
+    fc: Any,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    # Only MERGE is modelled for network filters, so the insert/remove pass over the
+    # NETWORK_FILTER patches changes nothing; straight to the per-filter pass.
+    for filter_ in fc.filters:
+        patch_network_filter(
+            patches, fc, filter_, Cell(filter_.typed_config), applied, values, tally
+        )
+
+
+def patch_network_filter(
+    patches: ListenerPatches,
+    fc: Any,
+    filter_: Any,
+    cell: Cell,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    for lp in patches.network_filter:
+        if not filter_chain_match(fc, lp) or not network_filter_match(filter_, lp):
+            continue
+        if not filter_.HasField("typed_config"):
+            continue
+        user = lp.value
+        name = user.name or filter_.name
+        if user.HasField("typed_config"):
+            applied.add(lp.key)
+            dst = cell.get(tally)
+            src, src_bytes = None, b""
+            if dst is not None:
+                src_url = filter_.typed_config.type_url
+                src, src_bytes = values.get(lp, user.typed_config, src_url, tally)
+            if merge_ready(dst, src):
+                istio_merge(dst, src, src_bytes)
+                tally.merges += 1
+                cell.dirty = True
+        filter_.name = name
+    if filter_.name == HCM_FILTER:
+        patch_http_filters(patches, fc, filter_, cell, applied, values, tally)
+    cell.flush(tally)
+
+
+def patch_http_filters(
+    patches: ListenerPatches,
+    fc: Any,
+    filter_: Any,
+    cell: Cell,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    chain_patches = [
+        lp
+        for lp in patches.http_filter
+        if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
+    ]
+    if not chain_patches:
+        return
+    if filter_.HasField("typed_config"):
+        hcm = hcm_message(cell, tally)
+        if hcm is None:
+            return
+        cell.dirty = True
+    else:
+        # Istio patches a throwaway empty HCM here and never encodes it.
+        hcm = hcm_pb2.HttpConnectionManager()
+    for lp in chain_patches:
+        if lp.operation != "MERGE" and apply_http_filter_op(hcm.http_filters, lp, tally):
+            applied.add(lp.key)
+    merges = [lp for lp in chain_patches if lp.operation == "MERGE"]
+    for http_filter in hcm.http_filters:
+        name = http_filter.name
+        for lp in merges:
+            if lp.sub_filter is None or lp.sub_filter == name:
+                patch_http_filter(merges, http_filter, applied, values, tally)
+                break
+
+
+def patch_http_filter(
+    chain_patches: list[EnvoyFilterPatch],
+    http_filter: Any,
+    applied: AppliedTally,
+    values: PatchValues,
+    tally: OpTally,
+) -> None:
+    cell: Cell | None = None
+    for lp in chain_patches:
+        if not http_filter_match(http_filter, lp):
+            continue
+        if not http_filter.HasField("typed_config"):
+            continue
+        user = lp.value
+        name = user.name or http_filter.name
+        if user.HasField("typed_config"):
+            if cell is None:
+                cell = Cell(http_filter.typed_config)
+            dst = cell.get(tally)
+            src, src_bytes = None, b""
+            if dst is not None:
+                src_url = http_filter.typed_config.type_url
+                src, src_bytes = values.get(lp, user.typed_config, src_url, tally)
+            if merge_ready(dst, src):
+                istio_merge(dst, src, src_bytes)
+                tally.merges += 1
+                cell.dirty = True
+        applied.add(lp.key)
+        http_filter.name = name
+    if cell is not None:
+        cell.flush(tally)
