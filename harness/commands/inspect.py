@@ -1,0 +1,223 @@
+"""``gwbench inspect``: load, validate and summarize Ingress manifests or a live cluster.
+
+Loading and validation are :mod:`workloads.loaders`; :func:`summarize` reduces a workload to
+a frozen :class:`WorkloadSummary`, and two pure renderers turn it into lines of text or a
+versioned JSON document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from workloads.model import Workload
+
+SCHEMA_VERSION = 1
+DEFAULT_TOP = 5
+
+
+@dataclass(frozen=True)
+class SecretShare:
+    """One TLS Secret name and how many hosts (in how many namespaces) name it."""
+
+    name: str
+    hosts: int
+    namespaces: int
+
+
+@dataclass(frozen=True)
+class AnnotationCount:
+    key: str
+    ingresses: int
+
+
+@dataclass(frozen=True)
+class WorkloadSummary:
+    source: str
+    domain: str
+    ingresses: int
+    namespaces: int
+    hosts: int  # distinct non-empty rule hosts
+    hostless_rules: int
+    wildcard_hosts: int
+    shared_hosts: int  # hosts named by more than one Ingress
+    custom_domain_hosts: int
+    custom_domain_share: float
+    tls_secrets: int  # distinct (namespace, name) pairs named by tls entries
+    tls_secret_names: int  # distinct names
+    tls_without_secret_name: int
+    top_secrets: tuple[SecretShare, ...]
+    paths: int
+    path_types: tuple[tuple[str, int], ...]
+    annotations_median: float
+    annotations_max: int
+    annotation_keys: int
+    top_annotations: tuple[AnnotationCount, ...]
+    warnings: tuple[str, ...]
+
+
+def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
+    """Counts over the workload's Ingresses (O(N))."""
+    domain = workload.domain
+    namespaces: set[str] = set()
+    host_owners: Counter[str] = Counter()
+    hostless = 0
+    paths = 0
+    path_types: Counter[str] = Counter()
+    annotation_counts: list[int] = []
+    annotation_keys: Counter[str] = Counter()
+    secret_hosts: dict[str, set[str]] = {}
+    secret_namespaces: dict[str, set[str]] = {}
+    secret_pairs: set[tuple[str, str]] = set()
+    no_secret_name = 0
+    for ingress in workload.ingresses:
+        meta = ingress.metadata
+        namespace = (meta.namespace if meta else None) or "default"
+        namespaces.add(namespace)
+        annotations = (meta.annotations if meta else None) or {}
+        annotation_counts.append(len(annotations))
+        annotation_keys.update(annotations.keys())
+        spec = ingress.spec
+        ingress_hosts: set[str] = set()
+        for rule in (spec.rules or []) if spec else []:
+            if not rule.host:
+                hostless += 1
+            else:
+                ingress_hosts.add(rule.host)
+            for path in rule.http.paths if rule.http else []:
+                paths += 1
+                path_types[path.path_type or "unset"] += 1
+        host_owners.update(ingress_hosts)
+        for tls in (spec.tls or []) if spec else []:
+            if not tls.secret_name:
+                no_secret_name += 1
+                continue
+            secret_pairs.add((namespace, tls.secret_name))
+            secret_hosts.setdefault(tls.secret_name, set()).update(tls.hosts or [])
+            secret_namespaces.setdefault(tls.secret_name, set()).add(namespace)
+    hosts = len(host_owners)
+    custom = sum(1 for h in host_owners if h != domain and not h.endswith("." + domain))
+    shares = sorted(
+        (
+            SecretShare(name, len(secret_hosts[name]), len(secret_namespaces[name]))
+            for name in secret_hosts
+        ),
+        key=lambda s: (-s.hosts, s.name),
+    )
+    return WorkloadSummary(
+        source=workload.source,
+        domain=domain,
+        ingresses=len(workload.ingresses),
+        namespaces=len(namespaces),
+        hosts=hosts,
+        hostless_rules=hostless,
+        wildcard_hosts=sum(1 for h in host_owners if h.startswith("*.")),
+        shared_hosts=sum(1 for n in host_owners.values() if n > 1),
+        custom_domain_hosts=custom,
+        custom_domain_share=custom / hosts if hosts else 0.0,
+        tls_secrets=len(secret_pairs),
+        tls_secret_names=len(secret_hosts),
+        tls_without_secret_name=no_secret_name,
+        top_secrets=tuple(shares[:top]),
+        paths=paths,
+        path_types=tuple(sorted(path_types.items(), key=lambda kv: (-kv[1], kv[0]))),
+        annotations_median=statistics.median(annotation_counts) if annotation_counts else 0.0,
+        annotations_max=max(annotation_counts, default=0),
+        annotation_keys=len(annotation_keys),
+        top_annotations=tuple(
+            AnnotationCount(key, n)
+            for key, n in sorted(annotation_keys.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        ),
+        warnings=tuple(workload.warnings),
+    )
+
+
+def format_lines(summary: WorkloadSummary) -> list[str]:
+    """The human summary, one string per line."""
+    s = summary
+    lines = [
+        f"source: {s.source}",
+        f"Ingresses: {s.ingresses} in {s.namespaces} namespaces",
+        f"hosts: {s.hosts} (hostless rules: {s.hostless_rules}, wildcard hosts: "
+        f"{s.wildcard_hosts}, hosts in several Ingresses: {s.shared_hosts})",
+        f"custom domains: {s.custom_domain_hosts} hosts outside {s.domain} "
+        f"({s.custom_domain_share:.1%})",
+        f"TLS secrets: {s.tls_secrets} (namespace, name) pairs, {s.tls_secret_names} names; "
+        f"tls entries without secretName: {s.tls_without_secret_name}",
+    ]
+    for share in s.top_secrets:
+        lines.append(f"  {share.name}: {share.hosts} hosts in {share.namespaces} namespaces")
+    types = ", ".join(f"{kind} {n}" for kind, n in s.path_types)
+    lines.append(f"paths: {s.paths} ({types})")
+    lines.append(
+        f"annotations per Ingress: median {s.annotations_median:g}, max {s.annotations_max}; "
+        f"{s.annotation_keys} distinct keys"
+    )
+    for count in s.top_annotations:
+        lines.append(f"  {count.key}: {count.ingresses}")
+    lines.append(f"warnings: {len(s.warnings)}")
+    lines.extend(f"  {warning}" for warning in s.warnings)
+    return lines
+
+
+def to_json(summary: WorkloadSummary) -> dict[str, Any]:
+    """The versioned JSON form (``schema_version`` first)."""
+    body = dataclasses.asdict(summary)
+    body["path_types"] = dict(summary.path_types)
+    body["warnings"] = list(summary.warnings)
+    return {"schema_version": SCHEMA_VERSION, **body}
+
+
+@click.command(name="inspect")
+@click.argument("file", required=False)
+@click.option("--from-cluster", is_flag=True, help="Read the Ingresses of the current cluster.")
+@click.option("--context", default=None, help="kubeconfig context (with --from-cluster).")
+@click.option(
+    "--domain",
+    default=None,
+    help="Cloud domain (hosts outside it are custom domains); inferred when not given.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=DEFAULT_TOP,
+    show_default=True,
+    help="How many secrets and annotation keys to list.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print versioned JSON instead of text.")
+def command(
+    file: str | None,
+    from_cluster: bool,
+    context: str | None,
+    domain: str | None,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Load, validate and summarize Ingress manifests (FILE, or - for stdin) or a cluster.
+
+    FILE holds multi-document YAML or a `kind: List`. --from-cluster reads every Ingress of
+    the current kubeconfig context, read-only, and never reads Secret contents. Errors name
+    the file, the document (counted from 0) and the field, and exit with status 2.
+    """
+    if from_cluster == (file is not None):
+        raise click.UsageError("give exactly one of FILE or --from-cluster")
+    if context is not None and not from_cluster:
+        raise click.UsageError("--context goes with --from-cluster")
+    from workloads.loaders import load_cluster, load_file
+
+    if from_cluster:
+        workload = load_cluster(context, domain=domain)
+    else:
+        assert file is not None
+        workload = load_file(file, domain=domain)
+    summary = summarize(workload, top=top)
+    if as_json:
+        click.echo(json.dumps(to_json(summary), indent=2))
+    else:
+        click.echo("\n".join(format_lines(summary)))
