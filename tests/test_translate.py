@@ -141,3 +141,19 @@ def test_translation_is_deterministic() -> None:
     a = translate(make_workload(30)).listener.SerializeToString(deterministic=True)
     b = translate(make_workload(30)).listener.SerializeToString(deterministic=True)
     assert a == b
+
+
+def test_wildcard_shape_gives_the_star_to_one_chain_when_alpn_differs() -> None:
+    tr = translate(make_workload(40, custom_every=20, h1_every=7), "wildcard")
+    stars = [
+        c for c in tr.listener.filter_chains if f"*.{DOMAIN}" in c.filter_chain_match.server_names
+    ]
+    assert len(stars) == 1
+    names = [n for c in tr.listener.filter_chains for n in c.filter_chain_match.server_names]
+    assert len(names) == len(set(names))
+    h1 = [
+        c
+        for c in tr.listener.filter_chains
+        if list(_tls(c).common_tls_context.alpn_protocols) == ["http/1.1"]
+    ]
+    assert h1 and all(n.startswith("app") for c in h1 for n in c.filter_chain_match.server_names)

@@ -401,16 +401,30 @@ def translate(workload: Workload, shape: Shape = "per-host") -> Translation:
         groups.setdefault((s.tls.credential_name, alpn_for(gw)), []).append(s)
 
     domain = workload.domain
+    star = f"*.{domain}"
+    # In the wildcard shape, ``*.<domain>`` goes to the one chain of the wildcard certificate
+    # with the default ALPN; hosts whose gateway turned h2 off keep exact server names in a
+    # chain of their own (Envoy matches exact names before wildcards; two chains claiming
+    # ``*.<domain>`` would be a duplicate matcher).
+    wildcard_group = (wildcard_credential(), ALPN_H2)
+    has_star_chain = shape == "wildcard" and wildcard_group in groups
     chains = []
     rcs = []
     for (cred, alpn), members in groups.items():
         first_key = merged.gateway_name_for_server[members[0]]
-        if shape == "wildcard" and _is_wildcard_secret(cred):
-            names = [f"*.{domain}"]
-            extra = [s.hosts[0] for s in members if not s.hosts[0].endswith("." + domain)]
-            names.extend(h for h in extra if h != f"*.{domain}")
+        if has_star_chain and (cred, alpn) == wildcard_group:
+            names = [star]
+            names.extend(
+                h
+                for h in (s.hosts[0] for s in members)
+                if not h.endswith("." + domain) and h != star
+            )
+        elif has_star_chain:
+            names = [s.hosts[0] for s in members if s.hosts[0] != star]
         else:
             names = [s.hosts[0] for s in members]
+        if not names:
+            continue
         rc_name = f"https.443.{'wildcard' if shape == 'wildcard' else 'shared'}.{len(chains)}"
         chains.append(build_filter_chain(names, cred, alpn, rc_name, first_key))
         rcs.append(build_route_configuration(rc_name, [s.hosts[0] for s in members], routes))

@@ -1,0 +1,468 @@
+"""Domain activation on a real Envoy, per (N, shape): the measurements and their records.
+
+For each case a fresh Envoy (Envoy's memory grows across updates, ENVOY.md) is started on
+loopback and fed the translated listener by filesystem LDS:
+
+1. initial load: from the rename of the full listener over the empty one until the last
+   host answers a TLS handshake with its SNI and a 200 from its direct response; then a
+   sample of hosts is probed (status, body naming the host, served certificate by bytes) and
+   Envoy's RSS read;
+2. domain activation, R times: one new host added (per-host: one more filter chain;
+   consolidated: one more server name in the shared chain; wildcard: one more virtual host in
+   the RDS file, the listener untouched), timed from the rename until the host answers;
+3. certificate rotation, R times: one custom-domain certificate replaced through SDS (that
+   secret alone is served by a filesystem SDS subscription; the listener is untouched, as when
+   Istio pushes a renewed Secret under the same name), timed until a handshake serves the new
+   certificate.
+
+Admin ``/stats`` is read only between timed steps. Any rejected update stops the case with
+Envoy's own message.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from envoy.config.listener.v3 import listener_pb2
+from envoy.config.route.v3 import route_pb2
+
+from harness.envoy import adapt
+from harness.envoy.bootstrap import CertificateKeyPair
+from harness.envoy.plan import DEFAULT_PROBE_SAMPLE, CasePlan, NewHost, plan_case
+from harness.envoy.probe import ProbeResult
+from harness.envoy.secrets import leaf_der
+from harness.envoy.session import LocalEnvoy
+from harness.envoy.stats import ListenerManagerStats
+from harness.envoy.xds_files import FORMATS, Format
+from harness.errors import InputError
+from workloads.envoy_config import SHAPES, Shape
+from workloads.generate import generate
+from workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
+
+DEFAULT_REPEAT = 5
+RESULT_SCHEMA = "gwbench.envoy/1"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ProbeFailure:
+    host: str
+    status: int
+    error: str
+
+
+@dataclass(frozen=True)
+class EnvoyResult:
+    """One (N, shape, format) case measured on one fresh Envoy."""
+
+    ingresses: int
+    shape: str
+    format: str
+    hosts: int
+    filter_chains: int
+    initial_load_s: float
+    initial_cpu_s: float
+    """Envoy CPU time (all threads) spent during the initial load."""
+    activation_s: float
+    """Median of ``activation_samples_s``."""
+    activation_samples_s: tuple[float, ...]
+    activation_cpu_s: float
+    """Median Envoy CPU time per activation: the cost without the wait for a free core."""
+    rotation_s: float | None
+    """Median of ``rotation_samples_s``; None when the workload has no custom certificate."""
+    rotation_samples_s: tuple[float, ...]
+    listener_updates: int
+    """LDS updates the activations needed (0 for the wildcard shape)."""
+    in_place: bool
+    """Every listener update was applied in place, and rotations did not touch the listener."""
+    update_success: int
+    update_rejected: int
+    filter_chains_draining: int
+    rss_bytes: int
+    probes: int
+    probes_ok: int
+    probe_failures: tuple[ProbeFailure, ...]
+    envoy_version: str
+    seed: int
+    repeat: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["activation_samples_s"] = list(self.activation_samples_s)
+        data["rotation_samples_s"] = list(self.rotation_samples_s)
+        data["probe_failures"] = [asdict(f) for f in self.probe_failures]
+        return data
+
+
+@dataclass(frozen=True)
+class EnvoyOptions:
+    fmt: Format = "pb"
+    repeat: int = DEFAULT_REPEAT
+    seed: int = DEFAULT_SEED
+    probe_sample: int = DEFAULT_PROBE_SAMPLE
+    binary: Path | None = None
+    timeout_s: float | None = None
+    """Per-update wait limit; None scales with N (60 s + 5 ms per Ingress)."""
+
+
+@dataclass
+class _Counters:
+    """Listener-manager stats read after each activation: was each update in place?"""
+
+    last: ListenerManagerStats
+    listener_updates: int = 0
+    pending_updates: int = 0
+    in_place: bool = True
+
+    def record(self, now: ListenerManagerStats) -> None:
+        before, updates = self.last, self.pending_updates
+        in_place = now.listener_in_place_updated - before.listener_in_place_updated
+        success = now.lds_update_success - before.lds_update_success
+        attempts = now.lds_update_attempt - before.lds_update_attempt
+        if not (in_place == updates and success == updates and attempts == updates):
+            self.in_place = False
+        self.listener_updates += updates
+        self.pending_updates = 0
+        self.last = now
+
+
+def check_options(ingresses: Sequence[int], shapes: Sequence[str], fmt: str, repeat: int) -> None:
+    """Reject bad parameters with the field they came from (exit 2)."""
+    if not ingresses:
+        raise InputError("give at least one value", field="--ingresses")
+    for n in ingresses:
+        if n < 1:
+            raise InputError(f"must be >= 1, got {n}", field="--ingresses")
+    for shape in shapes:
+        if shape not in SHAPES:
+            raise InputError(
+                f"unknown shape {shape!r}; one of {', '.join(SHAPES)}", field="--shape"
+            )
+    if fmt not in FORMATS:
+        raise InputError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", field="--format")
+    if repeat < 1:
+        raise InputError(f"must be >= 1, got {repeat}", field="--repeat")
+
+
+def iter_measure(
+    ingresses: Sequence[int],
+    shapes: Sequence[Shape],
+    options: EnvoyOptions = EnvoyOptions(),
+    progress: Progress = _quiet,
+) -> Iterator[EnvoyResult]:
+    """Every (N, shape) case, each on a fresh Envoy, yielded as soon as it is measured."""
+    check_options(ingresses, shapes, options.fmt, options.repeat)
+    for n in ingresses:
+        progress(f"N={n}: generating Ingresses")
+        yield from measure_workload(
+            generate(WorkloadSpec(n, seed=options.seed)), shapes, options, progress
+        )
+
+
+def measure_workload(
+    workload: Workload,
+    shapes: Sequence[Shape],
+    options: EnvoyOptions = EnvoyOptions(),
+    progress: Progress = _quiet,
+) -> Iterator[EnvoyResult]:
+    """Each shape of one workload (generated or the user's own), each on a fresh Envoy."""
+    for shape in shapes:
+        progress(f"N={len(workload)} {shape}: translating")
+        plan = plan_case(
+            workload,
+            shape,
+            repeat=options.repeat,
+            seed=options.seed,
+            probe_sample=options.probe_sample,
+        )
+        yield measure_case(plan, options, progress)
+
+
+def measure(
+    ingresses: Sequence[int],
+    shapes: Sequence[Shape],
+    options: EnvoyOptions = EnvoyOptions(),
+    progress: Progress = _quiet,
+) -> list[EnvoyResult]:
+    """Every (N, shape) case, each on a fresh Envoy; N in the order given."""
+    return list(iter_measure(ingresses, shapes, options, progress))
+
+
+def run_for_results(
+    ingresses: int | Sequence[int],
+    shapes: Sequence[str] = ("all",),
+    fmt: str = "pb",
+    repeat: int | None = None,
+    seed: int = DEFAULT_SEED,
+    progress: Progress = _quiet,
+    *,
+    workload: Workload | None = None,
+    quick: bool = False,
+    out_dir: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Entry point for ``gwbench run --envoy``: one plain dict per case for results.json.
+
+    ``ingresses`` is one N or several; ``workload``, when given, is measured instead of
+    generating one (the run's own Ingresses, e.g. ``--from-file``; one N only). ``shapes``
+    names shapes from ``workloads.envoy_config.SHAPES`` or ``"all"`` (canonical order).
+    ``repeat`` defaults to 5, or 3 when ``quick``. ``out_dir`` also gets ``envoy.json`` (the
+    ``gwbench envoy --json`` document). Raises InputError for bad parameters and HarnessError
+    when Envoy fails (missing binary, rejected config, timeout); Envoy is stopped either way.
+    """
+    sizes = [ingresses] if isinstance(ingresses, int) else list(ingresses)
+    repeats = repeat if repeat is not None else (3 if quick else DEFAULT_REPEAT)
+    chosen: list[Shape] = [s for s in SHAPES if s in shapes or "all" in shapes]
+    check_options(sizes, [s for s in shapes if s != "all"], fmt, repeats)
+    options = EnvoyOptions(fmt="pb" if fmt == "pb" else "yaml", repeat=repeats, seed=seed)
+    if workload is not None:
+        results = list(measure_workload(workload, chosen, options, progress))
+    else:
+        results = measure(sizes, chosen, options, progress)
+    records = [r.to_dict() for r in results]
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        document = {
+            "schema": RESULT_SCHEMA,
+            "options": {
+                "ingresses": sizes,
+                "shapes": list(chosen),
+                "format": options.fmt,
+                "repeat": repeats,
+                "seed": seed,
+            },
+            "results": records,
+        }
+        (out_dir / "envoy.json").write_text(json.dumps(document, indent=2) + "\n")
+    return records
+
+
+def _timeout(plan: CasePlan, options: EnvoyOptions) -> float:
+    if options.timeout_s is not None:
+        return options.timeout_s
+    return 60.0 + 0.005 * plan.ingresses
+
+
+def measure_case(
+    plan: CasePlan, options: EnvoyOptions = EnvoyOptions(), progress: Progress = _quiet
+) -> EnvoyResult:
+    """Start a fresh Envoy, load ``plan``, activate and rotate; Envoy stopped on return."""
+    label = f"N={plan.ingresses} {plan.shape}"
+    timeout = _timeout(plan, options)
+    dynamic = [plan.rotation.credential] if plan.rotation is not None else []
+    progress(f"{label}: starting Envoy")
+    with LocalEnvoy(
+        plan.certificates,
+        fmt=options.fmt,
+        dynamic_secrets=dynamic,
+        route_names=sorted(plan.rds_routes),
+        binary=options.binary,
+    ) as envoy:
+        progress(f"{label}: initial load ({plan.filter_chains} filter chains)")
+        listener, routes = _localize(envoy, plan)
+        cpu_before = envoy.process.cpu_seconds()
+        initial_s, _ = envoy.wait_for(
+            plan.last_host,
+            start=_commit_initial(envoy, listener, routes),
+            timeout_s=timeout,
+            what="initial load",
+        )
+        initial_cpu = envoy.process.cpu_seconds() - cpu_before
+        progress(f"{label}: probing {len(plan.probe_hosts)} hosts")
+        failures = _probe_sample(envoy, plan)
+        rss = envoy.process.rss_bytes()
+        counters = _Counters(last=envoy.admin.listener_manager())
+        activations, activation_cpu = [], []
+        for index, new in enumerate(plan.new_hosts):
+            progress(f"{label}: activation {index + 1}/{len(plan.new_hosts)}")
+            elapsed, cpu = _activate(envoy, plan, listener, routes, new, timeout, counters)
+            activations.append(elapsed)
+            activation_cpu.append(cpu)
+        rotations = []
+        for index, pair in enumerate(plan.rotation.replacements if plan.rotation else ()):
+            progress(f"{label}: rotation {index + 1}/{options.repeat}")
+            rotations.append(_rotate(envoy, plan, pair, timeout, counters))
+        final = counters.last
+        rejected = sum(envoy.admin.stats(r"update_rejected$").values())
+    return EnvoyResult(
+        ingresses=plan.ingresses,
+        shape=plan.shape,
+        format=options.fmt,
+        hosts=len(plan.translation.hosts),
+        filter_chains=plan.filter_chains,
+        initial_load_s=initial_s,
+        initial_cpu_s=initial_cpu,
+        activation_s=statistics.median(activations),
+        activation_samples_s=tuple(activations),
+        activation_cpu_s=statistics.median(activation_cpu),
+        rotation_s=statistics.median(rotations) if rotations else None,
+        rotation_samples_s=tuple(rotations),
+        listener_updates=counters.listener_updates,
+        in_place=counters.in_place,
+        update_success=final.lds_update_success,
+        update_rejected=rejected,
+        filter_chains_draining=final.total_filter_chains_draining,
+        rss_bytes=rss,
+        probes=len(plan.probe_hosts),
+        probes_ok=len(plan.probe_hosts) - len(failures),
+        probe_failures=tuple(failures),
+        envoy_version=envoy.version,
+        seed=options.seed,
+        repeat=options.repeat,
+    )
+
+
+def _localize(
+    envoy: LocalEnvoy, plan: CasePlan
+) -> tuple[listener_pb2.Listener, dict[str, route_pb2.RouteConfiguration]]:
+    listener = adapt.localize_listener(
+        plan.translation.listener,
+        envoy.port,
+        dynamic_secrets=envoy.dynamic_secret_paths(),
+        rds_paths=envoy.rds_paths(),
+    )
+    routes = {name: adapt.localize_routes(rc) for name, rc in plan.rds_routes.items()}
+    return listener, routes
+
+
+def _commit_initial(
+    envoy: LocalEnvoy,
+    listener: listener_pb2.Listener,
+    routes: dict[str, route_pb2.RouteConfiguration],
+) -> float:
+    # the route files must hold their routes before the listener subscribes to them
+    for name, config in routes.items():
+        envoy.stage_routes(config)
+        envoy.commit_routes(name)
+    envoy.stage_listener(listener)
+    return envoy.commit_listener()
+
+
+def _probe_sample(envoy: LocalEnvoy, plan: CasePlan) -> list[ProbeFailure]:
+    failures = []
+    for host in plan.probe_hosts:
+        result = envoy.probe(host)
+        expected = plan.expected_der[plan.credential_of(host)]
+        if not _served(result, host, expected):
+            failures.append(ProbeFailure(host, result.status, _why(result, host, expected)))
+    return failures
+
+
+def _served(result: ProbeResult, host: str, der: bytes) -> bool:
+    """200, answered by the host's own virtual host, with the host's certificate."""
+    return result.ok and result.body == host.encode() and result.cert_der == der
+
+
+def _serves(host: str, der: bytes) -> Callable[[ProbeResult], bool]:
+    return lambda result: _served(result, host, der)
+
+
+def _why(result: ProbeResult, host: str, der: bytes) -> str:
+    if result.error:
+        return result.error
+    if not result.ok:
+        return f"HTTP {result.status}"
+    if result.body != host.encode():
+        return f"answered by the virtual host of {result.body.decode(errors='replace')!r}"
+    return "served another certificate" if result.cert_der != der else ""
+
+
+def _activate(
+    envoy: LocalEnvoy,
+    plan: CasePlan,
+    listener: listener_pb2.Listener,
+    routes: dict[str, route_pb2.RouteConfiguration],
+    new: NewHost,
+    timeout: float,
+    counters: _Counters,
+) -> tuple[float, float]:
+    """Add ``new`` the shape's way; (seconds until the host answers, Envoy CPU seconds)."""
+    expected = plan.expected_der[new.credential]
+    if plan.shape == "wildcard" and routes:
+        name = _route_for(listener, routes)
+        vhost = routes[name].virtual_hosts.add()
+        vhost.CopyFrom(new.virtual_host)
+        adapt.localize_virtual_host(vhost)
+        envoy.stage_routes(routes[name])
+        cpu_before = envoy.process.cpu_seconds()
+        start = envoy.commit_routes(name)
+    else:
+        if plan.shape == "consolidated":
+            chain = listener.filter_chains[adapt.shared_chain_index(listener, new.chain)]
+            adapt.add_host_to_chain(chain, new.host)
+        else:
+            listener.filter_chains.append(
+                adapt.localize_chain(new.chain, dynamic_secrets=envoy.dynamic_secret_paths())
+            )
+        envoy.stage_listener(listener)
+        cpu_before = envoy.process.cpu_seconds()
+        start = envoy.commit_listener()
+        counters.pending_updates += 1
+    elapsed, _ = envoy.wait_for(
+        new.host, start=start, timeout_s=timeout, accept=_serves(new.host, expected)
+    )
+    cpu = envoy.process.cpu_seconds() - cpu_before
+    # admin runs on Envoy's main thread: this read also waits for the rest of the update's
+    # main-thread work, so repeats do not overlap
+    counters.record(envoy.admin.listener_manager())
+    return elapsed, cpu
+
+
+def _rotate(
+    envoy: LocalEnvoy,
+    plan: CasePlan,
+    pair: CertificateKeyPair,
+    timeout: float,
+    counters: _Counters,
+) -> float:
+    """Deliver a renewed certificate by SDS under the same secret name; time it until a
+    handshake serves it. The listener must not change."""
+    assert plan.rotation is not None
+    host = plan.rotation.hosts[0]
+    envoy.stage_secret(plan.rotation.credential, pair)
+    start = envoy.commit_secret(plan.rotation.credential)
+    elapsed, _ = envoy.wait_for(
+        host,
+        start=start,
+        timeout_s=timeout,
+        accept=_serves(host, leaf_der(pair)),
+        what="certificate rotation",
+    )
+    counters.record(envoy.admin.listener_manager())
+    return elapsed
+
+
+def _route_for(
+    listener: listener_pb2.Listener, routes: dict[str, route_pb2.RouteConfiguration]
+) -> str:
+    """The RDS route configuration of the ``*.<domain>`` chain (the first one served by file)."""
+    for chain in listener.filter_chains:
+        manager = adapt.connection_manager(chain)
+        name = str(manager.rds.route_config_name)
+        if manager.WhichOneof("route_specifier") == "rds" and name in routes:
+            return name
+    return next(iter(routes))
+
+
+def shapes_from_option(shape: str) -> list[Shape]:
+    """``all`` -> every shape; else the one named."""
+    if shape == "all":
+        return list(SHAPES)
+    for known in SHAPES:
+        if known == shape:
+            return [known]
+    raise InputError(f"unknown shape {shape!r}; one of {', '.join(SHAPES)}, all", field="--shape")
+
+
+def ingresses_in_order(values: Iterable[int]) -> list[int]:
+    """Distinct N values in the order given."""
+    return list(dict.fromkeys(values))
