@@ -1,0 +1,207 @@
+"""listener_update, baseline: Envoy's LDS in-place filter-chain update with MessageUtil keys.
+
+Models Envoy (upstream ``envoyproxy/envoy`` and the Higress 1.27 fork):
+
+- ``source/common/listener_manager/listener_manager_impl.cc``
+  ``ListenerManagerImpl::addOrUpdateListenerInternal``: ``MessageUtil::hash(config)`` of the
+  whole listener; ``blockUpdate(hash)`` refuses an update whose hash equals the active
+  listener's (a no-op); ``supportUpdateFilterChain`` -> in-place filter-chain update, else a
+  full listener update;
+- ``source/common/listener_manager/listener_impl.cc`` ``supportUpdateFilterChain`` ->
+  ``ListenerMessageUtil::filterChainOnlyChange`` (MessageDifferencer, filter_chains ignored),
+  and ``ListenerImpl::diffFilterChain``: for each chain of the old manager's ``fc_contexts_``,
+  ``find`` in the new manager's map; the misses are drained;
+- ``source/common/listener_manager/filter_chain_manager_impl.cc``
+  ``FilterChainManagerImpl::addFilterChains``: per chain, ``verifyNoDuplicateMatchers``
+  (``find`` then ``insert`` in a node_hash_map keyed by FilterChainMatch),
+  ``findExistingFilterChain`` (``find`` in the origin manager's ``fc_contexts_``, and on a hit
+  ``emplace`` a copy into the new one), a build when nothing was found, then
+  ``fc_contexts_[*filter_chain] = filter_chain_impl``.
+
+Both maps use ``MessageUtil`` as hash and equality: the hash is
+:class:`baselines.filterchain_hash.TextHasher` (TextFormat + xxHash64, nothing cached) and
+the equality ``MessageDifferencer::Equivalent`` (:func:`workloads.protohash.equivalent`).
+The maps are :class:`workloads.flatmap.FlatMap` (absl: no stored hashes, a re-hash of every
+key at each growth). Each update arrives as bytes and is decoded into fresh messages.
+
+Not modelled, because they neither hash nor compare messages and are the same in every
+implementation: the runtime-flag, worker-started, stream-socket, proxy-protocol and
+TLS-inspector checks of ``supportUpdateFilterChain`` (all true here), warming, building the
+chains themselves, and the string-keyed SNI lookup tables of ``setupFilterChainMatcher``.
+Newer Envoy moved the drain diff into ``addFilterChains`` (the same find per old chain).
+
+Cost per update with ``n`` mostly unchanged chains: about 6-7 full TextFormat renders per
+chain (the listener hash, the find in the old map, the emplace, the assignment, the growth
+re-hashes of the new map, the find of the drain diff) and about 3 deep compares per reused
+chain: O(n * chain size), with a large constant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from baselines.filterchain_hash import TextHasher
+from workloads.counters import Counters
+from workloads.flatmap import (
+    ChainImpl,
+    Decision,
+    DuplicateMatch,
+    FlatMap,
+    ListenerState,
+    MapStats,
+    UpdateInputs,
+    UpdateResult,
+)
+from workloads.protohash import Message, decode_listener, equivalent, filter_chain_only_change
+
+
+class _MessageUtilKeys:
+    """Map keys are the messages; ``MessageUtil`` hashes (TextFormat) and compares (deep)."""
+
+    def __init__(self) -> None:
+        self.hasher = TextHasher()
+        self.compares = 0
+
+    def key(self, message: Message) -> Message:
+        return message
+
+    def listener_hash(self, listener: Message) -> int:
+        return self.hasher(listener)
+
+    def hash(self, key: Message) -> int:
+        return self.hasher(key)
+
+    def eq(self, a: Message, b: Message) -> bool:
+        self.compares += 1
+        return equivalent(a, b)
+
+    def report(self, counters: Counters) -> None:
+        counters.add("full_hashes", self.hasher.calls)
+        counters.add("bytes_rendered", self.hasher.bytes_rendered)
+        counters.add("any_unpacks", self.hasher.any_unpacks)
+        counters.add("deep_compares", self.compares)
+
+
+def _update(
+    old: ListenerState[Any] | None,
+    data: bytes,
+    counters: Counters,
+    keys: _MessageUtilKeys,
+) -> tuple[UpdateResult, ListenerState[Any] | None]:
+    config = decode_listener(data)  # each LDS update is decoded into fresh messages
+    chains = config.filter_chains
+    listener_hash = keys.listener_hash(config)
+    counters.add("listener_hashes", 1)
+    if old is not None and old.hash == listener_hash:  # blockUpdate: a no-op update
+        keys.report(counters)
+        return UpdateResult("no-op", len(chains), (), ()), old
+
+    in_place = False
+    if old is not None and len(chains) > 0:
+        counters.add("listener_compares", 1)
+        in_place = filter_chain_only_change(old.config, config)
+    decision: Decision = "added" if old is None else "in-place" if in_place else "full"
+
+    fc_stats, match_stats = MapStats(), MapStats()
+    hash_fn: Callable[[Any], int] = keys.hash
+    eq_fn: Callable[[Any, Any], bool] = keys.eq
+    origin = (
+        old.fc_contexts.view(fc_stats, hash_fn, eq_fn) if old is not None and in_place else None
+    )
+    fc_contexts: FlatMap[Any, ChainImpl] = FlatMap(hash_fn, eq_fn, fc_stats)
+    matches: FlatMap[Any, int] = FlatMap(hash_fn, eq_fn, match_stats)
+    positions: dict[ChainImpl, int] = {}
+    rebuilt: list[int] = []
+    built = old.built if old is not None else 0
+    duplicate: DuplicateMatch | None = None
+
+    for i, chain in enumerate(chains):
+        # verifyNoDuplicateMatchers: find, then insert, keyed by the FilterChainMatch.
+        match_key = keys.key(chain.filter_chain_match)
+        first = matches.find(match_key)
+        if first is not None:
+            duplicate = DuplicateMatch(i, first)
+            break
+        matches.try_emplace(match_key, i)
+        chain_key = keys.key(chain)
+        # findExistingFilterChain: find in the origin's fc_contexts_, emplace a copy on a hit.
+        impl = origin.find(chain_key) if origin is not None else None
+        if impl is not None:
+            fc_contexts.try_emplace(chain_key, impl)
+        else:
+            impl = ChainImpl(built)
+            built += 1
+            rebuilt.append(i)
+        fc_contexts.assign(chain_key, impl)  # fc_contexts_[*filter_chain] = impl
+        positions[impl] = i
+
+    drained: tuple[int, ...] = ()
+    if duplicate is None and old is not None:
+        if origin is not None:
+            # diffFilterChain: each old chain not found in the new map is drained.
+            drained = _diff_filter_chains(old, origin, fc_contexts)
+        else:  # a full update drains the whole old listener
+            drained = tuple(sorted(old.positions.values()))
+
+    keys.report(counters)
+    _report(counters, fc_stats, match_stats, len(chains), len(rebuilt), len(drained))
+    result = UpdateResult(decision, len(chains), tuple(rebuilt), drained, duplicate)
+    if duplicate is not None:  # the update is rejected; the old listener stays
+        return result, old
+    return result, ListenerState(
+        config.name, listener_hash, config, fc_contexts, positions, built, keys
+    )
+
+
+def _diff_filter_chains(
+    old: ListenerState[Any], origin: FlatMap[Any, ChainImpl], fc_contexts: FlatMap[Any, ChainImpl]
+) -> tuple[int, ...]:
+    """``diffFilterChain``: the old chains the new map does not find, by old position."""
+    return tuple(
+        sorted(old.positions[impl] for key, impl in origin.items() if fc_contexts.find(key) is None)
+    )
+
+
+def _report(
+    counters: Counters,
+    fc_stats: MapStats,
+    match_stats: MapStats,
+    chains: int,
+    rebuilt: int,
+    drained: int,
+) -> None:
+    for name, n in fc_stats.as_counts("fc_").items():
+        counters.add(name, n)
+    for name, n in match_stats.as_counts("match_").items():
+        counters.add(name, n)
+    counters.add("chains_built", rebuilt)
+    counters.add("chains_reused", chains - rebuilt)
+    counters.add("chains_drained", drained)
+
+
+def apply_update(
+    old: ListenerState[Any] | None, data: bytes, counters: Counters
+) -> tuple[UpdateResult, ListenerState[Any] | None]:
+    """One LDS update of one listener: ``data`` is the new Listener's wire bytes.
+
+    ``old`` is the active listener's state (None before the first add). Returns the outcome
+    and the listener's state afterwards (``old`` itself after a no-op or a rejected update).
+    ``old`` is only read, never changed, so the same update can be applied again.
+    """
+    return _update(old, data, counters, _MessageUtilKeys())
+
+
+def initial_state(data: bytes, counters: Counters) -> ListenerState[Any]:
+    """The state after the first add of the listener in ``data`` (every chain built)."""
+    result, state = apply_update(None, data, counters)
+    if state is None:
+        raise ValueError(f"the listener was rejected: {result.duplicate}")
+    return state
+
+
+def update_listener(inputs: UpdateInputs, counters: Counters) -> UpdateResult:
+    """The registered implementation: apply ``inputs.new_bytes`` over the baseline state."""
+    result, state = apply_update(inputs.state("baseline"), inputs.new_bytes, counters)
+    inputs.retain(state)
+    return result

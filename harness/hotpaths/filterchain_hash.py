@@ -1,0 +1,80 @@
+"""Hot path ``filterchain_hash``: hashing the filter chains of the port-443 listener.
+
+Inputs: the per-host listener of the workload (``workloads.envoy_config.translate``),
+serialized; each call hashes every filter chain of a listener freshly decoded from those
+bytes. The decoding is ``prepare``'s (untimed, before every call), so each timed call starts
+from new messages and, for ``cached``, an empty cache: the measured win is a first
+computation, not cache hits. The result is the partition of the chains into classes of
+equal keys (hash values differ between strategies by design; the partition must not).
+"""
+
+from __future__ import annotations
+
+from baselines import filterchain_hash as baseline
+from harness.registry import HotPath, Implementation, register
+from optimized import filterchain_hash as optimized
+from workloads.envoy_config import translate
+from workloads.model import Workload
+from workloads.protohash import ChainsInput, compare_partitions
+
+COUNTERS = (
+    "chains_hashed",
+    "cache_hits",
+    "messages_hashed",
+    "bytes_rendered",
+    "bytes_serialized",
+    "any_unpacks",
+)
+
+
+def listener_bytes(workload: Workload) -> bytes:
+    """The per-host port-443 listener of ``workload`` on the wire."""
+    listener = translate(workload, "per-host").listener
+    return bytes(listener.SerializeToString(deterministic=True))
+
+
+def make_inputs(workload: Workload) -> ChainsInput:
+    return ChainsInput.decode(listener_bytes(workload))
+
+
+def prepare(inputs: ChainsInput) -> ChainsInput:
+    return inputs.fresh()
+
+
+HOTPATH = register(
+    HotPath(
+        name="filterchain_hash",
+        title="FilterChain hashing (MessageUtil::hash)",
+        models=(
+            "envoyproxy/envoy source/common/protobuf/utility.cc MessageUtil::hash "
+            "(TextFormat printer, expand Any, field numbers, single line, xxHash64; Envoy "
+            "<= 1.29 and Higress Envoy 1.27); source/common/protobuf/deterministic_hash.cc "
+            "DeterministicProtoHash::hash (Envoy >= 1.30); higress-group/higress PR #3113 "
+            "bazel/protobuf_hash_cache.patch ComputeHashValue/GetCachedHashValue (cached)"
+        ),
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation(
+                "baseline", "baseline", baseline.hash_pass, "baselines.filterchain_hash"
+            ),
+            Implementation(
+                "cached", "optimized", optimized.hash_pass, "optimized.filterchain_hash"
+            ),
+            Implementation(
+                "deterministic",
+                "optimized",
+                optimized.hash_pass_deterministic,
+                "optimized.filterchain_hash",
+            ),
+            Implementation(
+                "serialized",
+                "ablation",
+                optimized.hash_pass_serialized,
+                "optimized.filterchain_hash",
+            ),
+        ),
+        compare=compare_partitions,
+        counters=COUNTERS,
+        prepare=prepare,
+    )
+)

@@ -1,0 +1,157 @@
+"""Hot path ``listener_update``: one LDS update of the port-443 listener in Envoy.
+
+Inputs: the per-host listener of the workload (the old listener, N chains) and the same
+listener plus the chain of one new domain (the lab scenario: one Ingress added), both as
+wire bytes. Each implementation's state after the old listener's first add is built once
+here (untimed) by that implementation's own strategy; an update only reads it, so every
+timed call applies the same update to the same state, decoding the new listener afresh.
+The state an update produces is kept until the next ``prepare`` (untimed), so that freeing
+a listener is not timed as part of updating it.
+The result: the update decision, the duplicate-match error, which chains were rebuilt and
+which old chains were drained.
+"""
+
+from __future__ import annotations
+
+from kubernetes.client import (
+    V1HTTPIngressPath,
+    V1HTTPIngressRuleValue,
+    V1Ingress,
+    V1IngressBackend,
+    V1IngressRule,
+    V1IngressServiceBackend,
+    V1IngressSpec,
+    V1IngressTLS,
+    V1ObjectMeta,
+    V1ServiceBackendPort,
+)
+
+from baselines import listener_update as baseline
+from harness.registry import HotPath, Implementation, register
+from optimized import listener_update as optimized
+from workloads.counters import NullCounters
+from workloads.envoy_config import translate
+from workloads.flatmap import UpdateInputs, compare_updates
+from workloads.model import WILDCARD_SECRET, Workload
+
+COUNTERS = (
+    "listener_hashes",
+    "full_hashes",
+    "cache_hits",
+    "messages_hashed",
+    "bytes_rendered",
+    "any_unpacks",
+    "deep_compares",
+    "hash_compares",
+    "listener_compares",
+    "fc_finds",
+    "fc_inserts",
+    "fc_hash_calls",
+    "fc_eq_calls",
+    "fc_growths",
+    "fc_keys_rehashed",
+    "match_finds",
+    "match_inserts",
+    "match_hash_calls",
+    "match_eq_calls",
+    "match_growths",
+    "match_keys_rehashed",
+    "chains_built",
+    "chains_reused",
+    "chains_drained",
+)
+
+
+def new_domain_ingress(workload: Workload, taken: set[str]) -> V1Ingress:
+    """One more Ingress for a host none of ``taken`` uses, under the wildcard certificate."""
+    i = len(workload)
+    host = f"new-domain-{i}.{workload.domain}"
+    while host in taken:
+        i += 1
+        host = f"new-domain-{i}.{workload.domain}"
+    backend = V1IngressBackend(
+        service=V1IngressServiceBackend(name="new-app", port=V1ServiceBackendPort(number=80))
+    )
+    return V1Ingress(
+        api_version="networking.k8s.io/v1",
+        kind="Ingress",
+        metadata=V1ObjectMeta(name=f"network-new-{i}", namespace="ns-new-domain"),
+        spec=V1IngressSpec(
+            rules=[
+                V1IngressRule(
+                    host=host,
+                    http=V1HTTPIngressRuleValue(
+                        paths=[V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)]
+                    ),
+                )
+            ],
+            tls=[V1IngressTLS(hosts=[host], secret_name=WILDCARD_SECRET)],
+        ),
+    )
+
+
+def update_bytes(workload: Workload) -> tuple[bytes, bytes]:
+    """(old listener, old listener + the chain of one new domain), serialized."""
+    translation = translate(workload, "per-host")
+    old = translation.listener
+    extra = Workload(
+        [new_domain_ingress(workload, set(translation.hosts))], [], domain=workload.domain
+    )
+    new = type(old)()
+    new.CopyFrom(old)
+    new.filter_chains.extend(translate(extra, "per-host").listener.filter_chains)
+    return old.SerializeToString(deterministic=True), new.SerializeToString(deterministic=True)
+
+
+def inputs_for(old_bytes: bytes, new_bytes: bytes) -> UpdateInputs:
+    """Each implementation's state after adding ``old_bytes``, and the update to apply."""
+    null = NullCounters()
+    states = {
+        "baseline": baseline.initial_state(old_bytes, null),
+        "cached": optimized.initial_state(old_bytes, null),
+        "deterministic": optimized.initial_state_deterministic(old_bytes, null),
+    }
+    return UpdateInputs(old_bytes, new_bytes, states)
+
+
+def make_inputs(workload: Workload) -> UpdateInputs:
+    return inputs_for(*update_bytes(workload))
+
+
+def prepare(inputs: UpdateInputs) -> UpdateInputs:
+    """Release the listener states earlier calls produced (untimed teardown)."""
+    return inputs.release()
+
+
+HOTPATH = register(
+    HotPath(
+        name="listener_update",
+        title="LDS in-place filter-chain update",
+        models=(
+            "envoyproxy/envoy source/common/listener_manager/listener_manager_impl.cc "
+            "ListenerManagerImpl::addOrUpdateListenerInternal; filter_chain_manager_impl.cc "
+            "FilterChainManagerImpl::addFilterChains, verifyNoDuplicateMatchers, "
+            "findExistingFilterChain; listener_impl.cc ListenerImpl::diffFilterChain, "
+            "ListenerMessageUtil::filterChainOnlyChange; absl flat_hash_map keyed by "
+            "MessageUtil; optimized: higress-group/higress PR #3113 protobuf hash cache"
+        ),
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation(
+                "baseline", "baseline", baseline.update_listener, "baselines.listener_update"
+            ),
+            Implementation(
+                "cached", "optimized", optimized.update_listener, "optimized.listener_update"
+            ),
+            Implementation(
+                "deterministic",
+                "optimized",
+                optimized.update_listener_deterministic,
+                "optimized.listener_update",
+            ),
+        ),
+        compare=compare_updates,
+        counters=COUNTERS,
+        prepare=prepare,
+    )
+)
