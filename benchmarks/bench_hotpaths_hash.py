@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness import registry
+from harness.hotpaths import listener_update as lu_hotpath
 from harness.registry import HotPath
 from optimized import filterchain_hash as optimized_hash
 from workloads.counters import Counters
@@ -86,7 +87,8 @@ def run_hotpath(
     expected: Any = None
     for round_ in range(repeat):
         for impl, timing in zip(impls, timings, strict=True):
-            call_inputs = hotpath.prepare(inputs) if hotpath.prepare else inputs
+            own = hotpath.inputs_for(inputs, impl.name)
+            call_inputs = hotpath.prepare(own) if hotpath.prepare else own
             counters = Counters()
             result, seconds, cpu = _timed(impl.func, call_inputs, counters)
             timing.seconds.append(seconds)
@@ -205,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     update_inputs = None
     if args.only in (None, "listener_update"):
         start = time.perf_counter()
-        update_inputs = lu.make_inputs(workload)
+        # every implementation's state at once, before the heap is frozen
+        update_inputs = lu_hotpath.inputs_for(*lu_hotpath.update_bytes(workload))
         elapsed = time.perf_counter() - start
         print(f"listener_update inputs (three initial states) in {elapsed:.1f} s")
     del workload  # the Ingress objects are not needed to time the hot paths

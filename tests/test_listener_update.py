@@ -42,7 +42,7 @@ def _run_all(inputs: UpdateInputs) -> dict[str, tuple[UpdateResult, Counters]]:
     out: dict[str, tuple[UpdateResult, Counters]] = {}
     for impl in HOTPATH.implementations:
         counters = Counters()
-        out[impl.name] = (impl.func(inputs, counters), counters)
+        out[impl.name] = (impl.func(HOTPATH.inputs_for(inputs, impl.name), counters), counters)
     return out
 
 

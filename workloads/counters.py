@@ -36,8 +36,31 @@ class Counters:
         for name, n in other._counts.items():
             self.add(prefix + name, n)
 
+    def scoped(self, prefix: str) -> Counters:
+        """A view that adds into this one, each name under ``prefix`` (pipeline stages)."""
+        return _Scoped(self, prefix)
+
     def __repr__(self) -> str:
         return f"Counters({self.as_dict()!r})"
+
+
+class _Scoped(Counters):
+    __slots__ = ("_parent", "_prefix")
+
+    def __init__(self, parent: Counters, prefix: str) -> None:
+        super().__init__()
+        self._parent = parent
+        self._prefix = prefix
+
+    def add(self, name: str, n: int = 1) -> None:
+        self._parent.add(self._prefix + name, n)
+
+    def get(self, name: str) -> int:
+        return self._parent.get(self._prefix + name)
+
+    def as_dict(self) -> dict[str, int]:
+        p = self._prefix
+        return {k[len(p) :]: v for k, v in self._parent.as_dict().items() if k.startswith(p)}
 
 
 class NullCounters(Counters):
@@ -47,3 +70,6 @@ class NullCounters(Counters):
 
     def add(self, name: str, n: int = 1) -> None:
         return None
+
+    def scoped(self, prefix: str) -> Counters:
+        return self

@@ -14,40 +14,20 @@ per HTTPS server, the key of the gateway its lookup returned.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import MappingProxyType
-
 from baselines import gateway_lookup as baseline
 from harness.registry import HotPath, Implementation, register
 from optimized import gateway_lookup as optimized
 from workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
 from workloads.istio import (
-    ENABLE_H2_ANNOTATION,
-    GatewayConfig,
     gateways_from_ingresses,
     merge_gateways,
+    with_enable_h2_mix,
 )
 from workloads.model import Workload
 
+__all__ = ["HOTPATH", "compare", "make_inputs", "with_enable_h2_mix"]
+
 COUNTERS = ("name_comparisons", "lookups", "dict_builds", "dict_inserts")
-H2_OFF_EVERY = 10
-H2_OFF_AT = 3
-H2_ON_AT = 8
-
-
-def with_enable_h2_mix(gateways: list[GatewayConfig]) -> list[GatewayConfig]:
-    """The gateways, with a deterministic mix of enable-h2 annotations when none has one."""
-    if any(ENABLE_H2_ANNOTATION in gw.annotations for gw in gateways):
-        return gateways
-    out = []
-    for i, gw in enumerate(gateways):
-        value = {H2_OFF_AT: "false", H2_ON_AT: "true"}.get(i % H2_OFF_EVERY)
-        if value is not None:
-            gw = replace(
-                gw, annotations=MappingProxyType({**gw.annotations, ENABLE_H2_ANNOTATION: value})
-            )
-        out.append(gw)
-    return out
 
 
 def make_inputs(workload: Workload) -> GatewayListenerInputs:

@@ -3,15 +3,17 @@
 Inputs: the per-host listener of the workload (the old listener, N chains) and the same
 listener plus the chain of one new domain (the lab scenario: one Ingress added), both as
 wire bytes. Each implementation's state after the old listener's first add is built once
-here (untimed) by that implementation's own strategy; an update only reads it, so every
-timed call applies the same update to the same state, decoding the new listener afresh.
-The state an update produces is kept until the next ``prepare`` (untimed), so that freeing
-a listener is not timed as part of updating it.
+per process by ``specialize`` (untimed) with that implementation's own strategy; an update
+only reads it, so every timed call applies the same update to the same state, decoding
+the new listener afresh. The state an update produces is kept until the next ``prepare``
+(untimed), so that freeing a listener is not timed as part of updating it.
 The result: the update decision, the duplicate-match error, which chains were rebuilt and
 which old chains were drained.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from kubernetes.client import (
     V1HTTPIngressPath,
@@ -103,19 +105,37 @@ def update_bytes(workload: Workload) -> tuple[bytes, bytes]:
     return old.SerializeToString(deterministic=True), new.SerializeToString(deterministic=True)
 
 
-def inputs_for(old_bytes: bytes, new_bytes: bytes) -> UpdateInputs:
-    """Each implementation's state after adding ``old_bytes``, and the update to apply."""
+INITIAL_STATES = {
+    "baseline": baseline.initial_state,
+    "cached": optimized.initial_state,
+    "deterministic": optimized.initial_state_deterministic,
+}
+
+
+def inputs_for(
+    old_bytes: bytes, new_bytes: bytes, implementations: Sequence[str] | None = None
+) -> UpdateInputs:
+    """The update to apply and, for each of ``implementations`` (default: all), its state
+    after adding ``old_bytes``."""
     null = NullCounters()
-    states = {
-        "baseline": baseline.initial_state(old_bytes, null),
-        "cached": optimized.initial_state(old_bytes, null),
-        "deterministic": optimized.initial_state_deterministic(old_bytes, null),
-    }
+    names = list(INITIAL_STATES) if implementations is None else implementations
+    states = {name: INITIAL_STATES[name](old_bytes, null) for name in names}
     return UpdateInputs(old_bytes, new_bytes, states)
 
 
 def make_inputs(workload: Workload) -> UpdateInputs:
-    return inputs_for(*update_bytes(workload))
+    """The update only; each implementation's state comes from :func:`specialize`."""
+    return inputs_for(*update_bytes(workload), implementations=())
+
+
+def specialize(inputs: UpdateInputs, implementation: str) -> UpdateInputs:
+    """``inputs`` with the state ``implementation``'s own strategy built (once, untimed)."""
+    if implementation in inputs.states:
+        return inputs
+    state = INITIAL_STATES[implementation](inputs.old_bytes, NullCounters())
+    return UpdateInputs(
+        inputs.old_bytes, inputs.new_bytes, {implementation: state}, inputs.retained
+    )
 
 
 def prepare(inputs: UpdateInputs) -> UpdateInputs:
@@ -153,5 +173,6 @@ HOTPATH = register(
         compare=compare_updates,
         counters=COUNTERS,
         prepare=prepare,
+        specialize=specialize,
     )
 )

@@ -1,0 +1,359 @@
+"""Differential flame graph of two folded-stack profiles, as static inline SVG.
+
+Input: py-spy's ``record --format raw`` output, Brendan Gregg's folded format (one line
+per distinct stack, ``root;caller;callee count``), as read by ``difffolded.pl`` and
+``flamegraph.pl --negate`` in brendangregg/FlameGraph. Line numbers are dropped from frame
+names, and directories from file names (``f (baselines/x.py:12)`` -> ``f (x.py)``), so that
+samples on different lines of one function meet in one frame, and so do a baseline and its
+optimized twin, which sit at the same relative path with the same function names. A root
+label that every stack of a profile shares (the harness's ``hotpath/impl N=..``) is dropped,
+and so are the samples spent preparing fresh inputs (not part of a call, never timed).
+
+Normalization: a baseline that ran 10 calls and an optimized twin that ran 1,000 cannot be
+compared sample for sample. Each side's counts are divided by the number of calls its
+profile ran (samples per call; with the profile's duration, seconds per call). When a side
+does not say how many calls it ran, both sides fall back to shares of their own total.
+
+Layout: an icicle (root on top) over the union of both call trees. A frame's width is the
+larger of its two normalized values, and never less than its children's widths together,
+so the tree nests. Its colour says how its inclusive time changed: red got slower, blue got
+faster, white-grey unchanged, the intensity by the size of the change relative to the
+larger total. Every frame carries a ``<title>`` with both values and the change, which the
+browser shows on hover. No script: the graph is static and safe to inline.
+
+Cost: O(total stack depth) to build the tree, O(frames drawn) to render; frames narrower
+than ``min_width_px`` are left out (their time stays in their parent's width).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from markupsafe import Markup, escape
+
+from harness.flamegraph import PREPARE_LABEL
+
+Unit = Literal["seconds", "samples", "share"]
+
+_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
+_NEUTRAL = (236, 238, 241)
+_RED = (214, 39, 40)
+_BLUE = (31, 101, 196)
+NO_CHANGE = 0.005
+"""A change below this share of the larger total is drawn neutral."""
+
+
+class FoldedStackError(ValueError):
+    """A line of a folded-stack file is malformed."""
+
+
+def parse_folded(text: str) -> dict[tuple[str, ...], int]:
+    """``frame;frame;frame count`` lines -> stack tuple -> samples (repeated stacks add up).
+
+    Blank lines and samples without a stack (py-spy's idle lines) are skipped; a line
+    whose last field is not a non-negative integer raises :class:`FoldedStackError`.
+    """
+    stacks: dict[tuple[str, ...], int] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.rstrip()
+        if not line.strip():
+            continue
+        stack_text, sep, count_text = line.rpartition(" ")
+        if not sep or not count_text.isdigit():
+            raise FoldedStackError(f"line {lineno}: expected 'frame;frame count', got {line!r}")
+        key = tuple(f for f in stack_text.split(";") if f)
+        if key:
+            stacks[key] = stacks.get(key, 0) + int(count_text)
+    return stacks
+
+
+def frame_key(frame: str) -> str:
+    """The name two profiles are matched on: function and file name, without line number
+    or directory, so that ``build (baselines/gateway_lookup.py:12)`` and ``build
+    (optimized/gateway_lookup.py:30)`` (twins at the same relative path) meet."""
+    m = _FRAME.match(frame)
+    if m is None:
+        return frame
+    return f"{m['name']} ({m['file'].replace(chr(92), '/').rsplit('/', 1)[-1]})"
+
+
+def match_frames(stacks: Mapping[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
+    """Stacks keyed by :func:`frame_key`, without a root label shared by every stack
+    (the harness roots each profile at its own ``hotpath/implementation N=..`` label)."""
+    firsts = {s[0] for s in stacks}
+    strip = len(firsts) == 1 and _FRAME.match(next(iter(firsts))) is None
+    out: dict[tuple[str, ...], int] = {}
+    for stack, count in stacks.items():
+        frames = stack[1:] if strip else stack
+        if frames and frames[0] == PREPARE_LABEL:
+            continue  # building fresh inputs: not part of a call, not timed
+        key = tuple(frame_key(f) for f in frames) or ("(self)",)
+        out[key] = out.get(key, 0) + count
+    return out
+
+
+@dataclass(frozen=True)
+class ProfileSide:
+    """One profile: its stacks, and what is known about the calls it covered."""
+
+    label: str
+    stacks: Mapping[tuple[str, ...], int]
+    calls: int | None = None
+    """Calls of the implementation while the profile ran."""
+    seconds: float | None = None
+    """Duration of the profile (with ``calls``: time per sample)."""
+    time_per_call: float | None = None
+    """Median time per call measured by the timing pass at the profile's N."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.stacks.values())
+
+
+BASIS_TEXT: dict[str, str] = {
+    "calls": "per call: samples divided by the calls each profile ran",
+    "timing": "per call: each frame's share of the samples times the timed median per call",
+    "share": "share of each profile's samples (calls not recorded)",
+}
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Both sides' stacks in one unit."""
+
+    before: dict[tuple[str, ...], float]
+    after: dict[tuple[str, ...], float]
+    unit: Unit
+    basis: str
+    """Key of :data:`BASIS_TEXT`: how the unit was obtained."""
+
+
+def normalize(before: ProfileSide, after: ProfileSide) -> Normalized:
+    """Per call when both sides know their calls (seconds per call when both also know
+    their duration); else per call from the timed median (share of samples times median
+    seconds per call); else shares of each side's total samples."""
+
+    def scaled(side: ProfileSide, factor: float) -> dict[tuple[str, ...], float]:
+        return {k: v * factor for k, v in side.stacks.items()}
+
+    if not before.total or not after.total:
+        return Normalized(scaled(before, 0.0), scaled(after, 0.0), "share", "share")
+    if before.calls and after.calls:
+        if before.seconds and after.seconds:
+            return Normalized(
+                scaled(before, before.seconds / before.total / before.calls),
+                scaled(after, after.seconds / after.total / after.calls),
+                "seconds",
+                "calls",
+            )
+        return Normalized(
+            scaled(before, 1.0 / before.calls),
+            scaled(after, 1.0 / after.calls),
+            "samples",
+            "calls",
+        )
+    if before.time_per_call and after.time_per_call:
+        return Normalized(
+            scaled(before, before.time_per_call / before.total),
+            scaled(after, after.time_per_call / after.total),
+            "seconds",
+            "timing",
+        )
+    return Normalized(
+        scaled(before, 1.0 / before.total), scaled(after, 1.0 / after.total), "share", "share"
+    )
+
+
+@dataclass
+class DiffNode:
+    """A frame of the union tree with its inclusive normalized values on both sides."""
+
+    name: str
+    before: float = 0.0
+    after: float = 0.0
+    children: dict[str, DiffNode] = field(default_factory=dict)
+    width: float = 0.0
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+def build_tree(normalized: Normalized) -> DiffNode:
+    """The union call tree with inclusive values and nesting widths."""
+    root = DiffNode("all")
+    for side, stacks in (("before", normalized.before), ("after", normalized.after)):
+        for stack, value in stacks.items():
+            node = root
+            _add(node, side, value)
+            for frame in stack:
+                child = node.children.get(frame)
+                if child is None:
+                    child = node.children[frame] = DiffNode(frame)
+                _add(child, side, value)
+                node = child
+    _set_widths(root)
+    return root
+
+
+def _add(node: DiffNode, side: str, value: float) -> None:
+    if side == "before":
+        node.before += value
+    else:
+        node.after += value
+
+
+def _set_widths(root: DiffNode) -> None:
+    # Post-order without recursion: py-spy stacks can be deeper than Python's limit.
+    order: list[DiffNode] = []
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        order.append(node)
+        todo.extend(node.children.values())
+    for node in reversed(order):
+        inner = sum(c.width for c in node.children.values())
+        node.width = max(node.before, node.after, inner)
+
+
+def colour(delta: float, scale: float) -> str:
+    """Fill of a frame whose inclusive value changed by ``delta`` (``scale`` is the larger
+    total): red when slower, blue when faster, near-white when about unchanged."""
+    if scale <= 0 or abs(delta) < NO_CHANGE * scale:
+        r, g, b = _NEUTRAL
+    else:
+        t = 0.25 + 0.75 * math.sqrt(min(1.0, abs(delta) / scale))
+        target = _RED if delta > 0 else _BLUE
+        r, g, b = (round(n + (c - n) * t) for n, c in zip(_NEUTRAL, target, strict=True))
+    return f"rgb({r},{g},{b})"
+
+
+def describe(value: float, unit: Unit) -> str:
+    if unit == "seconds":
+        for limit, scale, suffix in ((1.0, 1.0, "s"), (1e-3, 1e3, "ms"), (1e-6, 1e6, "µs")):
+            if abs(value) >= limit:
+                return f"{value * scale:.3g} {suffix}/call"
+        return f"{value * 1e9:.3g} ns/call"
+    if unit == "samples":
+        return f"{value:.3g} samples/call"
+    return f"{value * 100:.2f}%"
+
+
+@dataclass(frozen=True)
+class DiffSummary:
+    """What the caption says: the unit, both totals, frames drawn and left out."""
+
+    unit: Unit
+    basis: str
+    before_total: float
+    after_total: float
+    frames_drawn: int
+    frames_hidden: int
+
+
+def render_diff_svg(
+    before: ProfileSide,
+    after: ProfileSide,
+    *,
+    width: int = 1200,
+    frame_height: int = 17,
+    min_width_px: float = 0.6,
+    max_depth: int = 80,
+) -> tuple[Markup, DiffSummary]:
+    """The differential flame graph (``before`` -> ``after``) and its summary."""
+    normalized = normalize(
+        replace(before, stacks=match_frames(before.stacks)),
+        replace(after, stacks=match_frames(after.stacks)),
+    )
+    root = build_tree(normalized)
+    scale = max(root.before, root.after)
+    pad = 10
+    inner = width - 2 * pad
+    px_per_unit = inner / root.width if root.width > 0 else 0.0
+    rects: list[str] = []
+    hidden = 0
+    depth_seen = 0
+    todo: list[tuple[DiffNode, float, int]] = [(root, 0.0, 0)]
+    while todo:
+        node, x, depth = todo.pop()
+        w = node.width * px_per_unit
+        if w < min_width_px or depth > max_depth:
+            hidden += 1
+            continue
+        depth_seen = max(depth_seen, depth)
+        rects.append(
+            _frame(
+                node,
+                pad + x,
+                depth * frame_height,
+                w,
+                frame_height,
+                scale,
+                normalized.unit,
+                before.label,
+                after.label,
+            )
+        )
+        child_x = x
+        for child in sorted(node.children.values(), key=lambda c: c.name):
+            todo.append((child, child_x, depth + 1))
+            child_x += child.width * px_per_unit
+    top = 4
+    height = top + (depth_seen + 1) * frame_height + 4
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="flamediff" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" '
+        f'font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" '
+        f'font-size="11"><g transform="translate(0,{top})">{"".join(rects)}</g></svg>'
+    )
+    summary = DiffSummary(
+        unit=normalized.unit,
+        basis=BASIS_TEXT[normalized.basis],
+        before_total=root.before,
+        after_total=root.after,
+        frames_drawn=len(rects),
+        frames_hidden=hidden,
+    )
+    return Markup(svg), summary
+
+
+def _frame(
+    node: DiffNode,
+    x: float,
+    y: float,
+    w: float,
+    h: int,
+    scale: float,
+    unit: Unit,
+    before_label: str,
+    after_label: str,
+) -> str:
+    change = node.delta
+    if node.before > 0:
+        rel = f" ({change / node.before * 100:+.1f}%)"
+    else:
+        rel = " (new)" if node.after > 0 else ""
+    sign = "+" if change > 0 else ""
+    title = (
+        f"{node.name}\n{before_label}: {describe(node.before, unit)}\n"
+        f"{after_label}: {describe(node.after, unit)}\n"
+        f"change: {sign}{describe(change, unit)}{rel}"
+    )
+    label = ""
+    chars = int((w - 6) / 6.6)
+    if chars >= 3:
+        short = node.name
+        label = short if len(short) <= chars else short[: max(1, chars - 1)] + "…"
+    fill = colour(change, scale)
+    text = (
+        f'<text x="{x + 3:.1f}" y="{y + h - 5}" fill="#111">{escape(label)}</text>' if label else ""
+    )
+    return (
+        f'<g class="frame" data-delta="{change:.6g}"><title>{escape(title)}</title>'
+        f'<rect x="{x:.1f}" y="{y}" width="{max(w - 0.4, 0.2):.1f}" height="{h - 1}" '
+        f'fill="{fill}" rx="1.5"/>{text}</g>'
+    )

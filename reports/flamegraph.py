@@ -1,0 +1,212 @@
+"""Interactive flame graphs drawn from folded stacks: inline SVG plus one small script.
+
+The layout is an icicle (root on top, as py-spy draws it), width proportional to samples,
+frames coloured with flamegraph.pl's "hot" palette seeded by the frame name. What the
+interaction does follows inferno's ``flamegraph.js`` (jonhoo/inferno), which py-spy embeds:
+click a frame to zoom (it fills the width, its ancestors stay as a greyed path, unrelated
+frames hide), "Reset zoom" to go back, and a search box that highlights matching frames and
+says which share of the samples they cover. Unlike inferno's script, :data:`SCRIPT` serves
+every graph of the page at once (state lives on each ``<svg>``), uses a text box instead
+of ``prompt()``, and never touches the URL.
+
+Without script (a mail client, a print) the graph is still there, static, with hover
+titles. Frames narrower than ``min_width_px`` at full width are not drawn; their samples
+stay in their parent's width.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from markupsafe import Markup, escape
+
+WIDTH = 640
+"""Width in SVG units: two graphs side by side keep 11px text readable."""
+PAD = 6
+FRAME_H = 17
+CHAR_W = 6.6
+"""Approximate advance of one 11px monospace character, in SVG units."""
+
+
+@dataclass
+class _Node:
+    name: str
+    value: int = 0
+    children: dict[str, _Node] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlameGraph:
+    svg: Markup
+    graph_id: str
+    total_samples: int
+    frames: int
+    hidden: int
+    depth: int
+
+
+def _tree(stacks: Mapping[tuple[str, ...], int]) -> _Node:
+    root = _Node("all")
+    for stack, count in stacks.items():
+        root.value += count
+        node = root
+        for frame in stack:
+            child = node.children.get(frame)
+            if child is None:
+                child = node.children[frame] = _Node(frame)
+            child.value += count
+            node = child
+    return root
+
+
+def _is_code_frame(frame: str) -> bool:
+    return frame.endswith(")") and " (" in frame
+
+
+def hot_colour(name: str) -> str:
+    """flamegraph.pl's "hot" palette, stable per frame name."""
+    h = zlib.crc32(name.encode("utf-8"))
+    r = 205 + (h & 0xFF) % 50
+    g = (h >> 8 & 0xFF) % 200 + 20
+    b = (h >> 16 & 0xFF) % 55
+    return f"rgb({r},{g},{b})"
+
+
+def truncate(name: str, width: float) -> str:
+    chars = int((width - 6) / CHAR_W)
+    if chars < 3:
+        return ""
+    return name if len(name) <= chars else name[: chars - 1] + "…"
+
+
+def render_flamegraph(
+    stacks: Mapping[tuple[str, ...], int],
+    *,
+    graph_id: str,
+    title: str,
+    min_width_px: float = 0.25,
+    max_depth: int = 120,
+) -> FlameGraph:
+    """The graph as an ``<svg class="flame">`` with the ids and data attributes
+    :data:`SCRIPT` reads. ``graph_id`` must be unique in the page."""
+    root = _tree(stacks)
+    while len(root.children) == 1 and not _is_code_frame(next(iter(root.children))):
+        root = next(iter(root.children.values()))  # a label every stack shares: the root
+    total = root.value
+    inner = WIDTH - 2 * PAD
+    per_sample = inner / total if total else 0.0
+    parts: list[str] = []
+    hidden = 0
+    depth_seen = 0
+    todo: list[tuple[_Node, int, int]] = [(root, 0, 0)]
+    while todo:
+        node, x, depth = todo.pop()
+        w = node.value * per_sample
+        if w < min_width_px or depth > max_depth:
+            hidden += 1
+            continue
+        depth_seen = max(depth_seen, depth)
+        px = PAD + x * per_sample
+        y = depth * FRAME_H
+        pct = 100.0 * node.value / total if total else 0.0
+        name = node.name if depth or node.name != "all" else title
+        tip = f"{name}\n{node.value:,} samples, {pct:.2f}%"
+        fill = "rgb(200,203,208)" if depth == 0 else hot_colour(node.name)
+        parts.append(
+            f'<g class="f" data-x="{x}" data-w="{node.value}" data-d="{depth}">'
+            f"<title>{escape(tip)}</title>"
+            f'<rect x="{px:.1f}" y="{y}" width="{max(w - 0.4, 0.2):.1f}" '
+            f'height="{FRAME_H - 1}" fill="{fill}" rx="1.5"/>'
+            f'<text x="{px + 3:.1f}" y="{y + FRAME_H - 5}">{escape(truncate(name, w))}</text></g>'
+        )
+        child_x = x
+        for child in sorted(node.children.values(), key=lambda c: c.name):
+            todo.append((child, child_x, depth + 1))
+            child_x += child.value
+    height = (depth_seen + 1) * FRAME_H + 2
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="flame" id="{escape(graph_id)}" '
+        f'data-total="{total}" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+        f'font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" '
+        f'font-size="11">{"".join(parts)}</svg>'
+    )
+    return FlameGraph(
+        svg=Markup(svg),
+        graph_id=graph_id,
+        total_samples=total,
+        frames=len(parts),
+        hidden=hidden,
+        depth=depth_seen,
+    )
+
+
+SCRIPT = """(function () {
+  "use strict";
+  var PAD = @PAD@, CW = @CHAR_W@;
+  function nameOf(g) { return g.querySelector("title").textContent.split("\\n")[0]; }
+  function cut(name, w) {
+    var n = Math.floor((w - 6) / CW);
+    if (n < 3) { return ""; }
+    return name.length <= n ? name : name.slice(0, n - 1) + "\\u2026";
+  }
+  function zoom(svg, x0, w0, d0) {
+    var W = svg.viewBox.baseVal.width, scale = (W - 2 * PAD) / w0;
+    var gs = svg.querySelectorAll("g.f");
+    for (var i = 0; i < gs.length; i++) {
+      var g = gs[i], x = +g.dataset.x, w = +g.dataset.w, d = +g.dataset.d;
+      var anc = d < d0 && x <= x0 && x + w >= x0 + w0;
+      var inside = d >= d0 && x >= x0 && x + w <= x0 + w0;
+      g.classList.toggle("hide", !(anc || inside));
+      g.classList.toggle("anc", anc);
+      if (!(anc || inside)) { continue; }
+      var px = anc ? PAD : PAD + (x - x0) * scale, pw = anc ? W - 2 * PAD : w * scale;
+      var r = g.querySelector("rect"), t = g.querySelector("text");
+      r.setAttribute("x", px.toFixed(1));
+      r.setAttribute("width", Math.max(pw - 0.4, 0.2).toFixed(1));
+      t.setAttribute("x", (px + 3).toFixed(1));
+      t.textContent = cut(nameOf(g), pw);
+    }
+    svg.dataset.zoomed = d0 > 0 ? "1" : "0";
+    var box = svg.closest(".flame-graph");
+    if (box) { box.classList.toggle("zoomed", d0 > 0); }
+  }
+  function reset(svg) { zoom(svg, 0, +svg.dataset.total, 0); }
+  function search(svg, term, out) {
+    var gs = svg.querySelectorAll("g.f"), re = null, spans = [];
+    if (term) {
+      try { re = new RegExp(term, "i"); }
+      catch (e) { re = new RegExp(term.replace(/[.*+?^${}()|[\\]\\\\]/g, "\\\\$&"), "i"); }
+    }
+    for (var i = 0; i < gs.length; i++) {
+      var g = gs[i], hit = re !== null && +g.dataset.d > 0 && re.test(nameOf(g));
+      g.classList.toggle("match", hit);
+      if (hit) { spans.push([+g.dataset.x, +g.dataset.w]); }
+    }
+    spans.sort(function (a, b) { return a[0] - b[0] || b[1] - a[1]; });
+    var covered = 0, end = -1;
+    for (var j = 0; j < spans.length; j++) {
+      if (spans[j][0] >= end) { covered += spans[j][1]; end = spans[j][0] + spans[j][1]; }
+    }
+    if (out) {
+      out.textContent = re === null ? "" :
+        "matched " + (100 * covered / +svg.dataset.total).toFixed(1) + "% of samples";
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    var g = t.closest ? t.closest("svg.flame g.f") : null;
+    if (g) { zoom(g.ownerSVGElement, +g.dataset.x, +g.dataset.w, +g.dataset.d); return; }
+    var b = t.closest ? t.closest("button.flame-reset") : null;
+    if (b) { var s = document.getElementById(b.dataset.target); if (s) { reset(s); } }
+  });
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (!t.classList || !t.classList.contains("flame-search")) { return; }
+    var s = document.getElementById(t.dataset.target);
+    if (s) { search(s, t.value, document.getElementById(t.dataset.target + "-matched")); }
+  });
+})();""".replace("@PAD@", str(PAD)).replace("@CHAR_W@", str(CHAR_W))
+"""Zoom and search for every ``svg.flame`` in the page (allowed by the report's CSP hash)."""

@@ -1,0 +1,381 @@
+"""The HTML report: one self-contained file (inline CSS and SVG, no request to anything).
+
+``render_html(results, base_dir=..., compare=...)`` summarizes the results
+(:mod:`reports.view`), reads the profile artefacts under ``base_dir`` (py-spy flame graphs,
+folded stacks), draws the scaling charts (:mod:`reports.svgchart`) and differential flame
+graphs (:mod:`reports.flamediff`), optionally compares against a reference
+(:mod:`reports.regression`), and fills ``templates/report.html.j2``.
+
+Everything from the results (and so from the user's manifests and command line) goes
+through jinja2's autoescaping; only SVG this package generated itself, from escaped text,
+and its own flame-graph script are marked safe. The page carries a Content-Security-Policy
+that forbids every network fetch and every script but the flame graphs' own, by hash: the
+zoom and search script of :mod:`reports.flamegraph`, and py-spy's own script when a py-spy
+SVG is embedded (in a sandboxed iframe, :mod:`reports.embed`).
+
+Flame graphs are the bulk of the file. When the report would exceed
+:data:`MAX_REPORT_BYTES`, they are drawn again with coarser detail until it fits.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from harness.results import Results
+from reports import view as v
+from reports.embed import (
+    SANDBOX,
+    EmbeddedFlamegraph,
+    FlamegraphError,
+    csp_hash,
+    embed_pyspy_svg,
+)
+from reports.flamediff import (
+    DiffSummary,
+    FoldedStackError,
+    ProfileSide,
+    describe,
+    parse_folded,
+    render_diff_svg,
+)
+from reports.flamegraph import SCRIPT as FLAME_SCRIPT
+from reports.flamegraph import FlameGraph, render_flamegraph
+from reports.regression import Comparison, compare_results
+from reports.svgchart import format_count, loglog_chart
+
+TEMPLATES = Path(__file__).parent / "templates"
+MAX_ARTEFACT_BYTES = 64 << 20
+"""Artefacts larger than this are not embedded (the report says so)."""
+MAX_REPORT_BYTES = 9_500_000
+"""The report stays below 10 MB (mail and CI artefact limits): when the flame graphs make
+it larger, they are drawn again with coarser detail (:data:`COARSEN_STEPS`)."""
+COARSEN_STEPS = (1.0, 4.0, 16.0, 64.0)
+FLAME_MIN_WIDTH_PX = 0.25
+DIFF_MIN_WIDTH_PX = 0.6
+EMBED_MIN_WIDTH = 0.0005
+"""Smallest frame drawn, as a share of all samples, in an embedded py-spy SVG."""
+
+if "</" in FLAME_SCRIPT:  # it is inlined in a <script> element
+    raise RuntimeError("reports.flamegraph.SCRIPT must not contain '</'")
+
+
+@dataclass(frozen=True)
+class FlameView:
+    """One implementation's py-spy flame graph, embedded or the reason it is not."""
+
+    implementation: str
+    kind: str
+    size: int | None
+    samples: int
+    seconds: float
+    calls: int | None
+    embedded: EmbeddedFlamegraph | None
+    """py-spy's interactive SVG, for a sandboxed iframe."""
+    graph: FlameGraph | None
+    """Drawn from the folded stacks, inline."""
+    note: str | None
+    speedscope_json: str | None
+    folded_stacks: str | None
+    flamegraph_svg: str | None
+
+    @property
+    def graph_id(self) -> str:
+        return self.graph.graph_id if self.graph is not None else ""
+
+
+@dataclass(frozen=True)
+class DiffView:
+    before: str
+    after: str
+    svg: Markup | None
+    summary: DiffSummary | None
+    unit_text: str
+    before_total: str
+    after_total: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class HotPathSection:
+    hp: v.HotPathView
+    chart: Markup
+    flames: tuple[FlameView, ...]
+    diffs: tuple[DiffView, ...]
+
+
+@dataclass(frozen=True)
+class EnvoySection:
+    envoy: v.EnvoyView
+    chart: Markup
+
+
+class _Artefacts:
+    """Reads artefacts relative to the results directory, never outside it."""
+
+    def __init__(self, base_dir: Path | None) -> None:
+        self.base = base_dir.resolve() if base_dir is not None else None
+        self._cache: dict[str, tuple[str | None, str | None]] = {}
+
+    def read(self, rel: str | None) -> tuple[str | None, str | None]:
+        """(text, None) or (None, why not)."""
+        if rel is None:
+            return None, "not recorded"
+        if rel not in self._cache:
+            self._cache[rel] = self._read(rel)
+        return self._cache[rel]
+
+    def _read(self, rel: str) -> tuple[str | None, str | None]:
+        if self.base is None:
+            return None, "results directory not given"
+        path = (self.base / rel).resolve()
+        if not path.is_relative_to(self.base):
+            return None, f"{rel} lies outside the results directory"
+        try:
+            if path.stat().st_size > MAX_ARTEFACT_BYTES:
+                return None, f"{rel} is larger than {MAX_ARTEFACT_BYTES >> 20} MiB"
+            return path.read_text(encoding="utf-8", errors="replace"), None
+        except OSError as exc:
+            return None, f"cannot read {rel}: {exc.strerror or exc}"
+
+
+def _flame(
+    hp: v.HotPathView, ref: v.ProfileRef, artefacts: _Artefacts, coarsen: float
+) -> FlameView:
+    """py-spy's own interactive SVG when the artefact is one (embedded in a sandboxed
+    iframe); else a graph drawn here from the folded stacks (zoom and search by
+    :data:`reports.flamegraph.SCRIPT`); else a static SVG artefact; else the reason."""
+    embedded: EmbeddedFlamegraph | None = None
+    graph: FlameGraph | None = None
+    notes: list[str] = []
+    svg_text: str | None = None
+    if ref.flamegraph_svg is not None:
+        svg_text, why = artefacts.read(ref.flamegraph_svg)
+        if why:
+            notes.append(why)
+    if svg_text is not None and "<script" in svg_text:
+        embedded, why = _embed(ref, svg_text, coarsen)
+        if why:
+            notes.append(why)
+    if embedded is None and ref.folded_stacks is not None:
+        text, why = artefacts.read(ref.folded_stacks)
+        if text is not None:
+            try:
+                stacks = parse_folded(text)
+            except FoldedStackError as exc:
+                notes.append(f"{ref.folded_stacks}: {exc}")
+            else:
+                if stacks:
+                    graph = render_flamegraph(
+                        stacks,
+                        graph_id=f"flame-{v.anchor(hp.name + '-' + ref.implementation)}",
+                        title=f"{hp.name}/{ref.implementation}",
+                        min_width_px=FLAME_MIN_WIDTH_PX * coarsen,
+                    )
+                else:
+                    notes.append(f"{ref.folded_stacks}: no samples")
+        elif why:
+            notes.append(why)
+    if embedded is None and graph is None and svg_text is not None and "<script" not in svg_text:
+        embedded, why = _embed(ref, svg_text, coarsen)
+        if why:
+            notes.append(why)
+    if embedded is None and graph is None and ref.missing_reason:
+        notes.insert(0, ref.missing_reason)
+    return FlameView(
+        implementation=ref.implementation,
+        kind=ref.kind,
+        size=ref.size,
+        samples=ref.samples,
+        seconds=ref.seconds,
+        calls=ref.calls,
+        embedded=embedded,
+        graph=graph,
+        note="; ".join(notes) if embedded is None and graph is None else None,
+        speedscope_json=ref.speedscope_json,
+        folded_stacks=ref.folded_stacks,
+        flamegraph_svg=ref.flamegraph_svg,
+    )
+
+
+def _embed(
+    ref: v.ProfileRef, text: str, coarsen: float
+) -> tuple[EmbeddedFlamegraph | None, str | None]:
+    try:
+        return embed_pyspy_svg(text, min_width=EMBED_MIN_WIDTH * coarsen), None
+    except FlamegraphError as exc:
+        return None, f"{ref.flamegraph_svg} not embedded: {exc}"
+
+
+def _side(ref: v.ProfileRef, artefacts: _Artefacts) -> tuple[ProfileSide | None, str | None]:
+    text, why = artefacts.read(ref.folded_stacks)
+    if text is None:
+        return None, f"{ref.implementation}: folded stacks {why}"
+    try:
+        stacks = parse_folded(text)
+    except FoldedStackError as exc:
+        return None, f"{ref.folded_stacks}: {exc}"
+    if not stacks:
+        return None, f"{ref.implementation}: no samples"
+    return (
+        ProfileSide(
+            ref.implementation,
+            stacks,
+            calls=ref.calls,
+            seconds=ref.seconds or None,
+            time_per_call=ref.time_per_call,
+        ),
+        None,
+    )
+
+
+def _diffs(hp: v.HotPathView, artefacts: _Artefacts, coarsen: float) -> tuple[DiffView, ...]:
+    base_ref = next((p for p in hp.profiles if p.kind == "baseline"), None)
+    if base_ref is None:
+        return ()
+    out = []
+    before, before_why = _side(base_ref, artefacts)
+    for ref in hp.profiles:
+        if ref is base_ref:
+            continue
+        after, after_why = _side(ref, artefacts)
+        if before is None or after is None:
+            out.append(
+                DiffView(
+                    base_ref.implementation,
+                    ref.implementation,
+                    None,
+                    None,
+                    "",
+                    "",
+                    "",
+                    before_why or after_why,
+                )
+            )
+            continue
+        svg, summary = render_diff_svg(before, after, min_width_px=DIFF_MIN_WIDTH_PX * coarsen)
+        out.append(
+            DiffView(
+                before=before.label,
+                after=after.label,
+                svg=svg,
+                summary=summary,
+                unit_text=summary.basis,
+                before_total=describe(summary.before_total, summary.unit),
+                after_total=describe(summary.after_total, summary.unit),
+                note=None,
+            )
+        )
+    return tuple(out)
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        seconds=v.fmt_seconds,
+        bytes=v.fmt_bytes,
+        int=v.fmt_int,
+        speedup=v.fmt_speedup,
+        ratio=v.fmt_ratio,
+        exponent=v.fmt_exponent,
+        percent=v.fmt_percent,
+        count=format_count,
+    )
+    return env
+
+
+def content_security_policy(script_hashes: set[str]) -> str:
+    scripts = " ".join(sorted(script_hashes)) if script_hashes else "'none'"
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src {scripts}; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_html(
+    results: Results,
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    compare: Results | Comparison | None = None,
+    reference_label: str = "reference",
+) -> str:
+    """The report as one HTML document.
+
+    ``base_dir`` is the results directory (artefact paths are relative to it; without it
+    the flame graphs are left out and the report says so). ``compare`` is the reference
+    results (or a ready :class:`~reports.regression.Comparison`): adds the regression table
+    and refuses a reference from another workload (:class:`~harness.errors.InputError`).
+    """
+    comparison = (
+        compare_results(compare, results, reference_label=reference_label)
+        if isinstance(compare, Results)
+        else compare
+    )
+    summary = v.summarize(results)
+    artefacts = _Artefacts(Path(base_dir) if base_dir is not None else None)
+    html = ""
+    for coarsen in COARSEN_STEPS:
+        html = _render(summary, comparison, artefacts, coarsen)
+        if len(html.encode("utf-8")) <= MAX_REPORT_BYTES:
+            break
+    return html
+
+
+def _render(
+    summary: v.Summary,
+    comparison: Comparison | None,
+    artefacts: _Artefacts,
+    coarsen: float,
+) -> str:
+    sections = []
+    hashes: set[str] = set()
+    uses_script = False
+    for hp in summary.hotpaths:
+        flames = tuple(_flame(hp, ref, artefacts, coarsen) for ref in hp.profiles)
+        for f in flames:
+            if f.embedded is not None:
+                hashes.update(f.embedded.script_hashes)
+            if f.graph is not None:
+                hashes.add(csp_hash(FLAME_SCRIPT))
+                uses_script = True
+        chart = loglog_chart(
+            hp.series,
+            title=f"{hp.name}: median time per call",
+            chart_id=f"chart-{hp.anchor}",
+        )
+        sections.append(HotPathSection(hp, chart, flames, _diffs(hp, artefacts, coarsen)))
+    envoy = None
+    if summary.envoy is not None:
+        envoy = EnvoySection(
+            summary.envoy,
+            loglog_chart(
+                summary.envoy.series,
+                title="Envoy: activation of one new host",
+                y_label="activation latency",
+                chart_id="chart-envoy",
+            ),
+        )
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        s=summary,
+        sections=sections,
+        envoy=envoy,
+        comparison=comparison,
+        csp=content_security_policy(hashes),
+        flame_script=Markup(FLAME_SCRIPT) if uses_script else None,
+        sandbox=SANDBOX,
+        coarsen=coarsen,
+        min_width_px=FLAME_MIN_WIDTH_PX * coarsen,
+        rendered_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

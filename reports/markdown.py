@@ -1,0 +1,191 @@
+"""The short markdown summary, for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
+
+Built as a list of lines (pyperf's formatters do the same), from the same
+:mod:`reports.view` summary as the HTML report: the workload and machine in one line, the
+end-to-end speedup, a table of every hot path's speedup at N with its interval and scaling
+exponents, and, with a reference, the regression table (regressions first).
+
+GitHub renders HTML inside markdown, so every value from the results is escaped: ``<``,
+``>`` and ``&`` as entities, ``|`` (it would split a table cell) and backticks with a
+backslash, newlines folded into spaces.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harness.results import Results
+from reports import view as v
+from reports.regression import Comparison, ComparisonRow, Verdict, compare_results
+
+_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+VERDICT_MARK: dict[Verdict, str] = {
+    "regression": "🔴 regression",
+    "warn": "🟠 warn",
+    "inconclusive": "⚪ inconclusive",
+    "no change": "no change",
+    "minor improvement": "🟢 minor improvement",
+    "improvement": "🟢 improvement",
+}
+
+
+def md_escape(text: object) -> str:
+    """One table cell or inline value: no HTML, no cell break, no code span, one line."""
+    s = str(text)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+    s = s.replace("*", "\\*").replace("[", "\\[").replace("]", "\\]")
+    s = _EDGE_UNDERSCORE.sub(r"\\_", s)  # intraword _ (gateway_lookup) never emphasizes
+    return " ".join(s.split())
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{v.fmt_speedup(low)}, {v.fmt_speedup(high)}]"
+
+
+def summary_lines(summary: v.Summary) -> list[str]:
+    w, m, r = summary.workload, summary.machine, summary.run
+    share = v.fmt_percent(w.custom_domain_share) if w.custom_domain_share is not None else "–"
+    title = f"### gwbench: {w.ingresses:,} Ingresses"
+    if r.partial:
+        title += " (partial run)"
+    lines = [title, ""]
+    if r.partial:
+        reason = f": {md_escape(r.reason)}" if r.reason else ""
+        lines += [f"> **Partial run**{reason}. Only finished benchmarks are shown.", ""]
+    lines.append(
+        f"Workload: {md_escape(w.source)}, seed {w.seed}, custom-domain share {share}, "
+        f"sweep {', '.join(f'{n:,}' for n in w.sizes)}. "
+        f"Machine: {md_escape(m.cpu_model)}, {m.usable_cpus} of {m.cpu_count} CPUs, "
+        f"Python {md_escape(m.python)}, protobuf {md_escape(m.protobuf_backend)}. "
+        f"Mode {md_escape(r.mode)}."
+    )
+    lines.append("")
+    for e2e in summary.end_to_end:
+        lines.append(
+            f"**End to end ({md_escape(e2e.hotpath)}, {md_escape(e2e.implementation)} vs "
+            f"{md_escape(e2e.baseline)} at N={e2e.size:,}): {v.fmt_speedup(e2e.ratio)} faster** "
+            f"({e2e.confidence:.0%} CI {_interval(e2e.ci_low, e2e.ci_high)})"
+        )
+    if summary.end_to_end:
+        lines.append("")
+    lines += [
+        _row(
+            [
+                "hot path",
+                "implementation",
+                "N",
+                "baseline",
+                "median",
+                "speedup",
+                "CI",
+                "exponent (baseline → impl)",
+            ]
+        ),
+        _row(["---", "---", "---:", "---:", "---:", "---:", "---", "---"]),
+    ]
+    for hp in summary.hotpaths:
+        top = hp.groups[0] if hp.groups else None
+        base_row = next((t for t in top.rows if t.kind == "baseline"), None) if top else None
+        if not hp.speedups:
+            lines.append(_row([md_escape(hp.name), "–", "–", "–", "–", "–", "–", "–"]))
+            continue
+        for sp in hp.speedups:
+            row = (
+                next((t for t in top.rows if t.implementation == sp.implementation), None)
+                if top
+                else None
+            )
+            lines.append(
+                _row(
+                    [
+                        md_escape(hp.name),
+                        md_escape(sp.implementation)
+                        + (" (ablation)" if sp.kind == "ablation" else ""),
+                        f"{sp.size:,}",
+                        v.fmt_seconds(base_row.median if base_row else None),
+                        v.fmt_seconds(row.median if row else None),
+                        f"**{v.fmt_speedup(sp.ratio)}**",
+                        _interval(sp.ci_low, sp.ci_high),
+                        f"{v.fmt_exponent(sp.baseline_exponent)} → {v.fmt_exponent(sp.exponent)}",
+                    ]
+                )
+            )
+    return lines
+
+
+def comparison_lines(comparison: Comparison, *, limit: int = 30) -> list[str]:
+    counts = ", ".join(f"{comparison.count(k)} {k}" for k in VERDICT_MARK if comparison.count(k))
+    lines = [
+        "",
+        f"#### Against {md_escape(comparison.reference_label)}: {counts}",
+        "",
+        f"Time ratio now / {md_escape(comparison.reference_label)} (above 1: slower), "
+        f"{comparison.confidence:.0%} bootstrap interval; regression above "
+        f"{comparison.threshold:.2f} with the interval above 1.",
+        "",
+        _row(
+            [
+                "verdict",
+                "hot path",
+                "implementation",
+                "N",
+                "before",
+                "now",
+                "ratio",
+                "interval",
+                "counters changed",
+            ]
+        ),
+        _row(["---", "---", "---", "---:", "---:", "---:", "---:", "---", "---"]),
+    ]
+    shown: list[ComparisonRow] = list(comparison.rows[:limit])
+    for r in shown:
+        counters = (
+            "; ".join(
+                f"{md_escape(c.name)} {v.fmt_int(c.reference)} → {v.fmt_int(c.candidate)}"
+                for c in r.counter_changes
+            )
+            or "none"
+        )
+        lines.append(
+            _row(
+                [
+                    VERDICT_MARK[r.verdict],
+                    md_escape(r.hotpath),
+                    md_escape(r.implementation),
+                    f"{r.size:,}",
+                    v.fmt_seconds(r.reference_median),
+                    v.fmt_seconds(r.candidate_median),
+                    f"{r.ratio:.3f}",
+                    f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+                    counters,
+                ]
+            )
+        )
+    if len(comparison.rows) > limit:
+        lines.append(f"\n… and {len(comparison.rows) - limit} more rows in the HTML report.")
+    return lines
+
+
+def render_markdown(
+    results: Results,
+    compare: Results | Comparison | None = None,
+    *,
+    reference_label: str = "reference",
+) -> str:
+    """The summary as markdown (ends with a newline)."""
+    lines = summary_lines(v.summarize(results))
+    if compare is not None:
+        comparison = (
+            compare_results(compare, results, reference_label=reference_label)
+            if isinstance(compare, Results)
+            else compare
+        )
+        lines += comparison_lines(comparison)
+    return "\n".join(lines) + "\n"

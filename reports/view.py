@@ -1,0 +1,615 @@
+"""What a report shows, computed once from a :class:`harness.results.Results`.
+
+The renderers (HTML, markdown) format these small frozen records and never read the
+results schema themselves: :func:`summarize` and the ``*_view`` builders here are the only
+code in ``reports/`` that knows the schema's field names (with
+:mod:`reports.regression`, which needs the raw timing values). Nothing here reads files;
+the HTML renderer adds the profile artefacts.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.results import (
+    TIME_METRIC,
+    HotPathResult,
+    ImplementationResult,
+    Point,
+    Profile,
+    Results,
+    Speedup,
+)
+from harness.scaling import fit_power_law
+from reports.svgchart import Series, format_seconds
+
+END_TO_END = "ingress_update"
+KIND_ORDER = {"baseline": 0, "optimized": 1, "ablation": 2}
+
+# ----------------------------------------------------------------------------- formats
+
+
+def fmt_seconds(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return format_seconds(value)
+
+
+def fmt_bytes(value: float | None) -> str:
+    if value is None:
+        return "–"
+    for limit, unit in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if abs(value) >= limit:
+            return f"{value / limit:.3g} {unit}"
+    return f"{value:.0f} B"
+
+
+def fmt_int(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}"
+
+
+def fmt_speedup(value: float | None) -> str:
+    """A ratio as a speedup factor: ``20.4×``, ``1.02×``, ``0.80×``."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value >= 100:
+        return f"{value:,.0f}×"
+    if value >= 10:
+        return f"{value:.1f}×"
+    return f"{value:.2f}×"
+
+
+def fmt_ratio(value: float | None) -> str:
+    """A counter ratio (optimized over baseline): ``201× fewer``, ``1.50× more``, ``same``."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    if value == 1.0:
+        return "same"
+    if value == 0.0:
+        return "none left"
+    if value < 1.0:
+        return f"{fmt_speedup(1.0 / value)} fewer"
+    return f"{fmt_speedup(value)} more"
+
+
+def fmt_exponent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def fmt_percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class WorkloadView:
+    source: str
+    ingresses: int
+    sizes: tuple[int, ...]
+    seed: int
+    custom_domain_share: float | None
+    domain: str | None
+    available_ingresses: int | None
+    sampling: str | None
+    warnings: tuple[str, ...]
+    """Loader warnings about the user's manifests (when the results carry them)."""
+
+
+@dataclass(frozen=True)
+class MachineView:
+    cpu_model: str
+    cpu_count: int
+    usable_cpus: int
+    memory_total_bytes: int | None
+    platform: str
+    python: str
+    protobuf_backend: str
+    packages: tuple[tuple[str, str], ...]
+    git_commit: str | None
+    git_dirty: bool | None
+    command_line: str
+    """The recorded command, shell-quoted: paste it to reproduce."""
+
+
+@dataclass(frozen=True)
+class RunView:
+    mode: str
+    status: str
+    reason: str | None
+    started_at: str
+    finished_at: str | None
+    wall_seconds: float
+    budget_seconds: float
+    profile: bool
+    memory: bool
+    peak_rss_bytes: int | None
+    children_peak_rss_bytes: int | None
+    gwbench_version: str
+    schema_version: int
+
+    @property
+    def partial(self) -> bool:
+        return self.status != "complete"
+
+
+@dataclass(frozen=True)
+class SpeedupView:
+    hotpath: str
+    hotpath_title: str
+    implementation: str
+    kind: str
+    baseline: str
+    size: int
+    ratio: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    baseline_exponent: float | None
+    exponent: float | None
+
+
+@dataclass(frozen=True)
+class TimingRow:
+    implementation: str
+    kind: str
+    size: int
+    median: float | None
+    iqr: float | None
+    minimum: float | None
+    maximum: float | None
+    n_values: int
+    reduced: bool
+    processes: int | None
+    loops: int | None
+    speedup: SpeedupView | None
+    peak_memory_bytes: int | None
+    allocations: int | None
+    error: str | None
+
+    @property
+    def relative_iqr(self) -> float | None:
+        if self.iqr is None or not self.median:
+            return None
+        return self.iqr / self.median
+
+
+@dataclass(frozen=True)
+class SizeGroup:
+    size: int
+    rows: tuple[TimingRow, ...]
+
+
+@dataclass(frozen=True)
+class CounterCell:
+    implementation: str
+    value: int | None
+    ratio: float | None
+    """Value over the baseline's (``None`` for the baseline itself)."""
+
+
+@dataclass(frozen=True)
+class CounterRow:
+    size: int
+    name: str
+    cells: tuple[CounterCell, ...]
+
+
+@dataclass(frozen=True)
+class MemoryRow:
+    implementation: str
+    size: int | None
+    peak_memory_bytes: int | None
+    allocations: int | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class FitRow:
+    implementation: str
+    metric: str
+    exponent: float | None
+    r_squared: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ProfileRef:
+    """Where an implementation's profile artefacts are (paths relative to the results)."""
+
+    implementation: str
+    kind: str
+    size: int | None
+    flamegraph_svg: str | None
+    speedscope_json: str | None
+    folded_stacks: str | None
+    samples: int
+    seconds: float
+    calls: int | None
+    time_per_call: float | None
+    """Median time per call of the timing pass at the profile's N."""
+    missing_reason: str | None
+
+
+@dataclass(frozen=True)
+class HotPathView:
+    name: str
+    anchor: str
+    title: str
+    models: str
+    equivalence_sizes: tuple[int, ...]
+    implementations: tuple[str, ...]
+    baseline: str | None
+    counter_names: tuple[str, ...]
+    groups: tuple[SizeGroup, ...]
+    """Largest N first."""
+    counters: tuple[CounterRow, ...]
+    memory: tuple[MemoryRow, ...]
+    fits: tuple[FitRow, ...]
+    series: tuple[Series, ...]
+    speedups: tuple[SpeedupView, ...]
+    """Non-baseline implementations at N."""
+    profiles: tuple[ProfileRef, ...]
+
+
+@dataclass(frozen=True)
+class EnvoyRow:
+    ingresses: int
+    shape: str
+    format: str
+    filter_chains: int | None
+    initial_load_s: float | None
+    activation_s: float
+    activation_min_s: float | None
+    activation_max_s: float | None
+    repeats: int
+    rotation_s: float | None
+    in_place: bool | None
+    rss_bytes: int | None
+    rejected: int | None
+
+
+@dataclass(frozen=True)
+class EnvoyView:
+    rows: tuple[EnvoyRow, ...]
+    series: tuple[Series, ...]
+    envoy_version: str | None
+    skipped: int
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything both renderers show, built by :func:`summarize`."""
+
+    workload: WorkloadView
+    machine: MachineView
+    run: RunView
+    end_to_end: tuple[SpeedupView, ...]
+    hotpaths: tuple[HotPathView, ...]
+    envoy: EnvoyView | None
+
+
+# ----------------------------------------------------------------------------- builders
+
+
+def summarize(results: Results) -> Summary:
+    """The adapter from the results schema to what the report shows."""
+    hotpaths = tuple(hotpath_view(hp, results.workload.ingresses) for hp in results.hotpaths)
+    end_to_end = next((hp.speedups for hp in hotpaths if hp.name == END_TO_END), ())
+    return Summary(
+        workload=workload_view(results),
+        machine=machine_view(results),
+        run=run_view(results),
+        end_to_end=end_to_end,
+        hotpaths=hotpaths,
+        envoy=envoy_view(results.envoy),
+    )
+
+
+def workload_view(results: Results) -> WorkloadView:
+    w = results.workload
+    warnings = getattr(w, "warnings", ()) or ()
+    return WorkloadView(
+        source=w.source,
+        ingresses=w.ingresses,
+        sizes=tuple(w.sizes),
+        seed=w.seed,
+        custom_domain_share=w.custom_domain_share,
+        domain=w.domain,
+        available_ingresses=w.available_ingresses,
+        sampling=w.sampling,
+        warnings=tuple(str(x) for x in warnings),
+    )
+
+
+def machine_view(results: Results) -> MachineView:
+    e = results.environment
+    return MachineView(
+        cpu_model=e.cpu_model,
+        cpu_count=e.cpu_count,
+        usable_cpus=e.usable_cpus,
+        memory_total_bytes=e.memory_total_bytes,
+        platform=e.platform,
+        python=f"{e.python_version} ({e.python_implementation})",
+        protobuf_backend=e.protobuf_backend,
+        packages=tuple(sorted(e.packages.items())),
+        git_commit=e.git_commit,
+        git_dirty=e.git_dirty,
+        command_line=shlex.join(e.command_line),
+    )
+
+
+def run_view(results: Results) -> RunView:
+    r = results.run
+    return RunView(
+        mode=r.mode,
+        status=r.status,
+        reason=r.reason,
+        started_at=r.started_at,
+        finished_at=r.finished_at,
+        wall_seconds=r.wall_seconds,
+        budget_seconds=r.budget_seconds,
+        profile=r.profile,
+        memory=r.memory,
+        peak_rss_bytes=r.peak_rss_bytes,
+        children_peak_rss_bytes=r.children_peak_rss_bytes,
+        gwbench_version=results.gwbench_version,
+        schema_version=results.schema_version,
+    )
+
+
+def anchor(name: str) -> str:
+    """An HTML id from a hot path name (letters, digits, ``-`` and ``_`` only)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+    return f"hp-{cleaned}"
+
+
+def _ordered(hp: HotPathResult) -> list[ImplementationResult]:
+    return sorted(hp.implementations, key=lambda i: KIND_ORDER.get(i.kind, 3))
+
+
+def _speedup_view(hp: HotPathResult, impl: ImplementationResult, s: Speedup) -> SpeedupView:
+    base = hp.implementation(s.baseline) or hp.baseline
+    base_fit = base.fit(TIME_METRIC) if base is not None else None
+    fit = impl.fit(TIME_METRIC)
+    return SpeedupView(
+        hotpath=hp.name,
+        hotpath_title=hp.title,
+        implementation=impl.name,
+        kind=impl.kind,
+        baseline=s.baseline,
+        size=s.size,
+        ratio=s.ratio,
+        ci_low=s.ci_low,
+        ci_high=s.ci_high,
+        confidence=s.confidence,
+        baseline_exponent=base_fit.exponent if base_fit is not None else None,
+        exponent=fit.exponent if fit is not None else None,
+    )
+
+
+def _timing_row(hp: HotPathResult, impl: ImplementationResult, point: Point) -> TimingRow:
+    t = point.timing
+    s = hp.speedup(impl.name, point.size)
+    memory = impl.memory
+    at_size = memory is not None and memory.size == point.size
+    return TimingRow(
+        implementation=impl.name,
+        kind=impl.kind,
+        size=point.size,
+        median=t.median if t is not None else None,
+        iqr=t.iqr if t is not None else None,
+        minimum=t.minimum if t is not None else None,
+        maximum=t.maximum if t is not None else None,
+        n_values=t.n_values if t is not None else 0,
+        reduced=t.reduced if t is not None else False,
+        processes=t.processes if t is not None else None,
+        loops=t.loops if t is not None else None,
+        speedup=_speedup_view(hp, impl, s) if s is not None and impl.kind != "baseline" else None,
+        peak_memory_bytes=memory.peak_memory_bytes if memory is not None and at_size else None,
+        allocations=memory.total_allocations if memory is not None and at_size else None,
+        error=point.error,
+    )
+
+
+def _profile_ref(impl: ImplementationResult, profile: Profile | None) -> ProfileRef:
+    calls = getattr(profile, "calls", None)
+    point = impl.point(profile.size) if profile is not None else None
+    timing = point.timing if point is not None else None
+    return ProfileRef(
+        implementation=impl.name,
+        kind=impl.kind,
+        size=profile.size if profile is not None else None,
+        flamegraph_svg=profile.flamegraph_svg if profile is not None else None,
+        speedscope_json=profile.speedscope_json if profile is not None else None,
+        folded_stacks=profile.folded_stacks if profile is not None else None,
+        samples=profile.samples if profile is not None else 0,
+        seconds=profile.seconds if profile is not None else 0.0,
+        calls=calls if isinstance(calls, int) and calls > 0 else None,
+        time_per_call=timing.median if timing is not None and timing.median > 0 else None,
+        missing_reason=(
+            profile.missing_reason if profile is not None else "not profiled in this run"
+        ),
+    )
+
+
+def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
+    impls = _ordered(hp)
+    baseline = hp.baseline
+    sizes = sorted({p.size for i in impls for p in i.points}, reverse=True)
+    groups = tuple(
+        SizeGroup(
+            size=size,
+            rows=tuple(
+                _timing_row(hp, impl, point)
+                for impl in impls
+                if (point := impl.point(size)) is not None
+            ),
+        )
+        for size in sizes
+    )
+    counter_names = tuple(
+        dict.fromkeys(
+            [*hp.counters, *(name for i in impls for p in i.points for name in p.counters)]
+        )
+    )
+    counters: list[CounterRow] = []
+    for size in sizes:
+        base_point = baseline.point(size) if baseline is not None else None
+        for name in counter_names:
+            cells = []
+            base_value = base_point.counters.get(name) if base_point is not None else None
+            for impl in impls:
+                point = impl.point(size)
+                value = point.counters.get(name) if point is not None else None
+                ratio = None
+                if impl is not baseline and value is not None and base_value:
+                    ratio = value / base_value
+                cells.append(CounterCell(impl.name, value, ratio))
+            if any(c.value is not None for c in cells):
+                counters.append(CounterRow(size, name, tuple(cells)))
+    memory = tuple(
+        MemoryRow(
+            implementation=i.name,
+            size=i.memory.size if i.memory is not None else None,
+            peak_memory_bytes=i.memory.peak_memory_bytes if i.memory is not None else None,
+            allocations=i.memory.total_allocations if i.memory is not None else None,
+            note=(
+                (i.memory.note or i.memory.missing_reason)
+                if i.memory is not None
+                else "not measured in this run"
+            ),
+        )
+        for i in impls
+    )
+    fits = tuple(
+        FitRow(i.name, f.metric, f.exponent, f.r_squared, f.reason)
+        for i in impls
+        for f in sorted(i.scaling, key=lambda f: (f.metric != TIME_METRIC, f.metric))
+    )
+    series = tuple(_time_series(i) for i in impls)
+    top = max(sizes) if sizes else n
+    speedups = tuple(
+        _speedup_view(hp, impl, s)
+        for impl in impls
+        if impl.kind != "baseline" and (s := hp.speedup(impl.name, top)) is not None
+    )
+    return HotPathView(
+        name=hp.name,
+        anchor=anchor(hp.name),
+        title=hp.title,
+        models=hp.models,
+        equivalence_sizes=tuple(hp.equivalence_sizes),
+        implementations=tuple(i.name for i in impls),
+        baseline=baseline.name if baseline is not None else None,
+        counter_names=counter_names,
+        groups=groups,
+        counters=tuple(counters),
+        memory=memory,
+        fits=fits,
+        series=series,
+        speedups=speedups,
+        profiles=tuple(_profile_ref(i, i.profile) for i in impls),
+    )
+
+
+def _time_series(impl: ImplementationResult) -> Series:
+    points = tuple(
+        (float(p.size), p.timing.median)
+        for p in sorted(impl.points, key=lambda p: p.size)
+        if p.timing is not None and p.timing.median > 0
+    )
+    fit = impl.fit(TIME_METRIC)
+    return Series(
+        name=impl.name,
+        points=points,
+        exponent=fit.exponent if fit is not None else None,
+        r_squared=fit.r_squared if fit is not None else None,
+        intercept=fit.intercept if fit is not None else None,
+    )
+
+
+# ----------------------------------------------------------------------------- envoy
+
+
+def _num(record: Mapping[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _int(record: Mapping[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def envoy_view(records: Sequence[Mapping[str, Any]] | None) -> EnvoyView | None:
+    """Rows of the real-Envoy section; records without N, shape or activation time are
+    counted as skipped rather than failing the report."""
+    if not records:
+        return None
+    rows: list[EnvoyRow] = []
+    skipped = 0
+    version: str | None = None
+    for record in records:
+        n = _int(record, "ingresses")
+        shape = record.get("shape")
+        activation = _num(record, "activation_s")
+        if n is None or not isinstance(shape, str) or activation is None:
+            skipped += 1
+            continue
+        samples = [
+            float(v)
+            for v in record.get("activation_samples_s") or ()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        in_place = record.get("in_place")
+        fmt = record.get("format")
+        if isinstance(record.get("envoy_version"), str):
+            version = record["envoy_version"]
+        rows.append(
+            EnvoyRow(
+                ingresses=n,
+                shape=shape,
+                format=fmt if isinstance(fmt, str) else "",
+                filter_chains=_int(record, "filter_chains"),
+                initial_load_s=_num(record, "initial_load_s"),
+                activation_s=activation,
+                activation_min_s=min(samples) if samples else None,
+                activation_max_s=max(samples) if samples else None,
+                repeats=len(samples),
+                rotation_s=_num(record, "rotation_s"),
+                in_place=in_place if isinstance(in_place, bool) else None,
+                rss_bytes=_int(record, "rss_bytes"),
+                rejected=_int(record, "update_rejected"),
+            )
+        )
+    rows.sort(key=lambda r: (r.shape, r.format, r.ingresses))
+    keys = list(dict.fromkeys((r.shape, r.format) for r in rows))
+    formats = {f for _, f in keys}
+    series = []
+    for shape, fmt in keys:
+        pts = tuple(
+            (float(r.ingresses), r.activation_s)
+            for r in rows
+            if (r.shape, r.format) == (shape, fmt) and r.activation_s > 0
+        )
+        fit = fit_power_law([int(x) for x, _ in pts], [y for _, y in pts]) if len(pts) > 1 else None
+        series.append(
+            Series(
+                name=shape if len(formats) <= 1 else f"{shape} ({fmt})",
+                points=pts,
+                exponent=fit.exponent if fit is not None else None,
+                r_squared=fit.r_squared if fit is not None else None,
+                intercept=fit.intercept if fit is not None else None,
+            )
+        )
+    return EnvoyView(rows=tuple(rows), series=tuple(series), envoy_version=version, skipped=skipped)
