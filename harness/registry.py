@@ -5,15 +5,19 @@ A :class:`HotPath` names the real code it models, builds its inputs from a
 optimized twins, optional ablations), and says how to compare their results. The runner,
 the verifier, the profilers and the gate all read this registry and nothing else.
 
-Contract for implementations: ``func(inputs, counters) -> result``. An implementation must
-not change ``inputs`` in a way that changes the next call's work; where the modelled code
-mutates its input in place, the hot path supplies ``prepare`` (called before every call,
-never timed) to hand each call a fresh copy. Counters are bumped in aggregate (once per
+Contract for implementations: ``func(arg, counters) -> result`` where ``arg`` is
+``prepare(inputs_for(make_inputs(workload), name))``. An implementation must not change
+its input in a way that changes the next call's work; where the modelled code mutates its
+input in place, the hot path supplies ``prepare`` (called before every call, never timed)
+to hand each call a fresh copy; where implementations need different set-up (each its own
+hash strategy's state), ``specialize`` narrows the inputs once per process, untimed. Counters are bumped in aggregate (once per
 scan or call, not in the innermost loop) so that counting does not distort timing.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +26,10 @@ from workloads.counters import Counters
 from workloads.model import Workload
 
 ImplKind = Literal["baseline", "optimized", "ablation"]
+
+EXTRA_HOTPATHS_ENV = "GWBENCH_EXTRA_HOTPATHS"
+"""Comma-separated modules imported after the built-in hot paths (tests, experiments);
+benchmark worker processes inherit it, so they see the same registry."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,16 @@ class HotPath:
     counters: tuple[str, ...]
     """Counter names this hot path reports (documentation; the gate reads what is there)."""
     prepare: Callable[[Any], Any] | None = None
+    specialize: Callable[[Any, str], Any] | None = None
+    """``specialize(inputs, implementation_name)``: narrow the shared inputs to what one
+    implementation needs (for example the listener state its own hash strategy built),
+    called once per process after ``make_inputs``, never timed. ``None``: every
+    implementation takes ``make_inputs``'s result as it is."""
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def inputs_for(self, inputs: Any, implementation: str) -> Any:
+        """``inputs`` as implementation ``implementation`` takes them (see ``specialize``)."""
+        return inputs if self.specialize is None else self.specialize(inputs, implementation)
 
     @property
     def baseline(self) -> Implementation:
@@ -103,3 +120,7 @@ def select(names: Sequence[str]) -> list[HotPath]:
 def _load_builtin() -> None:
     # Importing the module registers the built-in hot paths (harness/hotpaths.py).
     from harness import hotpaths  # noqa: F401
+
+    for module in os.environ.get(EXTRA_HOTPATHS_ENV, "").split(","):
+        if module.strip():
+            importlib.import_module(module.strip())
