@@ -10,8 +10,9 @@ Contract for implementations: ``func(arg, counters) -> result`` where ``arg`` is
 its input in a way that changes the next call's work; where the modelled code mutates its
 input in place, the hot path supplies ``prepare`` (called before every call, never timed)
 to hand each call a fresh copy; where implementations need different set-up (each its own
-hash strategy's state), ``specialize`` narrows the inputs once per process, untimed. Counters are bumped in aggregate (once per
-scan or call, not in the innermost loop) so that counting does not distort timing.
+hash strategy's state), ``specialize`` narrows the inputs once per process, untimed.
+Counters are bumped in aggregate (once per scan or call, not in the innermost loop) so that
+counting does not distort timing.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ it was generated from a :class:`WorkloadSpec` or loaded from the user's manifest
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from kubernetes.client import V1Ingress, V1Secret
+if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
+    from kubernetes.client import V1Ingress, V1Secret
 
 DEFAULT_DOMAIN = "cloud.example.com"
 DEFAULT_SEED = 42

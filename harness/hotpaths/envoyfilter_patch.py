@@ -12,6 +12,7 @@ from typing import Any
 
 from baselines import envoyfilter_patch as baseline
 from harness.registry import HotPath, Implementation, register
+from harness.worker import INPUTS_PICKLABLE_TAG
 from optimized import envoyfilter_patch as optimized
 from workloads.envoy_config import translate
 from workloads.envoyfilters import EnvoyFilterInputs, PatchResult, typical_patch_set
@@ -90,6 +91,7 @@ HOTPATH = register(
             ),
         ),
         compare=compare,
+        tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
         prepare=prepare,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from baselines import filterchain_hash as baseline
 from harness.registry import HotPath, Implementation, register
+from harness.worker import INPUTS_PICKLABLE_TAG
 from optimized import filterchain_hash as optimized
 from workloads.envoy_config import translate
 from workloads.model import Workload
@@ -74,6 +75,7 @@ HOTPATH = register(
             ),
         ),
         compare=compare_partitions,
+        tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
         prepare=prepare,
     )

@@ -19,6 +19,7 @@ from baselines import ingress_update as baseline
 from baselines import listener_update as baseline_update
 from harness.hotpaths.envoyfilter_patch import sni_targets
 from harness.registry import HotPath, Implementation, register
+from harness.worker import INPUTS_PICKLABLE_TAG
 from optimized import envoyfilter_patch as optimized_patch
 from optimized import gateway_lookup as optimized_lookup
 from optimized import ingress_update as optimized
@@ -116,6 +117,7 @@ HOTPATH = register(
             Implementation("optimized", "optimized", optimized.push, "optimized.ingress_update"),
         ),
         compare=compare,
+        tags=(INPUTS_PICKLABLE_TAG,),
         counters=(
             "gateway_lookup.name_comparisons",
             "envoyfilter_patch.any_decodes",

@@ -30,6 +30,7 @@ from kubernetes.client import (
 
 from baselines import listener_update as baseline
 from harness.registry import HotPath, Implementation, register
+from harness.worker import INPUTS_PICKLABLE_TAG
 from optimized import listener_update as optimized
 from workloads.counters import NullCounters
 from workloads.envoy_config import translate
@@ -171,6 +172,7 @@ HOTPATH = register(
             ),
         ),
         compare=compare_updates,
+        tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
         prepare=prepare,
         specialize=specialize,

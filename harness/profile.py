@@ -1,0 +1,237 @@
+"""Profiles in their own pass, never while timing.
+
+- py-spy: ``py-spy record --format raw`` of a worker in ``--profile-loop`` mode (the
+  implementation called repeatedly for a few seconds). The samples under the worker's
+  profiling frames become a flame graph SVG, a speedscope JSON and folded stacks (see
+  :mod:`harness.flamegraph`). When py-spy is missing or cannot attach (no ptrace
+  permission), the profile records why and the run goes on. ``GWBENCH_PY_SPY`` names the
+  py-spy executable (empty: treat py-spy as unavailable).
+- memray: one call in a worker under ``memray.Tracker`` (Python allocators traced), read
+  back with ``memray.FileReader``: peak heap memory and allocation count of the call.
+  When the estimated memray run at N exceeds the mode's budget, the largest sweep size
+  that fits is measured instead, and the results say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import flamegraph
+from harness.results import Memory, Profile
+from harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
+from harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec
+
+PY_SPY_ENV = "GWBENCH_PY_SPY"
+SAMPLE_RATE = 100
+MEMRAY_SLOWDOWN = 4.0
+"""Estimated slowdown of a call under memray with Python allocators traced."""
+
+_PTRACE_HINTS = ("ptrace", "Permission denied", "Operation not permitted", "EPERM")
+
+
+def find_py_spy() -> str | None:
+    """The py-spy executable: ``$GWBENCH_PY_SPY``, else on PATH, else beside Python."""
+    if PY_SPY_ENV in os.environ:
+        return os.environ[PY_SPY_ENV] or None
+    found = shutil.which("py-spy")
+    if found:
+        return found
+    sibling = Path(sys.executable).with_name("py-spy")
+    return str(sibling) if sibling.is_file() and os.access(sibling, os.X_OK) else None
+
+
+@dataclass(frozen=True)
+class ArtefactPaths:
+    """Where one implementation's profile goes: absolute files and their paths relative
+    to the results directory."""
+
+    results_dir: Path
+    stem: str
+    """Relative path without suffix, e.g. ``profiles/gateway_lookup/baseline-N20000``."""
+
+    def file(self, suffix: str) -> Path:
+        return self.results_dir / f"{self.stem}{suffix}"
+
+    def rel(self, suffix: str) -> str:
+        return f"{self.stem}{suffix}"
+
+
+def _failure_reason(rc: int | None, log: Path) -> str:
+    tail = log_tail(log, 6)
+    last = tail.splitlines()[-1].strip() if tail else ""
+    if any(h in tail for h in _PTRACE_HINTS):
+        return (
+            "py-spy could not attach to the worker (ptrace not permitted; run as root, "
+            "set kernel.yama.ptrace_scope=0, or grant CAP_SYS_PTRACE)"
+            + (f": {last}" if last else "")
+        )
+    code = "" if rc is None else f" (exit {rc})"
+    return f"py-spy failed{code}" + (f": {last}" if last else "")
+
+
+def record_profile(
+    spec: WorkerSpec,
+    paths: ArtefactPaths,
+    *,
+    seconds: float,
+    procs: ProcessGroup,
+    log: Path,
+    timeout: float,
+    label: str,
+    memory: MemoryFiles | None = None,
+) -> Profile:
+    """py-spy profile of ``spec`` for about ``seconds`` of calls. With ``memory``, the
+    same worker first measures one call under memray (read it with
+    :func:`read_memory`)."""
+
+    def missing(reason: str) -> Profile:
+        return Profile(spec.size, None, None, None, 0, 0.0, missing_reason=reason)
+
+    py_spy = find_py_spy()
+    if py_spy is None:
+        return missing("py-spy not found (install py-spy or put it on PATH)")
+    raw = paths.file(".raw.txt")
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        py_spy,
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        str(SAMPLE_RATE),
+        "--function",
+        "--output",
+        str(raw),
+        "--",
+        *spec.command(),
+        "--profile-loop",
+        f"{seconds:g}",
+        *(memory.worker_args() if memory is not None else ()),
+    ]
+    try:
+        rc = procs.run(cmd, log=log, timeout=timeout)
+    except FileNotFoundError:
+        return missing(f"py-spy not runnable: {py_spy}")
+    except PermissionError:
+        return missing(f"py-spy not executable: {py_spy}")
+    except ProcessTimeout as exc:
+        return missing(f"py-spy: {exc}")
+    if rc != 0 or not raw.exists():
+        return missing(_failure_reason(rc, log))
+    try:
+        with open(raw, encoding="utf-8", errors="replace") as fh:
+            stacks = flamegraph.parse_folded(fh)
+    finally:
+        raw.unlink(missing_ok=True)
+    hot = flamegraph.hot_stacks(stacks, PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
+    samples = sum(hot.values())
+    if samples == 0:
+        tail = log_tail(log, 3).replace("\n", " | ")
+        return missing("py-spy recorded no samples of the hot path" + (f": {tail}" if tail else ""))
+    paths.file(".folded").write_text(flamegraph.to_folded(hot), encoding="utf-8")
+    paths.file(".speedscope.json").write_text(
+        flamegraph.to_speedscope(hot, label), encoding="utf-8"
+    )
+    paths.file(".svg").write_text(flamegraph.to_svg(hot, label), encoding="utf-8")
+    return Profile(
+        size=spec.size,
+        flamegraph_svg=paths.rel(".svg"),
+        speedscope_json=paths.rel(".speedscope.json"),
+        folded_stacks=paths.rel(".folded"),
+        samples=samples,
+        seconds=samples / SAMPLE_RATE,
+    )
+
+
+def memray_estimate(call_seconds: float, setup_seconds: float, startup_seconds: float) -> float:
+    return startup_seconds + setup_seconds + MEMRAY_SLOWDOWN * call_seconds
+
+
+def choose_memory_size(
+    sizes: Sequence[int],
+    estimates: Sequence[float],
+    budget_seconds: float,
+) -> tuple[int, str | None]:
+    """The largest size whose estimated memray run fits the budget (the smallest size
+    when none does); with a note when it is not the largest size."""
+    if not sizes:
+        raise ValueError("no sizes")
+    chosen_i = 0
+    for i, est in enumerate(estimates):
+        if est <= budget_seconds:
+            chosen_i = i
+    n, chosen = sizes[-1], sizes[chosen_i]
+    if chosen == n:
+        return n, None
+    return chosen, (
+        f"measured at N={chosen}: one call under memray at N={n} was estimated at "
+        f"{estimates[-1]:.0f} s, over the {budget_seconds:.0f} s memory budget"
+    )
+
+
+@dataclass(frozen=True)
+class MemoryFiles:
+    """Where a worker writes its memray result (JSON) and capture (deleted after)."""
+
+    out: Path
+    capture: Path
+
+    @classmethod
+    def for_spec(cls, work_dir: Path, spec: WorkerSpec) -> MemoryFiles:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"memory-{spec.hotpath}-{spec.implementation}-{spec.size}"
+        files = cls(work_dir / f"{stem}.json", work_dir / f"{stem}.memray")
+        files.out.unlink(missing_ok=True)
+        return files
+
+    def worker_args(self) -> list[str]:
+        return ["--memory", str(self.out), "--memray-file", str(self.capture)]
+
+
+def read_memory(files: MemoryFiles, size: int, note: str | None) -> Memory | None:
+    """The worker's memray result, or ``None`` when it wrote none."""
+    files.capture.unlink(missing_ok=True)
+    if not files.out.exists():
+        return None
+    data = json.loads(files.out.read_text(encoding="utf-8"))
+    files.out.unlink(missing_ok=True)
+    return Memory(
+        size=size,
+        peak_memory_bytes=int(data["peak_memory_bytes"]),
+        total_allocations=int(data["total_allocations"]),
+        note=note,
+    )
+
+
+def measure_memory(
+    spec: WorkerSpec,
+    *,
+    work_dir: Path,
+    procs: ProcessGroup,
+    log: Path,
+    timeout: float,
+    note: str | None,
+) -> Memory:
+    """Peak memory and allocation count of one call of ``spec`` under memray, in a
+    worker of its own."""
+    files = MemoryFiles.for_spec(work_dir, spec)
+    cmd = [*spec.command(), *files.worker_args()]
+
+    def missing(reason: str) -> Memory:
+        return Memory(spec.size, None, None, note=note, missing_reason=reason)
+
+    try:
+        rc = procs.run(cmd, log=log, timeout=timeout)
+    except ProcessTimeout as exc:
+        files.capture.unlink(missing_ok=True)
+        return missing(f"memray: {exc}")
+    memory = read_memory(files, spec.size, note)
+    if rc != 0 or memory is None:
+        return missing(f"memray worker failed (exit {rc}): {worker_error(log)}")
+    return memory

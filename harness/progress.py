@@ -1,0 +1,52 @@
+"""A rich progress bar on stderr over the whole plan of a run (nothing when stderr is not
+a terminal)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+
+class RichProgress:
+    """Implements :class:`harness.runner.Progress`."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        self._bar = Progress(
+            TextColumn("[bold]gwbench[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            disable=not self.console.is_terminal,
+            transient=False,
+        )
+        self._bar.start()
+        self._task = self._bar.add_task("starting", total=total)
+
+    def describe(self, text: str) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, description=text)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, steps)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            if self._task is not None:
+                self._bar.update(self._task, description="done")
+            self._bar.stop()
+            self._bar = None

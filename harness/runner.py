@@ -1,0 +1,754 @@
+"""Orchestration of ``gwbench run``: checks, timing, profiles, memory, in that order.
+
+1. For each size (N first): build the workload, pickle it for the workers, and run every
+   implementation of every selected hot path once in this process: equivalence with the
+   baseline (a mismatch stops the run), deterministic counters, and one duration that
+   calibrates the time budget.
+2. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
+   process that drives pyperf, which spawns its own worker processes. Before each
+   benchmark the remaining budget is shared out again over the remaining benchmarks
+   (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``.
+3. py-spy profiles at N and 4. memray memory (:mod:`harness.profile`), each in a worker.
+5. Optionally the real-Envoy measurement.
+
+``results.json`` is rewritten atomically after every step, marked partial until the end.
+Ctrl-C kills the live worker process groups, writes what finished (partial, with the
+reason) and raises :class:`RunInterrupted`; one Ctrl-C is enough.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import pickle
+import resource
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness import environment, equivalence, plan, profile, stats
+from harness.errors import GwbenchError, HarnessError, InputError
+from harness.registry import HotPath
+from harness.results import (
+    COUNTER_METRIC_PREFIX,
+    SCHEMA_VERSION,
+    TIME_METRIC,
+    Environment,
+    HotPathResult,
+    ImplementationResult,
+    Memory,
+    Point,
+    Profile,
+    Results,
+    RunInfo,
+    ScalingFit,
+    Speedup,
+    Timing,
+    WorkloadInfo,
+    write_results,
+)
+from harness.scaling import fit_power_law
+from harness.sources import SourceSpec, WorkloadProvider
+from harness.subprocesses import (
+    ProcessGroup,
+    ProcessTimeout,
+    worker_environment,
+    worker_error,
+)
+from harness.worker import INPUTS_PICKLABLE_TAG, WorkerSpec, paused_gc
+
+SPEEDUP_CONFIDENCE = 0.95
+RESULTS_FILE = "results.json"
+
+
+class Progress(Protocol):
+    """Where the run reports progress (a rich bar on stderr, or nothing)."""
+
+    def start(self, total: int) -> None: ...
+
+    def describe(self, text: str) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int) -> None:
+        return None
+
+    def describe(self, text: str) -> None:
+        return None
+
+    def advance(self, steps: int = 1) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    plan: plan.Plan
+    source: SourceSpec
+    out_dir: Path
+    budget_seconds: float
+    envoy: bool = False
+    command_line: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    results: Results
+    path: Path
+    failures: tuple[str, ...]
+    """Benchmarks whose worker failed, and memory measurements that failed."""
+    warnings: tuple[str, ...] = ()
+
+
+class RunInterrupted(Exception):
+    """Ctrl-C: ``results`` (partial) were written to ``path``."""
+
+    def __init__(self, results: Results, path: Path) -> None:
+        super().__init__(f"interrupted; partial results in {path}")
+        self.results = results
+        self.path = path
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _PointData:
+    counters: dict[str, int]
+    call_seconds: float
+    make_inputs_seconds: float
+    specialize_seconds: float
+    timing: Timing | None = None
+    error: str | None = None
+
+
+class _State:
+    """What has been measured so far; :meth:`snapshot` freezes it into :class:`Results`."""
+
+    def __init__(self, config: RunConfig, env: Environment, workload: WorkloadInfo) -> None:
+        self.config = config
+        self.env = env
+        self.workload = workload
+        self.started_at = utc_now()
+        self.t0 = time.monotonic()
+        self.points: dict[plan.BenchmarkKey, _PointData] = {}
+        self.equivalence_sizes: dict[str, list[int]] = {}
+        self.profiles: dict[tuple[str, str], Profile] = {}
+        self.memory: dict[tuple[str, str], Memory] = {}
+        self.speedups: dict[plan.BenchmarkKey, Speedup] = {}
+        self.envoy: tuple[dict[str, Any], ...] | None = None
+        self.finished = False
+        self.reason: str | None = "in progress"
+
+    # ---- recording
+    def record_check(self, check: equivalence.Check) -> None:
+        for o in check.outcomes:
+            key = plan.BenchmarkKey(check.hotpath, o.implementation, check.size)
+            self.points[key] = _PointData(
+                o.counters, o.seconds, check.inputs_seconds, o.specialize_seconds
+            )
+        if check.ok:
+            self.equivalence_sizes.setdefault(check.hotpath, []).append(check.size)
+
+    def record_timing(
+        self, key: plan.BenchmarkKey, timing: Timing | None, error: str | None
+    ) -> None:
+        point = self.points[key]
+        point.timing = timing
+        point.error = error
+
+    # ---- derived
+    def _speedup(self, hp: HotPath, key: plan.BenchmarkKey) -> Speedup | None:
+        if key in self.speedups:
+            return self.speedups[key]
+        base_key = plan.BenchmarkKey(hp.name, hp.baseline.name, key.size)
+        base, cand = self.points.get(base_key), self.points.get(key)
+        if base is None or cand is None or base.timing is None or cand.timing is None:
+            return None
+        seed = stats.stable_seed(self.workload.seed, key.hotpath, key.implementation, key.size)
+        try:
+            ci = stats.bootstrap_ratio_of_medians(
+                base.timing.values,
+                cand.timing.values,
+                confidence=SPEEDUP_CONFIDENCE,
+                seed=seed,
+            )
+        except ValueError:
+            return None
+        sp = Speedup(
+            implementation=key.implementation,
+            baseline=hp.baseline.name,
+            size=key.size,
+            ratio=ci.estimate,
+            ci_low=ci.low,
+            ci_high=ci.high,
+            confidence=ci.confidence,
+            resamples=ci.resamples,
+            seed=ci.seed,
+        )
+        self.speedups[key] = sp
+        return sp
+
+    @staticmethod
+    def _fits(points: Sequence[Point]) -> tuple[ScalingFit, ...]:
+        fits: list[ScalingFit] = []
+        timed = [p for p in points if p.timing is not None]
+        f = fit_power_law([p.size for p in timed], [p.timing.median for p in timed if p.timing])
+        fits.append(
+            ScalingFit(TIME_METRIC, f.exponent, f.intercept, f.r_squared, f.sizes, f.reason)
+        )
+        names = sorted({name for p in points for name in p.counters})
+        for name in names:
+            have = [p for p in points if name in p.counters]
+            f = fit_power_law([p.size for p in have], [float(p.counters[name]) for p in have])
+            fits.append(
+                ScalingFit(
+                    COUNTER_METRIC_PREFIX + name,
+                    f.exponent,
+                    f.intercept,
+                    f.r_squared,
+                    f.sizes,
+                    f.reason,
+                )
+            )
+        return tuple(fits)
+
+    def snapshot(self) -> Results:
+        cfg = self.config
+        hotpaths: list[HotPathResult] = []
+        for hp in cfg.plan.hotpaths:
+            impls: list[ImplementationResult] = []
+            speedups: list[Speedup] = []
+            for impl in hp.implementations:
+                points: list[Point] = []
+                for size in cfg.plan.sizes:
+                    key = plan.BenchmarkKey(hp.name, impl.name, size)
+                    data = self.points.get(key)
+                    if data is None:
+                        continue
+                    points.append(
+                        Point(
+                            size=size,
+                            counters=dict(data.counters),
+                            call_seconds=data.call_seconds,
+                            inputs_seconds=data.make_inputs_seconds + data.specialize_seconds,
+                            timing=data.timing,
+                            error=data.error,
+                        )
+                    )
+                    if impl.kind != "baseline":
+                        sp = self._speedup(hp, key)
+                        if sp is not None:
+                            speedups.append(sp)
+                impls.append(
+                    ImplementationResult(
+                        name=impl.name,
+                        kind=impl.kind,
+                        module=impl.module,
+                        points=tuple(points),
+                        profile=self.profiles.get((hp.name, impl.name)),
+                        memory=self.memory.get((hp.name, impl.name)),
+                        scaling=self._fits(points) if points else (),
+                    )
+                )
+            hotpaths.append(
+                HotPathResult(
+                    name=hp.name,
+                    title=hp.title,
+                    models=hp.models,
+                    counters=tuple(hp.counters),
+                    equivalence_sizes=tuple(sorted(self.equivalence_sizes.get(hp.name, []))),
+                    implementations=tuple(impls),
+                    speedups=tuple(speedups),
+                )
+            )
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        run = RunInfo(
+            mode=cfg.plan.mode.name,
+            status="complete" if self.finished and self.reason is None else "partial",
+            reason=self.reason,
+            started_at=self.started_at,
+            finished_at=utc_now() if self.finished else None,
+            wall_seconds=round(time.monotonic() - self.t0, 3),
+            budget_seconds=cfg.budget_seconds,
+            profile=cfg.plan.profile,
+            memory=cfg.plan.memory,
+            envoy=cfg.envoy,
+            hotpaths=tuple(hp.name for hp in cfg.plan.hotpaths),
+            peak_rss_bytes=own or None,
+            children_peak_rss_bytes=children or None,
+        )
+        return Results(
+            schema_version=SCHEMA_VERSION,
+            gwbench_version=environment.gwbench_version(),
+            environment=self.env,
+            workload=self.workload,
+            run=run,
+            hotpaths=tuple(hotpaths),
+            envoy=self.envoy,
+        )
+
+
+class _Run:
+    """One execution of a :class:`RunConfig`."""
+
+    def __init__(self, config: RunConfig, provider: WorkloadProvider, progress: Progress) -> None:
+        self.config = config
+        self.plan = config.plan
+        self.mode = config.plan.mode
+        self.provider = provider
+        self.progress = progress
+        self.out = config.out_dir
+        self.cache = config.out_dir / ".cache"
+        self.logs = config.out_dir / "logs"
+        self.procs = ProcessGroup()
+        self.env = worker_environment()
+        self.startup_seconds = 1.0
+        self.load_seconds: dict[int, float] = {}
+        self.inputs_load_seconds: dict[tuple[str, int], float] = {}
+        self.failures: list[str] = []
+        self.warnings: list[str] = []
+        self.cost_ratios: list[float] = []
+        self.hotpaths = {hp.name: hp for hp in self.plan.hotpaths}
+        workload = WorkloadInfo(
+            source=provider.describe(),
+            ingresses=self.plan.n,
+            sizes=self.plan.sizes,
+            seed=config.source.seed,
+            custom_domain_share=(
+                config.source.custom_domain_share if config.source.kind == "generated" else None
+            ),
+            domain=None,
+            available_ingresses=provider.available(),
+            sampling=provider.sampling(),
+            warnings=provider.warnings(),
+        )
+        self.state = _State(config, environment.capture(config.command_line), workload)
+        self.results_path = self.out / RESULTS_FILE
+
+    # ---------------------------------------------------------------- helpers
+    def write(self) -> Results:
+        results = self.state.snapshot()
+        write_results(results, self.results_path)
+        return results
+
+    def remaining(self) -> float:
+        return self.config.budget_seconds - (time.monotonic() - self.state.t0)
+
+    def workload_pickle(self, size: int) -> Path:
+        return self.cache / f"workload-{size}.pickle"
+
+    def spec(self, hotpath: str, impl: str, size: int) -> WorkerSpec:
+        cached = (hotpath, size) in self.inputs_load_seconds
+        return WorkerSpec(
+            hotpath=hotpath,
+            implementation=impl,
+            size=size,
+            seed=self.config.source.seed,
+            workload_pickle=str(self.workload_pickle(size)),
+            inputs_pickle=str(self.inputs_pickle(hotpath, size)) if cached else None,
+        )
+
+    def setup_seconds(self, hotpath: str, impl: str, size: int) -> float:
+        """Estimated untimed set-up of one worker process: load the workload and build
+        the inputs (or load the pickled inputs), then ``specialize``."""
+        point = self.state.points[plan.BenchmarkKey(hotpath, impl, size)]
+        if (hotpath, size) in self.inputs_load_seconds:
+            load = self.inputs_load_seconds[(hotpath, size)]
+        else:
+            load = self.load_seconds.get(size, 0.0) + point.make_inputs_seconds
+        return load + point.specialize_seconds
+
+    def estimate(self, key: plan.BenchmarkKey) -> plan.BenchEstimate:
+        point = self.state.points[key]
+        return plan.BenchEstimate(
+            point.call_seconds, self.setup_seconds(key.hotpath, key.implementation, key.size)
+        )
+
+    # ---------------------------------------------------------------- phases
+    def checks(self) -> None:
+        self.cache.mkdir(parents=True, exist_ok=True)
+        for size in sorted(self.plan.sizes, reverse=True):
+            self.progress.describe(f"workload: {size} Ingresses")
+            workload = self.provider.at(size)
+            if len(workload.ingresses) != size:
+                raise HarnessError(
+                    f"asked for {size} Ingresses, the workload holds {len(workload.ingresses)}"
+                )
+            if self.state.workload.domain is None:
+                self.state.workload = dataclasses.replace(
+                    self.state.workload, domain=workload.domain
+                )
+            with paused_gc():
+                data = pickle.dumps(workload, protocol=pickle.HIGHEST_PROTOCOL)
+                self.workload_pickle(size).write_bytes(data)
+                t0 = time.perf_counter()
+                pickle.loads(data)
+                self.load_seconds[size] = time.perf_counter() - t0
+                del data
+            for hp in self.plan.hotpaths:
+                label = f"check {hp.name} N={size}"
+                self.progress.describe(label)
+
+                def on_call(name: str, label: str = label) -> None:
+                    self.progress.describe(f"{label}: {name}")
+
+                on_inputs = None
+                if INPUTS_PICKLABLE_TAG in hp.tags:
+
+                    def on_inputs(inputs: Any, hp: HotPath = hp, size: int = size) -> None:
+                        self.save_inputs(hp.name, size, inputs)
+
+                check = equivalence.check(hp, workload, on_call=on_call, on_inputs=on_inputs)
+                self.state.record_check(check)
+                self.write()
+                check.raise_for_mismatch()
+                self.progress.advance()
+            del workload
+
+    def inputs_pickle(self, hotpath: str, size: int) -> Path:
+        return self.cache / f"inputs-{hotpath}-{size}.pickle"
+
+    def save_inputs(self, hotpath: str, size: int, inputs: Any) -> None:
+        """Pickle the inputs for the workers; when that fails they build their own."""
+        path = self.inputs_pickle(hotpath, size)
+        try:
+            with paused_gc():
+                data = pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)
+                path.write_bytes(data)
+                t0 = time.perf_counter()
+                pickle.loads(data)
+                self.inputs_load_seconds[(hotpath, size)] = time.perf_counter() - t0
+        except Exception as exc:  # unpicklable inputs: fall back to make_inputs
+            path.unlink(missing_ok=True)
+            self.warnings.append(f"{hotpath} N={size}: inputs not picklable ({exc})")
+
+    def probe_startup(self) -> None:
+        log = self.logs / "probe.log"
+        t0 = time.perf_counter()
+        rc = self.procs.run(
+            [sys.executable, "-m", "harness.worker", "--probe"], log=log, env=self.env, timeout=300
+        )
+        if rc != 0:
+            raise HarnessError(f"benchmark workers cannot start (exit {rc}): {worker_error(log)}")
+        self.startup_seconds = time.perf_counter() - t0
+
+    def reserve_after_timing(self) -> float:
+        """Estimated seconds of the profile and memory passes."""
+        total = 0.0
+        for hp, impl in self.plan.implementations():
+            setup_n = self.setup_seconds(hp.name, impl, self.plan.n)
+            if self.plan.profile:
+                total += self.startup_seconds + setup_n + self.mode.profile_seconds + 1.0
+            if self.plan.memory:
+                total += self.memory_size(hp.name, impl)[2]
+        return total
+
+    def memory_estimates(self, hotpath: str, impl: str) -> list[float]:
+        return [
+            profile.memray_estimate(
+                self.state.points[plan.BenchmarkKey(hotpath, impl, s)].call_seconds,
+                self.setup_seconds(hotpath, impl, s),
+                self.startup_seconds,
+            )
+            for s in self.plan.sizes
+        ]
+
+    def slowdown(self) -> float:
+        """How much slower benchmarks ran than estimated so far (a busy machine, a cold
+        calibration call): the median of actual / estimated wall time, within [0.5, 5]."""
+        if not self.cost_ratios:
+            return 1.0
+        return min(5.0, max(0.5, stats.median(self.cost_ratios)))
+
+    def timing(self) -> None:
+        benches = self.plan.benchmarks()
+        reserve = self.reserve_after_timing()
+        inherit = sorted(k for k in self.env if k.startswith("GWBENCH_"))
+        for i, key in enumerate(benches):
+            f = self.slowdown()
+            budget = self.remaining() - reserve * f
+            estimates = [
+                plan.BenchEstimate(e.call_seconds * f, e.setup_seconds * f)
+                for e in (self.estimate(k) for k in benches[i:])
+            ]
+            settings = plan.allocate(estimates, budget, self.mode, self.startup_seconds * f)[0]
+            self.progress.describe(
+                f"time {key.label} ({settings.processes}x{settings.values} values)"
+            )
+            expected = plan.estimate_seconds(settings, self.estimate(key), self.startup_seconds)
+            t0 = time.monotonic()
+            timing, error = self.time_one(key, settings, inherit)
+            if error is None and expected > 0.0:
+                self.cost_ratios.append((time.monotonic() - t0) / expected)
+            self.state.record_timing(key, timing, error)
+            if error is not None:
+                self.failures.append(f"{key.label}: {error}")
+            self.write()
+            self.progress.advance()
+
+    def time_one(
+        self, key: plan.BenchmarkKey, settings: plan.BenchSettings, inherit: Sequence[str]
+    ) -> tuple[Timing | None, str | None]:
+        rel = f"pyperf/{key.hotpath}/{key.implementation}-N{key.size}.json"
+        out = self.out / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
+        log = self.logs / f"time-{key.hotpath}-{key.implementation}-N{key.size}.log"
+        cmd = [
+            *self.spec(key.hotpath, key.implementation, key.size).command(),
+            "--processes",
+            str(settings.processes),
+            "--values",
+            str(settings.values),
+            "--warmups",
+            str(settings.warmups),
+            "--loops",
+            str(settings.loops),
+            "--min-time",
+            str(self.mode.min_time),
+            "--output",
+            str(out),
+        ]
+        if inherit:
+            cmd += ["--inherit-environ", ",".join(inherit)]
+        est = plan.estimate_seconds(settings, self.estimate(key), self.startup_seconds)
+        t0 = time.monotonic()
+        try:
+            rc = self.procs.run(cmd, log=log, env=self.env, timeout=max(900.0, 10.0 * est))
+        except ProcessTimeout as exc:
+            return None, str(exc)
+        wall = time.monotonic() - t0
+        if rc != 0 or not out.exists():
+            where = log.relative_to(self.out)
+            return None, f"benchmark worker failed (exit {rc}): {worker_error(log)} (see {where})"
+        import pyperf
+
+        bench = pyperf.Benchmark.load(str(out))
+        values = [float(v) for v in bench.get_values()]
+        if len(values) < plan.MIN_VALUES:
+            return None, f"pyperf recorded {len(values)} values, fewer than {plan.MIN_VALUES}"
+        sp = stats.spread(values)
+        runs = [r for r in bench.get_runs() if r.values]
+        return (
+            Timing(
+                values=tuple(values),
+                n_values=len(values),
+                median=sp.median,
+                mean=sp.mean,
+                stdev=sp.stdev,
+                iqr=sp.iqr,
+                mad=sp.mad,
+                minimum=sp.minimum,
+                maximum=sp.maximum,
+                processes=len(runs),
+                values_per_process=settings.values,
+                warmups=settings.warmups,
+                loops=settings.loops,
+                reduced=settings.reduced,
+                pyperf_json=rel,
+                wall_seconds=round(wall, 3),
+            ),
+            None,
+        )
+
+    def memory_size(self, hotpath: str, impl: str) -> tuple[int, str | None, float]:
+        """(size, note, estimated seconds) of the memray measurement."""
+        est = self.memory_estimates(hotpath, impl)
+        size, note = profile.choose_memory_size(self.plan.sizes, est, self.mode.memory_seconds)
+        return size, note, est[self.plan.sizes.index(size)]
+
+    def profiles(self) -> None:
+        """py-spy at N; where memray also runs at N, the same worker measures memory first
+        (one input build for both)."""
+        n = self.plan.n
+        for hp, impl in self.plan.implementations():
+            label = f"{hp.name}/{impl} N={n}"
+            self.progress.describe(f"profile {label}")
+            spec = self.spec(hp.name, impl, n)
+            files: profile.MemoryFiles | None = None
+            memory_est = 0.0
+            if self.plan.memory:
+                size, _, memory_est = self.memory_size(hp.name, impl)
+                if size == n:
+                    files = profile.MemoryFiles.for_spec(self.cache, spec)
+            setup = self.setup_seconds(hp.name, impl, n)
+            timeout = 3.0 * (self.startup_seconds + setup) + 10.0 * memory_est + 120.0
+            prof = profile.record_profile(
+                spec,
+                profile.ArtefactPaths(self.out, f"profiles/{hp.name}/{impl}-N{n}"),
+                seconds=self.mode.profile_seconds,
+                procs=self.procs,
+                log=self.logs / f"profile-{hp.name}-{impl}-N{n}.log",
+                timeout=max(300.0, timeout),
+                label=label,
+                memory=files,
+            )
+            self.state.profiles[(hp.name, impl)] = prof
+            if files is not None:
+                mem = profile.read_memory(files, n, None)
+                if mem is not None:
+                    self.state.memory[(hp.name, impl)] = mem
+                    self.progress.advance()
+            self.write()
+            self.progress.advance()
+
+    def memory(self) -> None:
+        for hp, impl in self.plan.implementations():
+            if (hp.name, impl) in self.state.memory:
+                continue  # measured by the profile worker
+            size, note, est = self.memory_size(hp.name, impl)
+            self.progress.describe(f"memory {hp.name}/{impl} N={size}")
+            mem = profile.measure_memory(
+                self.spec(hp.name, impl, size),
+                work_dir=self.cache,
+                procs=self.procs,
+                log=self.logs / f"memory-{hp.name}-{impl}-N{size}.log",
+                timeout=max(600.0, 10.0 * est),
+                note=note,
+            )
+            if mem.missing_reason is not None:
+                self.failures.append(f"memory {hp.name}/{impl}: {mem.missing_reason}")
+            self.state.memory[(hp.name, impl)] = mem
+            self.write()
+            self.progress.advance()
+
+    def envoy(self) -> None:
+        self.progress.describe("real Envoy: domain activation")
+        run_for_results = envoy_entry_point()
+        with open(self.workload_pickle(self.plan.n), "rb") as fh, paused_gc():
+            workload = pickle.load(fh)
+        offered: dict[str, Any] = {
+            "workload": workload,
+            "ingresses": self.plan.n,
+            "seed": self.config.source.seed,
+            "out_dir": self.out / "envoy",
+            "mode": self.mode.name,
+            "quick": self.mode.name == "quick",
+        }
+        params = inspect.signature(run_for_results).parameters
+        accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        kwargs = {k: v for k, v in offered.items() if accepts_all or k in params}
+        records = run_for_results(**kwargs)
+        self.state.envoy = tuple(_as_record(r) for r in records)
+        self.write()
+        self.progress.advance()
+
+    # ---------------------------------------------------------------- main
+    def execute(self) -> RunOutcome:
+        self.out.mkdir(parents=True, exist_ok=True)
+        total = self.plan.total_steps() + (1 if self.config.envoy else 0)
+        self.progress.start(total)
+        previous: Any = None
+        try:
+            self.write()
+            self.checks()
+            self.probe_startup()
+            self.timing()
+            if self.plan.profile:
+                self.profiles()
+            if self.plan.memory:
+                self.memory()
+            if self.config.envoy:
+                self.envoy()
+            self.state.finished = True
+            timing_failures = [f for f in self.failures if not f.startswith("memory ")]
+            self.state.reason = (
+                f"{len(timing_failures)} benchmark(s) failed: {timing_failures[0]}"
+                if timing_failures
+                else None
+            )
+            results = self.write()
+            return RunOutcome(
+                results, self.results_path, tuple(self.failures), tuple(self.warnings)
+            )
+        except KeyboardInterrupt:
+            previous = _ignore_sigint()
+            self.procs.kill_all()
+            self.state.reason = "interrupted (Ctrl-C); finished benchmarks are kept"
+            results = self.write()
+            raise RunInterrupted(results, self.results_path) from None
+        except GwbenchError as exc:
+            previous = _ignore_sigint()
+            self.procs.kill_all()
+            self.state.reason = f"stopped: {exc}"
+            self.write()
+            raise
+        finally:
+            self.procs.kill_all()
+            shutil.rmtree(self.cache, ignore_errors=True)
+            self.progress.stop()
+            _restore_sigint(previous)
+
+
+def _ignore_sigint() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _restore_sigint(previous: Any) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, previous)
+
+
+def envoy_entry_point() -> Callable[..., Sequence[Any]]:
+    """``harness.envoy.measure.run_for_results``, or :class:`InputError` (exit 2) when
+    this checkout has no real-Envoy driver."""
+    try:
+        from harness.envoy import measure
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and not exc.name.startswith("harness.envoy"):
+            raise
+        raise InputError("--envoy: the real-Envoy measurement is not available") from None
+    func = getattr(measure, "run_for_results", None)
+    if not callable(func):
+        raise InputError("--envoy: the real-Envoy measurement is not available")
+    return func  # type: ignore[no-any-return]
+
+
+def _as_record(record: object) -> dict[str, Any]:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        data: Any = dataclasses.asdict(record)
+    elif isinstance(record, dict):
+        data = dict(record)
+    else:
+        data = {"value": repr(record)}
+    # keep only what JSON can hold
+    return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
+
+
+def execute(
+    config: RunConfig, provider: WorkloadProvider, progress: Progress | None = None
+) -> RunOutcome:
+    """Run the plan; see the module docstring. Raises :class:`RunInterrupted` on Ctrl-C
+    and :class:`~harness.errors.EquivalenceError` on a mismatch (results written)."""
+    return _Run(config, provider, progress or NullProgress()).execute()
+
+
+def default_output_dir(base: Path | None = None) -> Path:
+    """``./gwbench-results/<timestamp>``, unique."""
+    root = base or Path.cwd() / "gwbench-results"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / stamp
+    k = 2
+    while candidate.exists():
+        candidate = root / f"{stamp}-{k}"
+        k += 1
+    return candidate

@@ -1,0 +1,145 @@
+"""Toy hot paths for the harness's own tests. Importing this module registers them; tests
+do it through GWBENCH_EXTRA_HOTPATHS (see harness_fakes.install), so that benchmark worker
+processes register them too.
+
+``fake_search``: resolve every name of a list to its position, by a linear scan per name
+(baseline, O(N^2) comparisons) or through a dict built once (optimized, O(N)).
+``fake_broken``: the same, with an optimized twin that returns a wrong position, for the
+equivalence check to catch. ``fake_pickled``: ``fake_search`` with a ``specialize`` step and
+inputs the workers load pickled. ``fake_flaky``: a twin that crashes in benchmark workers.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from harness.registry import HotPath, Implementation, register
+from workloads.counters import Counters
+from workloads.model import Workload
+
+
+def make_inputs(workload: Workload) -> list[str]:
+    return [str(ing.metadata.name) if ing.metadata else "" for ing in workload.ingresses]
+
+
+def scan(names: list[str], counters: Counters) -> list[int]:
+    out = []
+    comparisons = 0
+    for wanted in names:
+        for i, name in enumerate(names):
+            comparisons += 1
+            if name == wanted:
+                out.append(i)
+                break
+    counters.add("comparisons", comparisons)
+    counters.add("lookups", len(names))
+    return out
+
+
+def mapped(names: list[str], counters: Counters) -> list[int]:
+    index = {name: i for i, name in enumerate(names)}
+    counters.add("dict_builds", 1)
+    counters.add("lookups", len(names))
+    return [index[name] for name in names]
+
+
+def mapped_wrong(names: list[str], counters: Counters) -> list[int]:
+    out = mapped(names, counters)
+    if len(out) > 2:
+        out[2] = out[1]
+    return out
+
+
+def compare(expected: Any, actual: Any) -> str | None:
+    if len(expected) != len(actual):
+        return f"{len(actual)} results instead of {len(expected)}"
+    for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
+        if e != a:
+            return f"name #{i} resolves to position {a} instead of {e}"
+    return None
+
+
+def _prepare(names: list[str]) -> list[str]:
+    return list(names)
+
+
+FAKE_SEARCH = register(
+    HotPath(
+        name="fake_search",
+        title="Toy name lookup",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
+            Implementation("optimized", "optimized", mapped, "tests.fake_hotpaths"),
+        ),
+        compare=compare,
+        counters=("comparisons", "lookups", "dict_builds"),
+        prepare=_prepare,
+    )
+)
+
+FAKE_BROKEN = register(
+    HotPath(
+        name="fake_broken",
+        title="Toy name lookup with a wrong twin",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
+            Implementation("optimized", "optimized", mapped_wrong, "tests.fake_hotpaths"),
+        ),
+        compare=compare,
+        counters=("comparisons", "lookups"),
+    )
+)
+
+
+SPECIALIZED: list[str] = []
+"""Implementations ``specialize`` was called for, in this process."""
+
+
+def _specialize(names: list[str], implementation: str) -> list[str]:
+    SPECIALIZED.append(implementation)
+    return names
+
+
+FAKE_PICKLED = register(
+    HotPath(
+        name="fake_pickled",
+        title="Toy name lookup, inputs pickled for the workers",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=FAKE_SEARCH.implementations,
+        compare=compare,
+        counters=FAKE_SEARCH.counters,
+        prepare=_prepare,
+        specialize=_specialize,
+        tags=("inputs-picklable",),
+    )
+)
+
+
+def mapped_fails_in_workers(names: list[str], counters: Counters) -> list[int]:
+    if sys.argv[0].endswith("worker.py"):  # a benchmark worker process, not the checks
+        raise RuntimeError("crash in a benchmark worker")
+    return mapped(names, counters)
+
+
+FAKE_FLAKY = register(
+    HotPath(
+        name="fake_flaky",
+        title="Toy name lookup whose twin crashes in benchmark workers",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
+            Implementation(
+                "optimized", "optimized", mapped_fails_in_workers, "tests.fake_hotpaths"
+            ),
+        ),
+        compare=compare,
+        counters=("comparisons", "lookups"),
+    )
+)

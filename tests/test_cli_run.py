@@ -1,0 +1,304 @@
+"""The `run`, `verify` and `hotpaths` commands: help, input errors, exit codes, an
+end-to-end run with real pyperf workers and py-spy, and Ctrl-C on a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness_fakes
+
+from harness.cli import main
+from harness.results import load_results
+
+
+@pytest.fixture()
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness_fakes.install(monkeypatch)
+
+
+def gwbench(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = gwbench(["run", "--help"], capsys)
+    assert code == 0
+    for option in (
+        "--ingresses",
+        "--hotpath",
+        "--sizes",
+        "--quick",
+        "--rigorous",
+        "--no-profile",
+        "--no-memory",
+        "--envoy",
+        "--from-file",
+        "--from-cluster",
+        "--seed",
+        "--custom-domains",
+        "-o",
+    ):
+        assert option in out
+    for cmd in ("verify", "hotpaths"):
+        assert gwbench([cmd, "--help"], capsys)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--ingresses", "0"], "must be positive, got 0"),
+        (["--ingresses", "-5"], "must be positive, got -5"),
+        (["--ingresses", "ten"], "'ten' is not a valid integer"),
+        ([], "how many Ingresses?"),
+        (["--ingresses", "10", "--hotpath", "nope"], "unknown hot path 'nope'; known:"),
+        (["--ingresses", "10", "--from-file", "/no/such/file.yaml"], "does not exist"),
+        (["--ingresses", "10", "--from-file", "/"], "is a directory"),
+        (["--ingresses", "10", "--sizes", "5,x"], "'x' is not a whole number"),
+        (["--ingresses", "10", "--sizes", "20"], "size 20 exceeds N=10"),
+        (["--ingresses", "10", "--quick", "--rigorous"], "choose one of --quick and --rigorous"),
+        (["--ingresses", "10", "--custom-domains", "2"], "--custom-domains"),
+    ],
+)
+def test_run_input_errors_exit_2_with_a_clear_message(
+    fakes: None, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = gwbench(["run", *args], capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err + out
+
+
+def test_run_unreadable_manifest_exits_2(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: Ingress\n  : [unclosed\n")
+    code, _, err = gwbench(["run", "--from-file", str(bad), "--hotpath", "fake_search"], capsys)
+    assert code == 2 and str(bad) in err and "gwbench: error:" in err
+
+
+def test_envoy_without_the_driver_exits_2(
+    fakes: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "harness.envoy.measure", None)
+    monkeypatch.setitem(sys.modules, "harness.envoy", None)
+    code, _, err = gwbench(["run", "-n", "10", "--hotpath", "fake_search", "--envoy"], capsys)
+    assert code == 2 and "not available" in err
+
+
+def test_existing_results_directory_is_refused(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "results.json").write_text("{}")
+    code, _, err = gwbench(
+        ["run", "-n", "10", "--hotpath", "fake_search", "-o", str(tmp_path)], capsys
+    )
+    assert code == 2 and "already holds results" in err
+
+
+def test_run_stops_on_a_mismatch_before_any_timing(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = gwbench(
+        ["run", "-n", "30", "--hotpath", "fake_broken", "--quick", "-o", str(tmp_path / "r")],
+        capsys,
+    )
+    assert code == 1
+    assert "hot path fake_broken: optimized differs from baseline" in err
+    assert "name #2 resolves to position 1 instead of 2 (N=30)" in err
+    res = load_results(tmp_path / "r" / "results.json")
+    assert res.run.status == "partial" and "differs" in str(res.run.reason)
+    assert all(p.timing is None for i in res.hotpaths[0].implementations for p in i.points)
+    assert not (tmp_path / "r" / "pyperf").exists()
+
+
+def test_verify_passes_and_fails_with_the_first_difference(
+    fakes: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = gwbench(["verify", "-n", "20", "--hotpath", "fake_search"], capsys)
+    assert code == 0 and "fake_search (N=20): ok" in out
+    code, out, err = gwbench(
+        ["verify", "-n", "20", "--hotpath", "fake_search", "--hotpath", "fake_broken"], capsys
+    )
+    assert code == 1
+    assert "fake_broken (N=20): MISMATCH" in out
+    assert "hot path fake_broken: optimized differs from baseline" in err
+    assert "name #2 resolves to position 1 instead of 2" in err
+    code, out, _ = gwbench(["verify", "-n", "20", "--hotpath", "fake_broken", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["schema_version"] == 1 and doc["ok"] is False
+    impls = {i["name"]: i for i in doc["hotpaths"][0]["implementations"]}
+    assert impls["optimized"]["equal"] is False
+    assert impls["baseline"]["counters"]["comparisons"] == 210
+
+
+def test_hotpaths_lists_the_registry(fakes: None, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = gwbench(["hotpaths"], capsys)
+    assert code == 0 and "fake_search: Toy name lookup" in out
+    assert "baseline" in out and "tests.fake_hotpaths" in out and "counters: comparisons" in out
+    code, out, _ = gwbench(["hotpaths", "--json"], capsys)
+    doc = json.loads(out)
+    fake = next(h for h in doc["hotpaths"] if h["name"] == "fake_search")
+    assert doc["schema_version"] == 1
+    assert fake["implementations"][1] == {
+        "name": "optimized",
+        "kind": "optimized",
+        "module": "tests.fake_hotpaths",
+    }
+    assert fake["counters"] == ["comparisons", "lookups", "dict_builds"]
+
+
+def test_end_to_end_run_with_pyperf_workers_and_py_spy(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN the toy hot path WHEN `gwbench run --quick` runs at one small size
+    out_dir = tmp_path / "run"
+    code, out, err = gwbench(
+        [
+            "run",
+            "-n",
+            "40",
+            "--sizes",
+            "40",
+            "--hotpath",
+            "fake_search",
+            "--quick",
+            "-o",
+            str(out_dir),
+        ],
+        capsys,
+    )
+    # THEN it succeeds, prints the table and the report, and the files are all there
+    assert code == 0, err
+    assert "fake_search  optimized" in out and f"report:  {out_dir / 'report.html'}" in out
+    res = load_results(out_dir / "results.json")
+    assert res.run.status == "complete" and res.run.mode == "quick"
+    assert res.environment.protobuf_backend and res.environment.packages["pyperf"]
+    assert res.environment.command_line == (
+        "gwbench",
+        "run",
+        "--ingresses",
+        "40",
+        "--hotpath",
+        "fake_search",
+        "--sizes",
+        "40",
+        "--quick",
+        "--output",
+        str(out_dir),
+    )
+    html = (out_dir / "report.html").read_text()
+    assert "fake_search" in html
+    import pyperf
+
+    for impl in res.hotpaths[0].implementations:
+        point = impl.point(40)
+        assert point is not None and point.timing is not None
+        bench = pyperf.Benchmark.load(str(out_dir / str(point.timing.pyperf_json)))
+        assert len(bench.get_values()) == point.timing.n_values >= 3
+        assert impl.memory is not None and impl.memory.size == 40
+        assert impl.memory.peak_memory_bytes and impl.memory.total_allocations
+        prof = impl.profile
+        assert prof is not None, impl.name
+        if prof.missing_reason is None:  # py-spy present and allowed to attach
+            # one worker served py-spy and memray
+            assert not list((out_dir / "logs").glob("memory-*"))
+            assert prof.samples > 0
+            svg = (out_dir / str(prof.flamegraph_svg)).read_text()
+            assert "fake_search/" in svg
+            folded = (out_dir / str(prof.folded_stacks)).read_text()
+            assert all(
+                line.startswith(f"fake_search/{impl.name} N=40") for line in folded.splitlines()
+            )
+            json.loads((out_dir / str(prof.speedscope_json)).read_text())
+
+
+DRIVER = """
+import sys
+import harness_fakes
+from harness import sources
+sources.generate_workload = harness_fakes.fake_workload
+from harness.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_keeps_finished_benchmarks_and_kills_workers(tmp_path: Path) -> None:
+    # GIVEN a real `gwbench run` process with several benchmarks to go
+    out_dir = tmp_path / "run"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([harness_fakes.TESTS_DIR, env.get("PYTHONPATH", "")])
+    env["GWBENCH_EXTRA_HOTPATHS"] = "fake_hotpaths"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            DRIVER,
+            "run",
+            "-n",
+            "300",
+            "--sizes",
+            "100,200",
+            "--hotpath",
+            "fake_search",
+            "--no-profile",
+            "--no-memory",
+            "-o",
+            str(out_dir),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        # WHEN Ctrl-C arrives once, after the first benchmark finished
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            path = out_dir / "results.json"
+            if path.exists():
+                res = load_results(path)
+                if any(p.timing for i in res.hotpaths[0].implementations for p in i.points):
+                    break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # THEN it exits 130 on its own, results.json is partial and loads, no worker survives
+    assert proc.returncode == 130, err
+    assert b"partial results in" in err
+    res = load_results(out_dir / "results.json")
+    assert res.run.status == "partial" and "interrupted" in str(res.run.reason)
+    timed = [p for i in res.hotpaths[0].implementations for p in i.points if p.timing]
+    assert 1 <= len(timed) < 6
+    assert (out_dir / "report.html").exists()
+    time.sleep(0.5)
+    survivors = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(out_dir).encode() in cmdline:
+                survivors.append(pid)
+    assert survivors == []

@@ -1,0 +1,385 @@
+"""The run machinery: plan and budget, equivalence, worker protocol, profiles, and a run
+that is interrupted or has no py-spy. Uses the toy hot paths of fake_hotpaths.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness_fakes
+
+from harness import equivalence, flamegraph, plan, profile, registry, runner
+from harness.errors import EquivalenceError, InputError
+from harness.results import load_results
+from harness.sources import SourceSpec, WorkloadProvider, sample
+from harness.subprocesses import ProcessGroup
+from harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec, _parser
+from workloads.model import Workload, WorkloadSpec
+
+DEFAULT = plan.MODES["default"]
+QUICK = plan.MODES["quick"]
+# a mode for tests: the fewest values pyperf may take, short values
+TINY = dataclasses.replace(
+    QUICK, values=3, warmups=0, min_time=0.002, profile_seconds=0.5, memory_seconds=5.0
+)
+
+
+@pytest.fixture()
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness_fakes.install(monkeypatch)
+
+
+# ---------------------------------------------------------------- plan and budget
+
+
+def test_default_and_quick_sweeps() -> None:
+    assert plan.sweep_sizes(20000, DEFAULT) == (1250, 2500, 5000, 10000, 20000)
+    assert plan.sweep_sizes(20000, QUICK) == (5000, 10000, 20000)
+    assert plan.sweep_sizes(3, DEFAULT) == (1, 3)
+    with pytest.raises(InputError):
+        plan.sweep_sizes(0, DEFAULT)
+
+
+def test_sizes_option() -> None:
+    assert plan.parse_sizes("100, 1_000,500", 2000) == (100, 500, 1000, 2000)
+    for bad in ("10,abc", "0", "-5", "5000"):
+        with pytest.raises(InputError) as info:
+            plan.parse_sizes(bad, 2000)
+        assert info.value.field == "--sizes"
+
+
+def test_allocation_keeps_cheap_benchmarks_ideal_and_cuts_slow_ones() -> None:
+    # GIVEN three fast benchmarks and one baseline at 8 s per call
+    benches = [plan.BenchEstimate(0.001, 0.5)] * 3 + [plan.BenchEstimate(8.0, 2.0)]
+    ideal_total = sum(
+        plan.estimate_seconds(plan.ideal_settings(b, DEFAULT), b, 1.0) for b in benches
+    )
+    # WHEN the budget is a third of the ideal cost
+    got = plan.allocate(benches, ideal_total / 3, DEFAULT, 1.0)
+    # THEN the fast ones keep the mode's settings, the slow one is reduced but keeps 3 values
+    assert all(s == plan.ideal_settings(benches[0], DEFAULT) for s in got[:3])
+    assert got[3].reduced and got[3].total_values >= plan.MIN_VALUES
+    assert got[3].total_values < plan.ideal_settings(benches[3], DEFAULT).total_values
+    spent = sum(plan.estimate_seconds(s, b, 1.0) for s, b in zip(got, benches, strict=True))
+    assert spent <= ideal_total / 3 + 1e-6
+
+
+def test_a_slow_call_gets_no_warmup_and_a_bounded_number_of_values() -> None:
+    # GIVEN a baseline at 23 s per call and a budget large enough for anything
+    slow = plan.BenchEstimate(23.0, 2.0)
+    (got,) = plan.allocate([slow], 10_000.0, DEFAULT, 1.0)
+    # THEN it gets no warmup and no more values than fit the per-benchmark limit
+    assert got.warmups == 0 and got.reduced
+    assert plan.estimate_seconds(got, slow, 1.0) <= DEFAULT.max_benchmark_seconds
+    assert got.total_values >= plan.MIN_VALUES
+    # and at 60 s per call it is the floor: 3 values, although that overruns the limit
+    (floor,) = plan.allocate([plan.BenchEstimate(60.0, 2.0)], 10_000.0, DEFAULT, 1.0)
+    assert (floor.processes, floor.values, floor.warmups) == (1, 3, 0)
+    # rigorous keeps pyperf's warmup
+    assert plan.ideal_settings(slow, plan.MODES["rigorous"]).warmups == 1
+
+
+def test_allocation_never_goes_below_three_values() -> None:
+    benches = [plan.BenchEstimate(30.0, 5.0), plan.BenchEstimate(0.5, 0.1)]
+    for s in plan.allocate(benches, 1.0, DEFAULT, 1.0):
+        assert s.total_values >= plan.MIN_VALUES
+        assert s.processes == 1 and s.warmups == 0 and s.loops == 1
+
+
+def test_estimates_follow_how_much_slower_benchmarks_actually_ran() -> None:
+    run = object.__new__(runner._Run)
+    run.cost_ratios = []
+    assert run.slowdown() == 1.0
+    run.cost_ratios = [2.0, 2.2, 1.8]
+    assert run.slowdown() == pytest.approx(2.0)
+    run.cost_ratios = [40.0]
+    assert run.slowdown() == 5.0
+    run.cost_ratios = [0.01]
+    assert run.slowdown() == 0.5
+
+
+def test_loops_reach_the_minimum_time_per_value() -> None:
+    assert plan.loops_for(1e-4, DEFAULT) == 1000
+    assert plan.loops_for(2.0, DEFAULT) == 1
+    assert plan.ideal_settings(plan.BenchEstimate(1e-4, 0), plan.MODES["rigorous"]).processes == 40
+
+
+# ---------------------------------------------------------------- equivalence
+
+
+def test_equivalence_check_passes_and_records_counters(fakes: None) -> None:
+    wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=50))
+    check = equivalence.check(registry.get("fake_search"), wl)
+    assert check.ok and check.size == 50
+    by_name = {o.implementation: o for o in check.outcomes}
+    assert by_name["baseline"].counters["comparisons"] == 50 * 51 // 2
+    assert by_name["optimized"].counters == {"dict_builds": 1, "lookups": 50}
+    check.raise_for_mismatch()
+
+
+def test_equivalence_check_specializes_the_inputs_for_each_implementation(
+    fakes: None,
+) -> None:
+    special = sys.modules["fake_hotpaths"].SPECIALIZED
+    special.clear()
+    wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=5))
+    check = equivalence.check(registry.get("fake_pickled"), wl)
+    assert check.ok and sorted(special) == ["baseline", "optimized"]
+    assert all(o.specialize_seconds >= 0.0 for o in check.outcomes)
+
+
+def test_equivalence_mismatch_names_hot_path_both_implementations_and_difference(
+    fakes: None,
+) -> None:
+    wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=10))
+    check = equivalence.check(registry.get("fake_broken"), wl)
+    assert not check.ok
+    with pytest.raises(EquivalenceError) as info:
+        check.raise_for_mismatch()
+    msg = str(info.value)
+    assert "fake_broken" in msg and "baseline" in msg and "optimized" in msg
+    assert "name #2 resolves to position 1 instead of 2" in msg and "N=10" in msg
+    assert info.value.exit_code == 1
+
+
+# ---------------------------------------------------------------- sources
+
+
+def _names(workload: Workload) -> list[str]:
+    return [str(i.metadata.name) if i.metadata else "" for i in workload.ingresses]
+
+
+def test_subsets_of_user_ingresses_are_seeded_nested_and_ordered() -> None:
+    full = harness_fakes.fake_workload(WorkloadSpec(ingresses=100))
+    small, mid = sample(full, 10, 7), sample(full, 40, 7)
+    names = _names(full)
+    small_names = _names(small)
+    assert set(small_names) <= set(_names(mid))
+    assert small_names == sorted(small_names, key=names.index)
+    assert small_names == _names(sample(full, 10, 7))
+    assert small_names != _names(sample(full, 10, 8))
+    assert sample(full, 100, 7) is full
+
+
+# ---------------------------------------------------------------- worker protocol
+
+
+def test_worker_spec_round_trips_through_its_command_line(tmp_path: Path) -> None:
+    spec = WorkerSpec("gateway_lookup", "optimized", 5000, seed=3, workload_pickle="/w.pickle")
+    args, rest = _parser().parse_known_args([*spec.argv(), "--processes", "2", "-o", "x.json"])
+    assert (args.hotpath, args.implementation, args.size, args.seed) == (
+        "gateway_lookup",
+        "optimized",
+        5000,
+        3,
+    )
+    assert args.workload_pickle == "/w.pickle"
+    assert rest == ["--processes", "2", "-o", "x.json"]
+    # pyperf's --profile must not be taken for --profile-loop
+    args, rest = _parser().parse_known_args([*spec.argv(), "--profile", "p.out"])
+    assert args.profile_loop is None and rest == ["--profile", "p.out"]
+
+
+# ---------------------------------------------------------------- flame graphs
+
+
+def test_only_the_hot_path_samples_reach_the_artefacts() -> None:
+    folded = [
+        "<module> (worker.py:1);load_workload (worker.py:9);loads (pickle.py:1) 40\n",
+        f"<module> (worker.py:1);{PROFILE_CALL_FRAME} (worker.py:5);scan (f.py:3) 7\n",
+        f"<module> (worker.py:1);{PROFILE_CALL_FRAME} (worker.py:5);scan (f.py:3);eq (f.py:9) 3\n",
+        f"<module> (worker.py:1);{PROFILE_PREPARE_FRAME} (worker.py:4);copy (c.py:1) 2\n",
+    ]
+    stacks = flamegraph.hot_stacks(
+        flamegraph.parse_folded(folded), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, "hp/impl N=5"
+    )
+    assert sum(stacks.values()) == 12
+    assert ("hp/impl N=5", "scan (f.py:3)") in stacks
+    assert ("hp/impl N=5", flamegraph.PREPARE_LABEL, "copy (c.py:1)") in stacks
+    doc = json.loads(flamegraph.to_speedscope(stacks, "hp/impl N=5"))
+    assert sum(doc["profiles"][0]["weights"]) == 12
+    assert {"name": "scan", "file": "f.py", "line": 3} in doc["shared"]["frames"]
+    svg = flamegraph.to_svg(stacks, "title <&>")
+    assert svg.startswith("<svg") and "title &lt;&amp;&gt;" in svg and "scan (f.py:3)" in svg
+    assert flamegraph.to_folded(stacks).count("\n") == 3
+
+
+def test_memory_size_falls_back_to_the_largest_size_that_fits() -> None:
+    assert profile.choose_memory_size([10, 20, 40], [1.0, 2.0, 4.0], 5.0) == (40, None)
+    size, note = profile.choose_memory_size([10, 20, 40], [1.0, 2.0, 400.0], 5.0)
+    assert size == 20 and note is not None and "N=40" in note and "N=20" in note
+    assert profile.choose_memory_size([10, 20], [9.0, 99.0], 5.0)[0] == 10
+
+
+# ---------------------------------------------------------------- whole runs
+
+
+def _config(
+    out: Path, sizes: tuple[int, ...], hotpath: str = "fake_search", **kw: bool
+) -> runner.RunConfig:
+    return runner.RunConfig(
+        plan=plan.Plan(
+            hotpaths=(registry.get(hotpath),),
+            sizes=sizes,
+            mode=TINY,
+            profile=kw.get("profile", True),
+            memory=kw.get("memory", False),
+        ),
+        source=SourceSpec(),
+        out_dir=out,
+        budget_seconds=60.0,
+    )
+
+
+def test_an_interrupted_run_leaves_loadable_partial_results(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a run whose second benchmark is interrupted by Ctrl-C
+    calls: list[str] = []
+    real_time_one = runner._Run.time_one
+
+    def time_one(self: runner._Run, key: plan.BenchmarkKey, *a: object) -> object:
+        calls.append(key.label)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_time_one(self, key, *a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner._Run, "time_one", time_one)
+    config = _config(tmp_path / "out", (20, 40))
+    # WHEN it runs
+    with pytest.raises(runner.RunInterrupted) as info:
+        runner.execute(config, WorkloadProvider(config.source))
+    # THEN results.json loads, is partial, keeps the finished benchmark and the counters
+    res = load_results(info.value.path)
+    assert res.run.status == "partial" and "interrupted" in (res.run.reason or "")
+    impls = res.hotpaths[0].implementations
+    timed = [(i.name, p.size) for i in impls for p in i.points if p.timing is not None]
+    assert timed == [("baseline", 20)]
+    second = impls[0].point(40)
+    assert second is not None and second.counters["comparisons"] == 820
+    first = impls[0].point(20)
+    assert first is not None and first.timing is not None and first.timing.n_values >= 3
+    assert (info.value.path.parent / str(first.timing.pyperf_json)).exists()
+    assert not (tmp_path / "out" / ".cache").exists()
+
+
+def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no py-spy, and a hot path whose workers load pickled inputs
+    monkeypatch.setattr(profile, "find_py_spy", lambda: None)
+    config = _config(tmp_path / "out", (30, 60), "fake_pickled", memory=True)
+    commands: list[list[str]] = []
+    real_run = ProcessGroup.run
+
+    def run(self: ProcessGroup, cmd: list[str], **kw: object) -> int:
+        commands.append(list(cmd))
+        return real_run(self, cmd, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessGroup, "run", run)
+    # WHEN it runs THEN it completes, and each profile says why it is missing
+    outcome = runner.execute(config, WorkloadProvider(config.source))
+    workers = [c for c in commands if "--hotpath" in c]
+    assert len(workers) == 6 and all("--inputs" in c for c in workers)
+    res = load_results(outcome.path)
+    assert res.run.status == "complete" and res.run.reason is None
+    hp = res.hotpaths[0]
+    for impl in hp.implementations:
+        assert impl.profile is not None and impl.profile.flamegraph_svg is None
+        assert "py-spy not found" in (impl.profile.missing_reason or "")
+        assert all(p.timing is not None and p.timing.n_values >= 3 for p in impl.points)
+        assert impl.memory is not None and impl.memory.peak_memory_bytes
+        assert impl.memory.total_allocations and impl.memory.size == 60
+    base = hp.implementation("baseline")
+    assert base is not None
+    comparisons = base.fit("counter:comparisons")
+    assert comparisons is not None and comparisons.exponent is not None
+    assert 1.8 < comparisons.exponent < 2.1  # n(n+1)/2 comparisons
+    speedup = hp.speedup("optimized", 60)
+    assert speedup is not None and speedup.ci_low <= speedup.ratio <= speedup.ci_high
+    assert hp.equivalence_sizes == (30, 60)
+
+
+def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(
+    fakes: None, tmp_path: Path
+) -> None:
+    config = _config(tmp_path / "out", (20,), "fake_flaky", profile=False)
+    outcome = runner.execute(config, WorkloadProvider(config.source))
+    res = load_results(outcome.path)
+    assert res.run.status == "partial"
+    assert "1 benchmark(s) failed" in str(res.run.reason)
+    base, opt = res.hotpaths[0].implementations
+    assert base.points[0].timing is not None
+    assert opt.points[0].timing is None
+    assert "crash in a benchmark worker" in str(opt.points[0].error)
+    assert outcome.failures and "fake_flaky/optimized N=20" in outcome.failures[0]
+
+
+def test_worker_builds_inputs_from_a_workload_or_from_pickled_inputs(
+    fakes: None, tmp_path: Path
+) -> None:
+    import pickle
+
+    from harness.worker import Subject
+
+    wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=25, seed=3))
+    (tmp_path / "w.pickle").write_bytes(pickle.dumps(wl))
+    (tmp_path / "i.pickle").write_bytes(pickle.dumps(["x", "y"]))
+    from_workload = Subject(
+        WorkerSpec("fake_search", "baseline", 25, workload_pickle=str(tmp_path / "w.pickle"))
+    )
+    assert from_workload.inputs() == [f"ing-3-{i}" for i in range(25)]
+    assert from_workload.time_calls(3) > 0.0
+    generated = Subject(WorkerSpec("fake_search", "optimized", 7, seed=5))
+    assert generated.inputs() == [f"ing-5-{i}" for i in range(7)]
+    pickled = Subject(
+        WorkerSpec(
+            "fake_pickled",
+            "optimized",
+            2,
+            workload_pickle="/nonexistent",
+            inputs_pickle=str(tmp_path / "i.pickle"),
+        )
+    )
+    special = sys.modules["fake_hotpaths"].SPECIALIZED
+    special.clear()
+    assert pickled.inputs() == ["x", "y"]
+    assert special == ["optimized"]  # specialized once, for its own implementation
+    pickled.inputs()
+    assert special == ["optimized"]
+    assert pickled.fresh_argument() == ["x", "y"]
+    assert pickled.fresh_argument() is not pickled.inputs()  # prepare copies
+
+
+def test_py_spy_that_cannot_attach_is_recorded(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "py-spy"
+    fake.write_text(
+        "#!/bin/sh\necho 'Error: Failed to attach: Operation not permitted (os error 1)' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
+    spec = WorkerSpec("fake_search", "baseline", 10)
+    prof = profile.record_profile(
+        spec,
+        profile.ArtefactPaths(tmp_path, "profiles/x"),
+        seconds=0.1,
+        procs=ProcessGroup(),
+        log=tmp_path / "log.txt",
+        timeout=30,
+        label="x",
+    )
+    assert prof.flamegraph_svg is None
+    assert prof.missing_reason is not None and "ptrace" in prof.missing_reason
+    monkeypatch.setenv(profile.PY_SPY_ENV, "")
+    assert profile.find_py_spy() is None
