@@ -49,6 +49,8 @@ def format_seconds(value: float) -> str:
     """Seconds in the unit that keeps three significant digits readable."""
     if value == 0:
         return "0 s"
+    if abs(value) >= 1000:  # .3g would switch to exponent notation
+        return f"{value:,.0f} s"
     for limit, scale, unit in ((1.0, 1.0, "s"), (1e-3, 1e3, "ms"), (1e-6, 1e6, "µs")):
         if abs(value) >= limit:
             return f"{value * scale:.3g} {unit}"

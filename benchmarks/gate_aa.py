@@ -1,0 +1,182 @@
+"""Self-check of the gate: repeated A/A runs (false alarms) and injected regressions
+(detection), on a temporary git repository made from this project's working tree.
+
+    python benchmarks/gate_aa.py [--runs 10] [--ingresses 300] [--rounds 10]
+        [--scenario aa|slow25|quadratic] [--hotpath H]... [--keep DIR]
+
+``aa``: the head changes only a text file (identical code). ``slow25``: the optimized
+``deterministic`` filterchain hash does a quarter of its chains again (about 25% more real
+work). ``quadratic``: the optimized gateway lookup rebuilds its map for every lookup (O(N)
+to O(N^2)). Each run is a fresh ``gwbench gate`` process against the same two commits.
+
+Prints one line per run (exit code, verdict, time ratio and interval per timed row, the
+smallest and largest standard deviation of the rows' round log-ratios ``r_i``, load
+average) and the count of runs with the expected exit code: 0 for ``aa``, 1 otherwise.
+Exits 1 when any run had another exit code. Times are wall clock on whatever else the
+machine is doing; the load average is printed with each run for that reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IGNORED = (
+    ".git",
+    "__pycache__",
+    "*.egg-info",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "test-artifacts",
+    "gwbench-results",
+    "build",
+    "dist",
+)
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "gate self-check",
+    "GIT_AUTHOR_EMAIL": "gate@example.com",
+    "GIT_COMMITTER_NAME": "gate self-check",
+    "GIT_COMMITTER_EMAIL": "gate@example.com",
+}
+SCENARIOS: dict[str, tuple[str, str, str] | None] = {
+    "aa": None,
+    "slow25": (
+        "optimized/filterchain_hash.py",
+        "    return partition_of(hash_chains_deterministic(inputs.chains, counters))",
+        "    hash_chains_deterministic(inputs.chains[::4], Counters())  # a quarter again\n"
+        "    return partition_of(hash_chains_deterministic(inputs.chains, counters))",
+    ),
+    "quadratic": (
+        "optimized/gateway_lookup.py",
+        "        gateway = get_gateway_by_name(cfg_cache, key, counters)",
+        "        cfg_cache = build_cfg_cache(list(cfg_cache.values()), counters)\n"
+        "        gateway = get_gateway_by_name(cfg_cache, key, counters)",
+    ),
+}
+DEFAULT_HOTPATHS = {"aa": ["filterchain_hash"], "slow25": ["filterchain_hash"],
+                    "quadratic": ["gateway_lookup"]}  # fmt: skip
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "commit.gpgsign=false", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    return done.stdout.strip()
+
+
+def make_repo(path: Path, scenario: str) -> tuple[str, str]:
+    """(base commit, head commit) of a new repository at ``path``."""
+    shutil.copytree(ROOT, path, ignore=shutil.ignore_patterns(*IGNORED))
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "base")
+    base = git(path, "rev-parse", "HEAD")
+    edit = SCENARIOS[scenario]
+    if edit is None:
+        (path / "NOTES.txt").write_text("identical code\n", encoding="utf-8")
+        git(path, "add", "NOTES.txt")
+    else:
+        rel, old, new = edit
+        text = (path / rel).read_text(encoding="utf-8")
+        if old not in text:
+            raise SystemExit(f"{rel} no longer contains the text the {scenario} scenario edits")
+        (path / rel).write_text(text.replace(old, new, 1), encoding="utf-8")
+    git(path, "commit", "-q", "-am", scenario)
+    return base, git(path, "rev-parse", "HEAD")
+
+
+def describe(out: Path) -> str:
+    try:
+        data = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "no gate.json"
+    parts = [data["verdict"]]
+    for row in data["rows"]:
+        t = row["time"]
+        if t is None:
+            continue
+        text = f"{row['hotpath']}/{row['implementation']} x{t['ratio']:.3f} "
+        text += f"[{t['ratio_low']:.3f}, {t['ratio_high']:.3f}] {row['verdict']}"
+        c = row["confirmation"]
+        if c is not None:
+            text += f" (confirm x{c['ratio']:.3f} [{c['ratio_low']:.3f}, {c['ratio_high']:.3f}])"
+        parts.append(text)
+    failed = [
+        f"{row['implementation']}: {c['name']}"
+        for row in data["rows"]
+        for c in row["counters"]
+        if c["failed"]
+    ]
+    if failed:
+        parts.append("counters failed: " + ", ".join(failed))
+    spreads = [
+        statistics.stdev(row["time"]["round_log_ratios"])
+        for row in data["rows"]
+        if row["time"] is not None and len(row["time"]["round_log_ratios"]) > 1
+    ]
+    if spreads:
+        parts.append(f"spread of r_i {min(spreads):.3f} to {max(spreads):.3f}")
+    return "; ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--ingresses", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="aa")
+    parser.add_argument("--hotpath", action="append", default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="keep outputs in this directory")
+    args = parser.parse_args(argv)
+    hotpaths = args.hotpath or DEFAULT_HOTPATHS[args.scenario]
+    expected = 0 if args.scenario == "aa" else 1
+
+    with tempfile.TemporaryDirectory(prefix="gwbench-gate-selfcheck-") as tmp:
+        work = Path(tmp)
+        base, head = make_repo(work / "repo", args.scenario)
+        outputs = args.keep or work / "out"
+        print(
+            f"scenario {args.scenario}: base {base[:10]} head {head[:10]}, N={args.ingresses}, "
+            f"{args.rounds} rounds, hot paths {', '.join(hotpaths)}"
+        )
+        good = 0
+        for i in range(1, args.runs + 1):
+            out = outputs / f"run-{i:02d}"
+            cmd = [sys.executable, "-m", "harness", "gate", "--repo", str(work / "repo"),
+                   "--base", base, "--head", head, "-n", str(args.ingresses),
+                   "--rounds", str(args.rounds), "-o", str(out)]  # fmt: skip
+            for h in hotpaths:
+                cmd += ["--hotpath", h]
+            t0 = time.monotonic()
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            seconds = time.monotonic() - t0
+            good += done.returncode == expected
+            load = os.getloadavg()[0]
+            print(
+                f"run {i:2d}: exit {done.returncode} in {seconds:5.1f} s, load {load:.1f}: "
+                f"{describe(out)}",
+                flush=True,
+            )
+            if done.returncode not in (0, 1):
+                print(done.stderr.strip(), file=sys.stderr)
+        print(f"{good} of {args.runs} runs exited {expected} (expected for {args.scenario})")
+    return 0 if good == args.runs else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

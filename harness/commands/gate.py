@@ -1,0 +1,371 @@
+"""``gwbench gate``: the pull-request regression gate (GATE.md; :mod:`harness.gate`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from harness.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
+from harness.gate import (
+    engine,
+    profiles,
+    report,
+    sideresults,
+    summary,
+    thresholds,
+    worktree,
+)
+from harness.results import atomic_write_text, write_results
+from workloads.model import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from reports.regression import Comparison
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+GATE_FILE = "gate.json"
+SUMMARY_FILE = "summary.md"
+REPORT_FILE = "report.html"
+DEFAULT_SIZE = 2000
+
+
+def default_output_dir() -> Path:
+    root = Path.cwd() / "gwbench-results"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"gate-{stamp}"
+    k = 2
+    while candidate.exists():
+        candidate = root / f"gate-{stamp}-{k}"
+        k += 1
+    return candidate
+
+
+def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
+    for n in values:
+        if n <= 0:
+            raise InputError(f"--ingresses must be a positive number of Ingresses, got {n}")
+    return tuple(sorted(set(values))) if values else (DEFAULT_SIZE,)
+
+
+@click.command(name="gate")
+@click.option(
+    "--base",
+    "base_ref",
+    metavar="REF",
+    help="Compare with the merge base of REF and the head (default: the default branch, "
+    "origin/HEAD, main or master).",
+)
+@click.option(
+    "--head",
+    "head_ref",
+    metavar="REF",
+    default="HEAD",
+    show_default=True,
+    help="The commit under test (committed code only).",
+)
+@click.option(
+    "-n",
+    "--ingresses",
+    "sizes",
+    type=int,
+    multiple=True,
+    metavar="N",
+    help=f"N (repeatable: one row per N; two or more also form the scaling sweep). "
+    f"Default {DEFAULT_SIZE}.",
+)
+@click.option(
+    "--hotpath",
+    "hotpaths",
+    multiple=True,
+    metavar="NAME",
+    help="Gate only this hot path (repeatable; default every hot path both sides have).",
+)
+@click.option(
+    "--rounds",
+    type=click.IntRange(3, 1000),
+    default=None,
+    help="Interleaved rounds per batch (first and confirmation; default from the "
+    "thresholds file, 10).",
+)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on an inconclusive result too.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Workload seed.")
+@click.option(
+    "--thresholds",
+    "thresholds_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Thresholds TOML (default: ci/thresholds.toml as committed in the base).",
+)
+@click.option(
+    "--repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="The git repository holding both refs.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output directory (default ./gwbench-results/gate-<timestamp>).",
+)
+@click.option(
+    "--no-profile",
+    is_flag=True,
+    help="Skip the py-spy profiles (differential flame graphs) of regressed rows.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the gate's JSON instead of markdown.")
+def command(
+    base_ref: str | None,
+    head_ref: str,
+    sizes: tuple[int, ...],
+    hotpaths: tuple[str, ...],
+    rounds: int | None,
+    strict: bool,
+    seed: int,
+    thresholds_file: Path | None,
+    repo: Path,
+    output: Path | None,
+    no_profile: bool,
+    as_json: bool,
+) -> None:
+    """Compare the head with its merge base, in one job, and fail on a regression.
+
+    Both commits are checked out as temporary git worktrees; each side runs its own code
+    in fresh processes. Checks, in order: equivalence of every implementation on both
+    sides; deterministic counters at each N against the thresholds; the scaling exponent
+    of each counter over a sweep; wall time, as the median paired log-ratio over
+    interleaved ABBA/BAAB rounds with a seeded 99% bootstrap interval, confirmed by a
+    second batch before a regression is reported.
+
+    Writes DIR/summary.md (also appended to $GITHUB_STEP_SUMMARY when set), DIR/gate.json,
+    DIR/base/results.json, DIR/head/results.json, DIR/report.html, and for each regressed
+    row a differential flame graph of base against head (DIR/flamediff/, py-spy).
+
+    Exit codes: 0 pass (an inconclusive result passes unless --strict), 1 regression,
+    2 usage or input error, 3 harness failure (a side crashed or cannot import its code).
+    """
+    try:
+        _gate(
+            base_ref=base_ref,
+            head_ref=head_ref,
+            sizes=sizes,
+            hotpaths=hotpaths,
+            rounds=rounds,
+            strict=strict,
+            seed=seed,
+            thresholds_file=thresholds_file,
+            repo=repo,
+            output=output,
+            profile=not no_profile,
+            as_json=as_json,
+        )
+    except (GwbenchError, click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as exc:  # a crash is a harness failure (exit 3), never a pass
+        traceback.print_exc(file=sys.stderr)
+        raise HarnessError(f"the gate crashed: {type(exc).__name__}: {exc}") from exc
+
+
+def _gate(
+    *,
+    base_ref: str | None,
+    head_ref: str,
+    sizes: tuple[int, ...],
+    hotpaths: tuple[str, ...],
+    rounds: int | None,
+    strict: bool,
+    seed: int,
+    thresholds_file: Path | None,
+    repo: Path,
+    output: Path | None,
+    profile: bool,
+    as_json: bool,
+) -> None:
+    from harness.progress import RichProgress
+
+    ns = _sizes(sizes)
+    th = thresholds.load(thresholds_file) if thresholds_file is not None else None
+    root = worktree.repo_root(repo.resolve())
+    out_dir = (output if output is not None else default_output_dir()).resolve()
+    if (out_dir / GATE_FILE).exists():
+        raise InputError(f"{out_dir} already holds a gate result; choose another -o directory")
+    started = sideresults.now_utc()
+    config = engine.GateConfig(
+        repo=root,
+        base_ref=base_ref,
+        head_ref=head_ref,
+        sizes=ns,
+        hotpaths=hotpaths,
+        thresholds=th,
+        seed=seed,
+        custom_domain_share=None,
+        out_dir=out_dir,
+        strict=strict,
+        rounds=rounds,
+        profile=profile,
+    )
+    outcome = engine.Gate(config, RichProgress()).run()
+    text = summary.render(outcome)
+    atomic_write_text(out_dir / SUMMARY_FILE, text)
+    atomic_write_text(out_dir / GATE_FILE, report.dumps(outcome))
+    command_line = ("gwbench", *sys.argv[1:])
+    per_side = {}
+    for label in ("base", "head"):
+        results = sideresults.side_results(
+            outcome, label, command_line=command_line, started_at=started
+        )
+        write_results(results, out_dir / label / "results.json")
+        per_side[label] = results
+    _append_step_summary(text)
+    report_error = _write_html(outcome, per_side["head"], out_dir)
+    report_error = _write_flame_diffs(outcome, out_dir) or report_error
+    if as_json:
+        click.echo(report.dumps(outcome), nl=False)
+    else:
+        click.echo(text, nl=False)
+        click.echo(f"\nresults: {out_dir}", err=True)
+    if report_error is not None:
+        # the verdict stands (a regression stays exit 1), but a failed report never passes
+        click.echo(f"gwbench: error: cannot write the HTML report: {report_error}", err=True)
+        sys.exit(outcome.exit_code or EXIT_HARNESS)
+    sys.exit(outcome.exit_code)
+
+
+def _append_step_summary(text: str) -> None:
+    target = os.environ.get(STEP_SUMMARY_ENV)
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    except OSError as exc:
+        click.echo(
+            f"gwbench: warning: cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror or exc}",
+            err=True,
+        )
+
+
+def comparison(outcome: engine.GateOutcome) -> Comparison:
+    """The gate's rows as the report's regression table (timed rows; paired statistics)."""
+    from reports.regression import Comparison, ComparisonRow, CounterChange, Verdict
+
+    mapped: dict[str, Verdict] = {
+        "regression": "regression",
+        "warn": "warn",
+        "inconclusive": "inconclusive",
+        "pass": "no change",
+        "improvement": "improvement",
+    }
+    rows = []
+    skipped = []
+    for r in outcome.rows:
+        check = r.time
+        if check is None or check.base_median is None or check.head_median is None:
+            skipped.append(f"{r.key.label()}: not timed ({r.kind}); counters and scaling checked")
+            continue
+        rows.append(
+            ComparisonRow(
+                hotpath=r.key.hotpath,
+                implementation=r.key.implementation,
+                kind=r.kind,
+                size=r.key.size,
+                reference_median=check.base_median,
+                candidate_median=check.head_median,
+                reference_values=2 * check.rounds,
+                candidate_values=2 * check.rounds,
+                ratio=check.ratio,
+                ci_low=check.ratio_low,
+                ci_high=check.ratio_high,
+                verdict=mapped[r.verdict],
+                counter_changes=tuple(
+                    CounterChange(c.name, c.base, c.head) for c in r.counters if c.base != c.head
+                ),
+            )
+        )
+    fail, warn = (
+        (outcome.rows[0].time.fail, outcome.rows[0].time.warn)
+        if outcome.rows and outcome.rows[0].time is not None
+        else (0.10, 0.05)
+    )
+    return Comparison(
+        reference_label=f"base {worktree.short(outcome.base.commit)}",
+        candidate_label=f"head {worktree.short(outcome.head.commit)}",
+        confidence=0.99,
+        threshold=1.0 + fail,
+        warn_band=1.0 + warn,
+        rows=tuple(rows),
+        skipped=tuple(skipped),
+    )
+
+
+def _write_html(outcome: engine.GateOutcome, head_results: object, out_dir: Path) -> str | None:
+    """Write DIR/report.html (head against base); the error text when that fails."""
+    try:
+        from harness.results import Results
+        from reports.html import render_html
+
+        assert isinstance(head_results, Results)
+        html = render_html(
+            head_results,
+            base_dir=out_dir / "head",
+            compare=comparison(outcome),
+            reference_label="base",
+        )
+        atomic_write_text(out_dir / REPORT_FILE, html)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.startswith("reports"):
+            return None  # the report renderer is not installed: the summary is enough
+        return f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _write_flame_diffs(outcome: engine.GateOutcome, out_dir: Path) -> str | None:
+    """One page per profiled row: the differential flame graph, base -> head."""
+    if not outcome.profiles:
+        return None
+    try:
+        from markupsafe import escape
+
+        from reports.flamediff import ProfileSide, parse_folded, render_diff_svg
+
+        for p in outcome.profiles:
+            if p.base.folded is None or p.head.folded is None:
+                continue
+            sides = []
+            for prof, commit in ((p.base, outcome.base.commit), (p.head, outcome.head.commit)):
+                assert prof.folded is not None
+                text = (out_dir / prof.folded).read_text(encoding="utf-8")
+                sides.append(
+                    ProfileSide(
+                        label=f"{prof.label} {worktree.short(commit)}",
+                        stacks=parse_folded(text),
+                        calls=prof.calls,
+                        seconds=prof.seconds,
+                    )
+                )
+            svg, diff = render_diff_svg(sides[0], sides[1])
+            title = escape(f"{p.key.label()}: {sides[0].label} -> {sides[1].label}")
+            caption = escape(
+                f"Red: slower in the head, blue: faster. Unit: {diff.unit} ({diff.basis}); "
+                f"base {diff.before_total:.4g}, head {diff.after_total:.4g}; "
+                f"{diff.frames_drawn} frames drawn, {diff.frames_hidden} too narrow to draw. "
+                f"Hover a frame for both values."
+            )
+            page = (
+                '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+                f'<title>{title}</title></head><body style="font-family: sans-serif">'
+                f'<h1 style="font-size: 1.1em">{title}</h1><p>{caption}</p>{svg}</body></html>\n'
+            )
+            atomic_write_text(out_dir / profiles.diff_page(p.key), page)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None

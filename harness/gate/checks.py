@@ -1,0 +1,413 @@
+"""The gate's four checks (GATE.md), pure functions over what the sides answered.
+
+1. Equivalence: every implementation's result equals its baseline's, by the side's own
+   ``compare``, on both sides. A mismatch in the head fails the gate; one only in the base
+   is reported (the head fixed it).
+2. Counters (exact): at each N, no counter of the head may exceed the base's by more than
+   its threshold (relative; byte counters have their own). A counter that goes from 0 to
+   anything is an unbounded rise.
+3. Scaling (exact on counters): ``log(counter) = a + b log(N)`` fitted over the sweep on
+   each side (:func:`harness.scaling.fit_power_law`); the check fails when ``b`` rises by
+   more than the slope threshold (an accidental N -> N^2 is about +1).
+4. Wall time (statistical): the median of the per-round log-ratios ``r_i`` with a seeded
+   99% percentile-bootstrap interval over rounds (:func:`harness.stats.bootstrap_median`).
+   With ``T = ln(1 + time_fail)`` and ``W = ln(1 + time_warn)``: regression when the
+   estimate is above ``T`` and the interval entirely above 0, and only when a second,
+   independent batch of rounds says so too (otherwise inconclusive); improvement,
+   symmetrically, below ``-T`` with the interval below 0; no change when the interval lies
+   within ``[-W, W]``; warn (or minor improvement) above ``W`` (below ``-W``) with the
+   interval off 0; anything else inconclusive.
+
+A row (hot path, implementation, N) is a regression when any check fails. The confirmation
+batch runs only for rows whose exact checks pass and whose first batch says regression:
+an exact failure needs no statistics to confirm it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.gate.protocol import CheckPoint, PointKey
+from harness.gate.thresholds import Thresholds
+from harness.scaling import fit_power_law
+from harness.stats import GATE_CONFIDENCE, GATE_RESAMPLES, bootstrap_median, median, stable_seed
+
+TimeVerdict = Literal[
+    "regression", "warn", "no change", "minor improvement", "improvement", "inconclusive"
+]
+RowVerdict = Literal["regression", "warn", "inconclusive", "pass", "improvement"]
+ROW_VERDICT_ORDER: tuple[RowVerdict, ...] = (
+    "regression",
+    "warn",
+    "inconclusive",
+    "improvement",
+    "pass",
+)
+
+
+# --------------------------------------------------------------------------- 1. equivalence
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    base_difference: str | None
+    head_difference: str | None
+
+    @property
+    def failed(self) -> bool:
+        return self.head_difference is not None
+
+
+def equivalence(base: CheckPoint | None, head: CheckPoint | None) -> Equivalence:
+    return Equivalence(
+        base.difference if base is not None else None,
+        head.difference if head is not None else None,
+    )
+
+
+# --------------------------------------------------------------------------- 2. counters
+
+
+@dataclass(frozen=True)
+class CounterDelta:
+    """One counter at one N on both sides."""
+
+    name: str
+    base: int | None
+    head: int | None
+    limit: float | None
+    """Allowed relative rise; ``None``: not checked (ignored by the thresholds)."""
+
+    @property
+    def change(self) -> float | None:
+        """Relative change head/base - 1 (``inf`` from zero; ``None`` if one side lacks it)."""
+        if self.base is None or self.head is None:
+            return None
+        if self.base == 0:
+            return 0.0 if self.head == 0 else math.inf
+        return self.head / self.base - 1.0
+
+    @property
+    def failed(self) -> bool:
+        change = self.change
+        return self.limit is not None and change is not None and change > self.limit + 1e-12
+
+
+def counter_deltas(
+    hotpath: str,
+    base: Mapping[str, int] | None,
+    head: Mapping[str, int] | None,
+    thresholds: Thresholds,
+) -> tuple[CounterDelta, ...]:
+    """Every counter either side reports, in name order."""
+    b = dict(base or {})
+    h = dict(head or {})
+    return tuple(
+        CounterDelta(name, b.get(name), h.get(name), thresholds.counter_limit(hotpath, name))
+        for name in sorted(set(b) | set(h))
+    )
+
+
+# --------------------------------------------------------------------------- 3. scaling
+
+
+@dataclass(frozen=True)
+class SlopeDelta:
+    """The fitted exponent of one counter over the sweep, on both sides."""
+
+    counter: str
+    base: float | None
+    head: float | None
+    limit: float
+    checked: bool
+    """False when ignored by the thresholds or not fittable on both sides."""
+    reason: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        if self.base is None or self.head is None:
+            return None
+        return self.head - self.base
+
+    @property
+    def failed(self) -> bool:
+        d = self.delta
+        return self.checked and d is not None and d > self.limit + 1e-9
+
+
+def _exponent(sizes: Sequence[int], series: Mapping[int, int]) -> tuple[float | None, str | None]:
+    have = [n for n in sizes if n in series]
+    if len(set(have)) < 2:
+        return None, "fewer than two sizes"
+    fit = fit_power_law(have, [float(series[n]) for n in have])
+    return fit.exponent, fit.reason
+
+
+def slope_deltas(
+    hotpath: str,
+    sizes: Sequence[int],
+    base: Mapping[int, Mapping[str, int]],
+    head: Mapping[int, Mapping[str, int]],
+    thresholds: Thresholds,
+) -> tuple[SlopeDelta, ...]:
+    """Per counter: exponent on each side over ``sizes`` (``size -> counters``)."""
+    names = sorted({c for pts in (base, head) for counters in pts.values() for c in counters})
+    limit = thresholds.slope_limit(hotpath)
+    out = []
+    for name in names:
+        b_series = {n: c[name] for n, c in base.items() if name in c}
+        h_series = {n: c[name] for n, c in head.items() if name in c}
+        b_exp, b_why = _exponent(sizes, b_series)
+        h_exp, h_why = _exponent(sizes, h_series)
+        reason = None
+        if b_exp is None or h_exp is None:
+            reason = f"not fitted: {b_why or h_why}"
+        ignored = thresholds.ignored(hotpath, name)
+        if ignored:
+            reason = "ignored by the thresholds"
+        out.append(
+            SlopeDelta(
+                counter=name,
+                base=b_exp,
+                head=h_exp,
+                limit=limit,
+                checked=not ignored and b_exp is not None and h_exp is not None,
+                reason=reason,
+            )
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- 4. time
+
+
+@dataclass(frozen=True)
+class TimeCheck:
+    """The paired log-ratio statistic of one batch of rounds."""
+
+    rounds: int
+    estimate: float
+    """Median of ``r_i = ln(t_head / t_base)``."""
+    low: float
+    high: float
+    confidence: float
+    resamples: int
+    seed: int
+    verdict: TimeVerdict
+    fail: float
+    warn: float
+    cpu_estimate: float | None = None
+    """The same median from process CPU time (advisory)."""
+    base_median: float | None = None
+    """Median per-call seconds of the base and the head over the batch's processes."""
+    head_median: float | None = None
+    log_ratios: tuple[float, ...] = ()
+    """The per-round ``r_i`` the statistic was computed from, in round order."""
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(self.estimate)
+
+    @property
+    def ratio_low(self) -> float:
+        return math.exp(self.low)
+
+    @property
+    def ratio_high(self) -> float:
+        return math.exp(self.high)
+
+
+def time_verdict(estimate: float, low: float, high: float, fail: float, warn: float) -> TimeVerdict:
+    """GATE.md's decision for one batch (log space; ``fail``/``warn`` as relative rises)."""
+    t = math.log1p(fail)
+    w = math.log1p(warn)
+    if estimate > t and low > 0.0:
+        return "regression"
+    if estimate < -t and high < 0.0:
+        return "improvement"
+    if low >= -w and high <= w:
+        return "no change"
+    if estimate > w and low > 0.0:
+        return "warn"
+    if estimate < -w and high < 0.0:
+        return "minor improvement"
+    return "inconclusive"
+
+
+def time_check(
+    ratios: Sequence[float],
+    *,
+    fail: float,
+    warn: float,
+    seed: int,
+    cpu_ratios: Sequence[float] = (),
+    base_seconds: Sequence[float] = (),
+    head_seconds: Sequence[float] = (),
+    confidence: float = GATE_CONFIDENCE,
+    resamples: int = GATE_RESAMPLES,
+) -> TimeCheck:
+    if not ratios:
+        raise ValueError("time check of no rounds")
+    iv = bootstrap_median(ratios, confidence=confidence, resamples=resamples, seed=seed)
+    return TimeCheck(
+        rounds=len(ratios),
+        estimate=iv.estimate,
+        low=iv.low,
+        high=iv.high,
+        confidence=iv.confidence,
+        resamples=iv.resamples,
+        seed=iv.seed,
+        verdict=time_verdict(iv.estimate, iv.low, iv.high, fail, warn),
+        fail=fail,
+        warn=warn,
+        cpu_estimate=median(cpu_ratios) if cpu_ratios else None,
+        base_median=median(base_seconds) if base_seconds else None,
+        head_median=median(head_seconds) if head_seconds else None,
+        log_ratios=tuple(ratios),
+    )
+
+
+def bootstrap_seed(seed: int, key: PointKey, batch: str) -> int:
+    """The seed of one row's bootstrap: the same inputs always give the same interval."""
+    return stable_seed("gwbench-gate", seed, key.hotpath, key.implementation, key.size, batch)
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class Row:
+    """Everything the gate found for one hot path, implementation and N."""
+
+    key: PointKey
+    kind: str
+    equivalence: Equivalence
+    counters: tuple[CounterDelta, ...]
+    slopes: tuple[SlopeDelta, ...]
+    time: TimeCheck | None
+    confirmation: TimeCheck | None
+    verdict: RowVerdict
+    reasons: tuple[str, ...]
+    """Why the verdict is what it is, one sentence each (failures first)."""
+
+    @property
+    def exact_failed(self) -> bool:
+        return exact_failure(self.equivalence, self.counters, self.slopes)
+
+    def worst_counter(self) -> CounterDelta | None:
+        """The counter with the largest relative change (checked ones first)."""
+        changed = [c for c in self.counters if c.change is not None]
+        if not changed:
+            return None
+        return max(changed, key=lambda c: (c.limit is not None, abs(c.change or 0.0)))
+
+    def worst_slope(self) -> SlopeDelta | None:
+        fitted = [s for s in self.slopes if s.delta is not None]
+        if not fitted:
+            return None
+        return max(fitted, key=lambda s: (s.checked, abs(s.delta or 0.0)))
+
+
+def exact_failure(
+    eq: Equivalence, counters: Sequence[CounterDelta], slopes: Sequence[SlopeDelta]
+) -> bool:
+    return eq.failed or any(c.failed for c in counters) or any(s.failed for s in slopes)
+
+
+def needs_confirmation(
+    eq: Equivalence,
+    counters: Sequence[CounterDelta],
+    slopes: Sequence[SlopeDelta],
+    first: TimeCheck | None,
+) -> bool:
+    return (
+        first is not None
+        and first.verdict == "regression"
+        and not exact_failure(eq, counters, slopes)
+    )
+
+
+def _pct(change: float | None) -> str:
+    if change is None:
+        return "n/a"
+    if math.isinf(change):
+        return "from 0"
+    return f"{change:+.1%}"
+
+
+def row(
+    key: PointKey,
+    kind: str,
+    eq: Equivalence,
+    counters: tuple[CounterDelta, ...],
+    slopes: tuple[SlopeDelta, ...],
+    first: TimeCheck | None,
+    confirmation: TimeCheck | None,
+) -> Row:
+    """Combine the four checks of one row into its verdict and reasons."""
+    reasons: list[str] = []
+    failed = False
+    if eq.head_difference is not None:
+        failed = True
+        reasons.append(f"head result differs from its baseline: {eq.head_difference}")
+    if eq.base_difference is not None:
+        reasons.append(f"base result differed from its baseline: {eq.base_difference}")
+    for c in counters:
+        if c.failed:
+            failed = True
+            reasons.append(
+                f"counter {c.name} {c.base:,} → {c.head:,} ({_pct(c.change)}, "
+                f"limit +{(c.limit or 0.0):.0%})"
+            )
+    for s in slopes:
+        if s.failed:
+            failed = True
+            reasons.append(
+                f"scaling exponent of {s.counter} {s.base:.2f} → {s.head:.2f} "
+                f"(+{s.delta:.2f}, limit +{s.limit:.2f})"
+            )
+    verdict: RowVerdict = "regression" if failed else "pass"
+    if first is not None:
+        shown = f"time ×{first.ratio:.3f} [{first.ratio_low:.3f}, {first.ratio_high:.3f}]"
+        if first.verdict == "regression":
+            if failed:
+                reasons.append(f"{shown} also above +{first.fail:.0%}")
+            elif confirmation is not None and confirmation.verdict == "regression":
+                verdict = "regression"
+                reasons.append(
+                    f"{shown}, above +{first.fail:.0%}; confirmed by {confirmation.rounds} "
+                    f"more rounds: ×{confirmation.ratio:.3f} "
+                    f"[{confirmation.ratio_low:.3f}, {confirmation.ratio_high:.3f}]"
+                )
+            else:
+                verdict = "inconclusive"
+                again = (
+                    f"×{confirmation.ratio:.3f} [{confirmation.ratio_low:.3f}, "
+                    f"{confirmation.ratio_high:.3f}] ({confirmation.verdict})"
+                    if confirmation is not None
+                    else "not run"
+                )
+                reasons.append(f"{shown} above +{first.fail:.0%} but not confirmed: {again}")
+        elif not failed:
+            mapped: dict[TimeVerdict, RowVerdict] = {
+                "warn": "warn",
+                "inconclusive": "inconclusive",
+                "no change": "pass",
+                "minor improvement": "improvement",
+                "improvement": "improvement",
+            }
+            verdict = mapped[first.verdict]
+            if first.verdict != "no change":
+                reasons.append(f"{shown}: {first.verdict}")
+    return Row(key, kind, eq, counters, slopes, first, confirmation, verdict, tuple(reasons))
+
+
+def overall(rows: Sequence[Row]) -> RowVerdict:
+    """The worst row verdict (``pass`` when there are no rows)."""
+    if not rows:
+        return "pass"
+    rank = {v: i for i, v in enumerate(ROW_VERDICT_ORDER)}
+    return min((r.verdict for r in rows), key=lambda v: rank[v])

@@ -1,0 +1,136 @@
+"""The gate's machine-readable output: ``gate.json`` and ``gwbench gate --json``.
+
+A versioned document (``"kind": "gwbench-gate"``, ``schema_version``) with the overall
+verdict and exit code, both sides (ref, commit, where their ``harness`` was imported
+from, workload digests), the settings (sizes, sweep, seed, rounds, the timing plan), and
+per row every counter, every fitted exponent, the equivalence result and each batch's
+time statistic (log-ratio estimate and interval, the same as ratios, verdict, bootstrap
+seed, and the per-round log-ratios it was computed from) with the reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from harness.gate.checks import Row, TimeCheck
+from harness.gate.engine import GateOutcome, SideInfo
+
+KIND = "gwbench-gate"
+SCHEMA_VERSION = 1
+
+
+def _num(x: float | None) -> float | str | None:
+    if x is None:
+        return None
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return x
+
+
+def _time(check: TimeCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "rounds": check.rounds,
+        "log_ratio": check.estimate,
+        "log_low": check.low,
+        "log_high": check.high,
+        "ratio": check.ratio,
+        "ratio_low": check.ratio_low,
+        "ratio_high": check.ratio_high,
+        "confidence": check.confidence,
+        "resamples": check.resamples,
+        "seed": check.seed,
+        "verdict": check.verdict,
+        "fail": check.fail,
+        "warn": check.warn,
+        "cpu_log_ratio": check.cpu_estimate,
+        "base_median_seconds": check.base_median,
+        "head_median_seconds": check.head_median,
+        "round_log_ratios": list(check.log_ratios),
+    }
+
+
+def _row(row: Row) -> dict[str, Any]:
+    return {
+        "hotpath": row.key.hotpath,
+        "implementation": row.key.implementation,
+        "kind": row.kind,
+        "size": row.key.size,
+        "verdict": row.verdict,
+        "reasons": list(row.reasons),
+        "equivalence": {
+            "base_difference": row.equivalence.base_difference,
+            "head_difference": row.equivalence.head_difference,
+            "failed": row.equivalence.failed,
+        },
+        "counters": [
+            {
+                "name": c.name,
+                "base": c.base,
+                "head": c.head,
+                "change": _num(c.change),
+                "limit": c.limit,
+                "failed": c.failed,
+            }
+            for c in row.counters
+        ],
+        "scaling": [
+            {
+                "counter": s.counter,
+                "base_exponent": s.base,
+                "head_exponent": s.head,
+                "delta": s.delta,
+                "limit": s.limit,
+                "checked": s.checked,
+                "failed": s.failed,
+                "reason": s.reason,
+            }
+            for s in row.slopes
+        ],
+        "time": _time(row.time),
+        "confirmation": _time(row.confirmation),
+    }
+
+
+def _side(side: SideInfo) -> dict[str, Any]:
+    return {
+        "ref": side.ref,
+        "commit": side.commit,
+        "harness_file": side.harness_file,
+        "workload_digests": {str(n): d for n, d in sorted(side.workload_digests.items())},
+    }
+
+
+def to_json_dict(outcome: GateOutcome) -> dict[str, Any]:
+    s = outcome.settings
+    return {
+        "kind": KIND,
+        "schema_version": SCHEMA_VERSION,
+        "verdict": outcome.verdict,
+        "exit_code": outcome.exit_code,
+        "strict": outcome.strict,
+        "base": {**_side(outcome.base), "named": outcome.base_ref_named},
+        "head": _side(outcome.head),
+        "settings": {
+            "sizes": list(s.sizes),
+            "sweep": list(s.sweep),
+            "seed": s.seed,
+            "custom_domain_share": s.custom_domain_share,
+            "rounds": s.rounds,
+            "confirm_rounds": s.confirm_rounds,
+            "time_metric": s.time_metric,
+            "thresholds": s.thresholds_source,
+            "hotpaths": list(s.hotpaths),
+            "plan": [e.payload() for e in s.plan],
+        },
+        "rows": [_row(r) for r in outcome.rows],
+        "notes": list(outcome.notes),
+        "wall_seconds": outcome.wall_seconds,
+    }
+
+
+def dumps(outcome: GateOutcome) -> str:
+    return json.dumps(to_json_dict(outcome), indent=1, allow_nan=False) + "\n"

@@ -1,0 +1,143 @@
+"""Interleaved rounds: base (A) and head (B) alternate in ABBA / BAAB order.
+
+A round starts one fresh process per side (same workload, seed, calls per value and
+number of values) and keeps both alive while it asks them for timed values in turn, value
+by value: even rounds A B B A A B B A ..., odd rounds B A A B B A A B ... (the side that
+goes first alternates between rounds and between pairs within a round), both pinned to
+the same CPU. While one side measures, the other waits, so both are timed in the same
+moments and on the same CPU: on a shared machine the load changes over seconds and
+differs between CPUs, and alternating per value (milliseconds apart) pairs the two sides
+far more tightly than alternating whole processes. Measured on the 2-core
+development machine under load 3 to 6, the spread of A/A round log-ratios was 2 to 10
+times smaller this way (docs/gate.md).
+
+A round yields, for each hot path, implementation and N, one paired log-ratio (GATE.md):
+
+    r_i = mean over the round's two halves of ln(t_head / t_base)
+
+where the halves are the first and the second half of each side's values and ``t`` is the
+median of a side's values in that half (seconds per call). Pure scheduling and arithmetic:
+the processes are driven by the ``measure`` callable the caller passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.gate.protocol import PointKey
+from harness.gate.sides import SideLabel
+from harness.stats import median, round_log_ratio
+
+TimeMetric = Literal["wall", "cpu"]
+Value = tuple[float, float]
+"""One timed value: (wall seconds per call, process CPU seconds per call)."""
+RoundValues = Mapping[PointKey, Mapping[SideLabel, Sequence[Value]]]
+"""One round's values per key and side, in the order they were taken."""
+
+
+def first_side(index: int) -> SideLabel:
+    return "base" if index % 2 == 0 else "head"
+
+
+def value_order(index: int, n_values: int) -> tuple[SideLabel, ...]:
+    """The order in which round ``index`` takes ``n_values`` values of each side: pairs
+    alternating which side goes first (ABBA ... for even rounds, BAAB ... for odd)."""
+    a: SideLabel = first_side(index)
+    b: SideLabel = "head" if a == "base" else "base"
+    out: list[SideLabel] = []
+    for j in range(n_values):
+        out.extend((a, b) if j % 2 == 0 else (b, a))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One interleaved round."""
+
+    index: int
+    log_ratios: Mapping[PointKey, float]
+    """``r_i`` per hot path, implementation and N."""
+    base_seconds: Mapping[PointKey, tuple[float, float]]
+    """The base's per-call time in the two halves of the round."""
+    head_seconds: Mapping[PointKey, tuple[float, float]]
+    cpu_log_ratios: Mapping[PointKey, float]
+    """The same ratio from process CPU time (advisory)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Consecutive rounds over one plan."""
+
+    rounds: tuple[Round, ...]
+
+    def ratios(self, key: PointKey) -> tuple[float, ...]:
+        return tuple(r.log_ratios[key] for r in self.rounds if key in r.log_ratios)
+
+    def cpu_ratios(self, key: PointKey) -> tuple[float, ...]:
+        return tuple(r.cpu_log_ratios[key] for r in self.rounds if key in r.cpu_log_ratios)
+
+    def seconds(self, key: PointKey, side: SideLabel) -> tuple[float, ...]:
+        out: list[float] = []
+        for r in self.rounds:
+            pair = (r.base_seconds if side == "base" else r.head_seconds).get(key)
+            if pair is not None:
+                out.extend(pair)
+        return tuple(out)
+
+
+def _halves(values: Sequence[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        m = median(values)
+        return m, m
+    h = len(values) // 2
+    return median(values[:h]), median(values[h:])
+
+
+def _positive(x: float) -> float:
+    # process CPU time can read 0 on a coarse clock; keep the logarithm defined
+    return max(x, 1e-12)
+
+
+def pair_round(index: int, values: RoundValues, metric: TimeMetric = "wall") -> Round:
+    """Combine one round's values into its log-ratios."""
+    ratios: dict[PointKey, float] = {}
+    cpu: dict[PointKey, float] = {}
+    base_s: dict[PointKey, tuple[float, float]] = {}
+    head_s: dict[PointKey, tuple[float, float]] = {}
+    for key in sorted(values):
+        sides = values[key]
+        base, head = sides.get("base", ()), sides.get("head", ())
+        if not base or not head:
+            raise ValueError(f"round {index}: {key.label()} lacks values of one side")
+        pick = 1 if metric == "cpu" else 0
+        b = _halves([_positive(v[pick]) for v in base])
+        h = _halves([_positive(v[pick]) for v in head])
+        ratios[key] = round_log_ratio([(b[0], h[0]), (b[1], h[1])])
+        bc = _halves([_positive(v[1]) for v in base])
+        hc = _halves([_positive(v[1]) for v in head])
+        cpu[key] = round_log_ratio([(bc[0], hc[0]), (bc[1], hc[1])])
+        base_s[key] = b
+        head_s[key] = h
+    return Round(index, ratios, base_s, head_s, cpu)
+
+
+MeasureRound = Callable[[int], RoundValues]
+"""Run round ``index`` (fresh processes, values in :func:`value_order`); its values."""
+
+
+def run_batch(
+    measure: MeasureRound,
+    rounds: int,
+    *,
+    first_index: int = 0,
+    metric: TimeMetric = "wall",
+) -> Batch:
+    """``rounds`` rounds numbered from ``first_index`` (which sets who goes first)."""
+    return Batch(
+        tuple(
+            pair_round(index, measure(index), metric)
+            for index in range(first_index, first_index + rounds)
+        )
+    )

@@ -1,0 +1,381 @@
+"""The gate's pieces without a repository: thresholds, rounds, checks, verdicts, summary,
+and the side driver's isolation. Fabricated inputs, no benchmark runs."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError, InputError
+from harness.gate import checks, engine, rounds, summary, thresholds
+from harness.gate.protocol import CheckPoint, PointKey, SideCheck, SideDescription
+from harness.gate.sides import Side, SideRunner
+
+KEY = PointKey("gateway_lookup", "optimized", 300)
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def test_defaults_are_gate_md_starting_values() -> None:
+    t = thresholds.DEFAULTS
+    assert (t.counts, t.bytes, t.slope, t.time_fail, t.time_warn) == (0.02, 0.05, 0.15, 0.10, 0.05)
+    assert t.counter_limit("x", "name_comparisons") == 0.02
+    assert t.counter_limit("x", "bytes_encoded") == 0.05
+
+
+def test_repository_thresholds_file_is_valid() -> None:
+    # GIVEN the thresholds committed in ci/
+    path = Path(__file__).resolve().parent.parent / "ci" / "thresholds.toml"
+    # WHEN loaded THEN it parses, and savings counters are ignored by pattern
+    t = thresholds.load(path)
+    assert t.counter_limit("ingress_update", "listener_update.cache_hits") is None
+    assert t.counter_limit("listener_update", "fc_hash_calls") == t.counts
+
+
+def test_per_hotpath_and_per_counter_overrides() -> None:
+    t = thresholds.loads(
+        """
+        [gate]
+        counts = 0.03
+        [hotpaths.gateway_lookup]
+        bytes = 0.10
+        slope = 0.3
+        ignore = ["cache_*"]
+        [hotpaths.gateway_lookup.counters]
+        dict_builds = 0.0
+        """,
+        source="t.toml",
+    )
+    assert t.counter_limit("gateway_lookup", "dict_builds") == 0.0
+    assert t.counter_limit("gateway_lookup", "bytes_encoded") == 0.10
+    assert t.counter_limit("gateway_lookup", "lookups") == 0.03
+    assert t.counter_limit("gateway_lookup", "cache_hits") is None
+    assert t.slope_limit("gateway_lookup") == 0.3
+    assert t.slope_limit("other") == 0.15
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        ("[gate]\ncounts = -0.1", "gate.counts", "between 0"),
+        ("[gate]\ncounts = 'two'", "gate.counts", "expected a number"),
+        ("[gate]\nrounds = 2", "gate.rounds", "between 3"),
+        ("[gate]\nround = 5", "gate.round", "unknown key"),
+        ("[gate]\ntime_warn = 0.2", "gate.time_warn", "above time_fail"),
+        ("[gate]\ntime_metric = 'cycles'", "gate.time_metric", "not one of"),
+        ("[gate]\nsweep = [0.5]", "gate.sweep", "1.0"),
+        ("[gate]\ntime_kinds = ['fast']", "gate.time_kinds", "implementation kind"),
+        ("schema_version = 9", "schema_version", "version 9"),
+        ("[hotpaths.x]\nignore = 'a'", "hotpaths.x.ignore", "list of strings"),
+        ("[hotpaths.x]\ncounters = {a = true}", "hotpaths.x.counters.a", "boolean"),
+    ],
+)
+def test_bad_thresholds_name_file_and_field(text: str, field: str, words: str) -> None:
+    with pytest.raises(InputError) as err:
+        thresholds.loads(text, source="ci/thresholds.toml")
+    message = str(err.value)
+    assert err.value.exit_code == 2
+    assert "ci/thresholds.toml" in message and f"field {field}" in message
+    assert words in message
+
+
+def test_thresholds_that_are_not_toml_are_an_input_error() -> None:
+    with pytest.raises(InputError, match="not valid TOML"):
+        thresholds.loads("[gate\ncounts = 1", source="t.toml")
+
+
+def test_thresholds_for_an_unknown_hot_path_are_refused() -> None:
+    t = thresholds.loads("[hotpaths.gatway_lookup]\ncounts = 0.1", source="t.toml")
+    with pytest.raises(InputError, match="gatway_lookup"):
+        thresholds.check_hotpaths(t, {"gateway_lookup"})
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def test_value_order_alternates_abba_and_baab() -> None:
+    assert rounds.value_order(0, 3) == ("base", "head", "head", "base", "base", "head")
+    assert rounds.value_order(1, 2) == ("head", "base", "base", "head")
+
+
+def test_round_log_ratio_is_mean_of_halves() -> None:
+    # GIVEN a head that is 20% slower in the first half of a round and 10% in the second
+    base = [(1.0, 1.0)] * 4
+    head = [(1.2, 1.2)] * 2 + [(1.1, 1.1)] * 2
+    # WHEN paired
+    r = rounds.pair_round(0, {KEY: {"base": base, "head": head}})
+    # THEN r is the mean of the two halves' log-ratios, and the halves are kept
+    assert r.log_ratios[KEY] == pytest.approx((math.log(1.2) + math.log(1.1)) / 2)
+    assert r.head_seconds[KEY] == (1.2, 1.1)
+
+
+def test_cpu_metric_uses_process_time() -> None:
+    base = [(1.0, 1.0)] * 4
+    head = [(3.0, 1.1)] * 4  # wall inflated by a busy machine, CPU 10% more
+    wall = rounds.pair_round(0, {KEY: {"base": base, "head": head}}, "wall")
+    cpu = rounds.pair_round(0, {KEY: {"base": base, "head": head}}, "cpu")
+    assert wall.log_ratios[KEY] == pytest.approx(math.log(3.0))
+    assert cpu.log_ratios[KEY] == pytest.approx(math.log(1.1))
+    assert wall.cpu_log_ratios[KEY] == pytest.approx(math.log(1.1))
+
+
+def test_run_batch_numbers_rounds_from_first_index() -> None:
+    seen: list[int] = []
+
+    def measure(index: int) -> rounds.RoundValues:
+        seen.append(index)
+        return {KEY: {"base": [(1.0, 1.0)] * 2, "head": [(1.0, 1.0)] * 2}}
+
+    batch = rounds.run_batch(measure, 3, first_index=5)
+    assert seen == [5, 6, 7]
+    assert batch.ratios(KEY) == (0.0, 0.0, 0.0)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def test_counter_rise_above_threshold_fails() -> None:
+    t = thresholds.DEFAULTS
+    deltas = checks.counter_deltas(
+        "h",
+        {"lookups": 100, "bytes_encoded": 1000, "dict_builds": 0},
+        {"lookups": 102, "bytes_encoded": 1060, "dict_builds": 1},
+        t,
+    )
+    by = {d.name: d for d in deltas}
+    assert not by["lookups"].failed  # +2% is allowed
+    assert by["bytes_encoded"].failed  # +6% > +5%
+    assert by["dict_builds"].failed and math.isinf(by["dict_builds"].change or 0)
+
+
+def test_counter_only_on_one_side_is_not_a_failure() -> None:
+    deltas = checks.counter_deltas("h", {"a": 1}, {"b": 5}, thresholds.DEFAULTS)
+    assert [d.failed for d in deltas] == [False, False]
+    assert all(d.change is None for d in deltas)
+
+
+def test_slope_from_linear_to_quadratic_fails() -> None:
+    sizes = [100, 200, 400]
+    base = {n: {"inserts": n, "builds": 1} for n in sizes}
+    head = {n: {"inserts": n * n, "builds": 1} for n in sizes}
+    slopes = {
+        s.counter: s for s in checks.slope_deltas("h", sizes, base, head, thresholds.DEFAULTS)
+    }
+    assert slopes["inserts"].delta == pytest.approx(1.0)
+    assert slopes["inserts"].failed
+    assert not slopes["builds"].failed
+
+
+def test_zero_counter_is_not_fitted() -> None:
+    sizes = [100, 200]
+    base = {n: {"drained": 0} for n in sizes}
+    slopes = checks.slope_deltas("h", sizes, base, base, thresholds.DEFAULTS)
+    assert not slopes[0].checked and slopes[0].reason is not None
+
+
+@pytest.mark.parametrize(
+    ("estimate", "low", "high", "expected"),
+    [
+        (math.log(1.25), math.log(1.15), math.log(1.40), "regression"),
+        (math.log(1.25), math.log(0.95), math.log(1.40), "inconclusive"),
+        (math.log(1.08), math.log(1.02), math.log(1.12), "warn"),
+        (0.0, math.log(0.97), math.log(1.03), "no change"),
+        (math.log(0.93), math.log(0.90), math.log(0.97), "minor improvement"),
+        (math.log(0.80), math.log(0.70), math.log(0.88), "improvement"),
+    ],
+)
+def test_time_verdicts_are_symmetric(
+    estimate: float, low: float, high: float, expected: str
+) -> None:
+    assert checks.time_verdict(estimate, low, high, 0.10, 0.05) == expected
+
+
+def test_time_check_is_seeded_and_reproducible() -> None:
+    ratios = [0.21, 0.25, 0.19, 0.30, 0.22, 0.24, 0.18, 0.26]
+    a = checks.time_check(ratios, fail=0.10, warn=0.05, seed=7)
+    b = checks.time_check(ratios, fail=0.10, warn=0.05, seed=7)
+    assert a == b
+    assert a.verdict == "regression" and a.low > 0
+    assert a.ratio == pytest.approx(math.exp(0.23))  # median of the eight
+
+
+def _time(verdict_ratios: list[float]) -> checks.TimeCheck:
+    return checks.time_check(verdict_ratios, fail=0.10, warn=0.05, seed=1)
+
+
+SLOW = [0.22, 0.24, 0.20, 0.25, 0.23, 0.21]
+SAME = [0.01, -0.01, 0.0, 0.02, -0.02, 0.0]
+
+
+def _row(first: checks.TimeCheck | None, confirm: checks.TimeCheck | None) -> checks.Row:
+    eq = checks.Equivalence(None, None)
+    return checks.row(KEY, "optimized", eq, (), (), first, confirm)
+
+
+def test_time_regression_needs_confirmation() -> None:
+    # GIVEN a first batch saying regression
+    first = _time(SLOW)
+    assert checks.needs_confirmation(checks.Equivalence(None, None), (), (), first)
+    # THEN confirmed: regression; not confirmed: inconclusive, with the reason
+    assert _row(first, _time(SLOW)).verdict == "regression"
+    unconfirmed = _row(first, _time(SAME))
+    assert unconfirmed.verdict == "inconclusive"
+    assert "not confirmed" in unconfirmed.reasons[0]
+
+
+def test_exact_failure_needs_no_confirmation() -> None:
+    eq = checks.Equivalence(None, "chain 3 differs")
+    assert not checks.needs_confirmation(eq, (), (), _time(SLOW))
+    row = checks.row(KEY, "optimized", eq, (), (), _time(SAME), None)
+    assert row.verdict == "regression"
+    assert "chain 3 differs" in row.reasons[0]
+
+
+def test_base_only_mismatch_is_reported_not_failed() -> None:
+    eq = checks.Equivalence("old bug", None)
+    row = checks.row(KEY, "optimized", eq, (), (), None, None)
+    assert row.verdict == "pass" and "old bug" in row.reasons[0]
+
+
+def test_overall_verdict_and_exit_codes() -> None:
+    same = _row(_time(SAME), None)
+    slow = _row(_time(SLOW), _time(SLOW))
+    assert same.verdict == "pass"
+    assert checks.overall([same, slow]) == "regression"
+    assert engine.exit_code("regression", strict=False) == 1
+    assert engine.exit_code("inconclusive", strict=False) == 0
+    assert engine.exit_code("inconclusive", strict=True) == 1
+    assert engine.exit_code("warn", strict=True) == 0
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def test_sweep_sizes() -> None:
+    assert engine.sweep_sizes([400], (0.25, 0.5, 1.0)) == (100, 200, 400)
+    assert engine.sweep_sizes([300, 100], (0.25, 0.5, 1.0)) == (100, 300)
+
+
+def test_time_plan_budget() -> None:
+    t = thresholds.DEFAULTS
+    fast, slow = PointKey("a", "o", 10), PointKey("b", "o", 10)
+    plan = {e.key: e for e in engine.time_plan([fast, slow], {fast: 0.0005, slow: 2.0}, t)}
+    assert plan[fast].loops == 4 and plan[fast].values == t.values
+    assert plan[slow].loops == 1 and plan[slow].values == t.min_values
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _outcome(rows: tuple[checks.Row, ...], notes: tuple[str, ...] = ()) -> engine.GateOutcome:
+    verdict = checks.overall(rows)
+    side = engine.SideInfo("base", "origin/main", "a" * 40, "/tmp/b/harness/__init__.py", {})
+    return engine.GateOutcome(
+        verdict=verdict,
+        exit_code=engine.exit_code(verdict, False),
+        strict=False,
+        base=side,
+        head=engine.SideInfo("head", "HEAD", "b" * 40, "/tmp/h/harness/__init__.py", {}),
+        base_ref_named="origin/main",
+        settings=engine.Settings(
+            sizes=(300,),
+            sweep=(75, 150, 300),
+            seed=42,
+            custom_domain_share=None,
+            rounds=6,
+            confirm_rounds=6,
+            time_metric="wall",
+            thresholds_source="built-in defaults",
+            hotpaths=("gateway_lookup",),
+            plan=(),
+        ),
+        rows=rows,
+        notes=notes,
+        wall_seconds=1.0,
+        descriptions={"base": SideDescription("", ()), "head": SideDescription("", ())},
+        side_checks={"base": SideCheck((), {}), "head": SideCheck((), {})},
+        samples={"base": (), "head": ()},
+    )
+
+
+def test_summary_rows_and_escaping() -> None:
+    # GIVEN a regressed row with a counter and a slope failure, and a note with markup
+    t = thresholds.DEFAULTS
+    counters = checks.counter_deltas("gateway_lookup", {"dict_builds": 1}, {"dict_builds": 300}, t)
+    sizes = [75, 150, 300]
+    slopes = checks.slope_deltas(
+        "gateway_lookup",
+        sizes,
+        {n: {"dict_inserts": n} for n in sizes},
+        {n: {"dict_inserts": n * n} for n in sizes},
+        t,
+    )
+    row = checks.row(
+        KEY, "optimized", checks.Equivalence(None, None), counters, slopes, _time(SLOW), None
+    )
+    text = summary.render(_outcome((row,), notes=("hot path <x|y> is new",)))
+    # THEN one table row with the counter, slope and time, and escaped notes
+    assert text.startswith("### gwbench gate: 🔴 regression")
+    table = [ln for ln in text.splitlines() if ln.startswith("| 🔴")]
+    assert len(table) == 1
+    assert "dict\\_builds" not in table[0]  # intraword underscores stay as they are
+    assert "dict_builds from 0" not in table[0] and "dict_builds +29900.0%" in table[0]
+    assert "+1.00 (dict_inserts)" in table[0]
+    assert "×1.2" in table[0]
+    assert "hot path &lt;x\\|y&gt; is new" in text
+    assert "Exit code 1." in text
+
+
+def test_summary_of_nothing_compared() -> None:
+    text = summary.render(_outcome((), notes=("nothing was compared",)))
+    assert "✅ pass" in text and "nothing compared" in text
+
+
+# --------------------------------------------------------------------------- sides
+
+
+def _fake_side(tmp_path: Path, registry_source: str) -> Side:
+    root = tmp_path / "side"
+    (root / "harness").mkdir(parents=True)
+    (root / "harness" / "__init__.py").write_text("")
+    (root / "harness" / "registry.py").write_text(registry_source)
+    return Side("head", "HEAD", "c" * 40, root)
+
+
+def test_side_cannot_borrow_modules_from_the_installed_gwbench(tmp_path: Path) -> None:
+    # GIVEN a side whose registry imports a package the side does not have (workloads),
+    # while the running gwbench has one
+    side = _fake_side(tmp_path, "import workloads.counters\n\ndef all_hotpaths():\n    return []\n")
+    runner = SideRunner(tmp_path / "work", python=sys.executable)
+    # WHEN described THEN the side fails (exit 3), naming the module, instead of silently
+    # running the installed copy
+    with pytest.raises(HarnessError) as err:
+        runner.call(side, "describe", {})
+    assert err.value.exit_code == 3
+    assert "head (cccccccccc)" in str(err.value) and "workloads" in str(err.value)
+
+
+def test_side_runs_its_own_code(tmp_path: Path) -> None:
+    side = _fake_side(tmp_path, "def all_hotpaths():\n    return []\n")
+    runner = SideRunner(tmp_path / "work", python=sys.executable)
+    answer = runner.call(side, "describe", {})
+    assert answer.result == {"hotpaths": []}
+    assert Path(answer.harness_file).resolve() == (side.root / "harness" / "__init__.py").resolve()
+
+
+def test_side_without_the_registry_contract_is_a_harness_failure(tmp_path: Path) -> None:
+    side = _fake_side(tmp_path, "def list_hotpaths():\n    return []\n")
+    runner = SideRunner(tmp_path / "work", python=sys.executable)
+    with pytest.raises(HarnessError, match="predates the gate's side protocol"):
+        runner.call(side, "describe", {})
+
+
+def test_equivalence_difference_at_another_sweep_size_counts() -> None:
+    ok = CheckPoint(KEY, "optimized", {}, 0.1, None)
+    bad = CheckPoint(KEY._replace(size=75), "optimized", {}, 0.1, "server 3 differs")
+    check = SideCheck((ok, bad), {})
+    assert engine._first_difference(check, KEY, [75, 300]) == "at N=75: server 3 differs"
