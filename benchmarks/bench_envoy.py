@@ -1,13 +1,13 @@
-"""Real-Envoy domain activation at several sizes, side by side with ENVOY.md's figures.
+"""Real-Envoy domain activation at several sizes, side by side with docs/envoy.md's figures.
 
     python benchmarks/bench_envoy.py                      # N = 1,000, 5,000, 20,000; all shapes
     python benchmarks/bench_envoy.py -n 1000 -n 5000 --repeat 3 -o envoy.json
 
-Prints the measured table, the ENVOY.md reference for the same (N, shape) where it has one,
+Prints the measured table, the docs/envoy.md reference for the same (N, shape) where it has one,
 and how activation grows with N per shape (the exponent k of time ~ N^k between the smallest
 and the largest N). Exit 1 when an update was rejected, a probe failed, an update was not
 applied in place, or the wildcard shape's activation is not faster than per-host at the
-largest N (the property ENVOY.md reports).
+largest N (the property docs/envoy.md reports).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from harness.envoy.measure import EnvoyOptions, EnvoyResult, measure
 from harness.envoy.table import format_table, results_document
 from workloads.envoy_config import SHAPES
 
-# ENVOY.md, "What was measured" (one machine, Envoy 1.40.0, pb): (N, shape) ->
+# docs/envoy.md, "What was measured" (one machine, Envoy 1.40.0, pb): (N, shape) ->
 # (filter chains, initial load s, activation s, RSS MB)
 REFERENCE: dict[tuple[int, str], tuple[int, float, float, int]] = {
     (1000, "per-host"): (1000, 0.51, 0.20, 113),
@@ -40,7 +40,7 @@ REFERENCE: dict[tuple[int, str], tuple[int, float, float, int]] = {
 
 
 def reference_lines(results: list[EnvoyResult]) -> list[str]:
-    lines = ["", "ENVOY.md reference (pb):  N  shape  chains  initial s  activation s  RSS MB"]
+    lines = ["", "docs/envoy.md reference (pb):  N  shape  chains  initial s  activation s  RSS MB"]
     for r in results:
         ref = REFERENCE.get((r.ingresses, r.shape))
         if ref is None or r.format != "pb":

@@ -5,7 +5,7 @@ Pure functions over sequences of floats (no numpy). Two consumers:
 - ``gwbench run``: the speedup of an implementation over its baseline at one size is the
   ratio of medians, with a percentile-bootstrap interval obtained by resampling each
   side's values independently (:func:`bootstrap_ratio_of_medians`).
-- the regression gate (GATE.md): per interleaved round i, ``r_i = ln(t_head / t_base)``
+- the regression gate (docs/gate.md): per interleaved round i, ``r_i = ln(t_head / t_base)``
   (the halves of an ABBA round averaged, :func:`round_log_ratio`); the estimate is the
   median of the ``r_i`` and its interval a 99% percentile bootstrap that resamples whole
   rounds (:func:`paired_log_ratio`, :func:`bootstrap_median`).

@@ -4,7 +4,7 @@ For every hot path, implementation and N both files measured, the time ratio is
 ``median(candidate) / median(reference)`` (above 1: the candidate is slower) with a
 percentile-bootstrap interval that resamples each side's values
 (:func:`harness.stats.bootstrap_ratio_of_medians`, seeded per row so the table
-reproduces). Verdicts follow GATE.md's thresholds:
+reproduces). Verdicts follow docs/gate.md's thresholds:
 
 - ``regression``: estimate above 1.10 and the interval entirely above 1;
 - ``warn``: estimate above 1.05 (the warn band) and the interval entirely above 1;
@@ -15,7 +15,7 @@ reproduces). Verdicts follow GATE.md's thresholds:
 Two files from different workloads (source, seed, custom-domain share, domain, N) or
 schema versions are refused (:class:`harness.errors.InputError`): their times do not
 measure the same work. This is the comparison of two stored runs; the pull-request gate
-(GATE.md) additionally interleaves rounds in one job and compares counters exactly.
+(docs/gate.md) additionally interleaves rounds in one job and compares counters exactly.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def verdict(
     threshold: float = THRESHOLD,
     warn_band: float = WARN_BAND,
 ) -> Verdict:
-    """GATE.md's decision for one time ratio and its confidence interval."""
+    """docs/gate.md's decision for one time ratio and its confidence interval."""
     if ratio > threshold and low > 1.0:
         return "regression"
     if ratio < 1.0 / threshold and high < 1.0:

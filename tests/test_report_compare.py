@@ -1,4 +1,4 @@
-"""Comparison of two results: verdicts per GATE.md, regressions first, refusals (exit 2)."""
+"""Comparison of two results: verdicts per docs/gate.md, regressions first, refusals (exit 2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """GIVEN Ingresses WHEN translated the Higress/Istio way THEN the gateways, merged gateway,
-listener and routes have the shapes HOTPATHS.md section 0 and ENVOY.md describe."""
+listener and routes have the shapes docs/hotpaths.md describes."""
 
 from __future__ import annotations
 
@@ -157,3 +157,20 @@ def test_wildcard_shape_gives_the_star_to_one_chain_when_alpn_differs() -> None:
         if list(_tls(c).common_tls_context.alpn_protocols) == ["http/1.1"]
     ]
     assert h1 and all(n.startswith("app") for c in h1 for n in c.filter_chain_match.server_names)
+
+
+def test_a_secret_missing_from_the_input_falls_back_to_the_wildcard_certificate() -> None:
+    from kubernetes.client import V1ObjectMeta, V1Secret
+
+    present = V1Secret(metadata=V1ObjectMeta(name="present", namespace="ns-test0001"))
+    w = Workload(
+        ingresses=[
+            make_ingress("a", f"a.{DOMAIN}", secret="present"),
+            make_ingress("b", f"b.{DOMAIN}", secret="absent"),
+        ],
+        secrets=[present],
+        domain=DOMAIN,
+    )
+    chains = translate(w).listener.filter_chains
+    names = [_tls(c).common_tls_context.tls_certificate_sds_secret_configs[0].name for c in chains]
+    assert names == ["kubernetes-ingress://Kubernetes/ns-test0001/present", wildcard_credential()]

@@ -1,4 +1,5 @@
-"""The generator follows WORKLOAD.md, deterministically; certificates are real; churn is pure."""
+"""The generator follows docs/workload.md, deterministically; certificates are real;
+churn is pure."""
 
 from __future__ import annotations
 
@@ -121,7 +122,7 @@ def test_hosts_are_unique_except_the_shared_host_redirects(big: Workload) -> Non
         seen.add(host_of(ingress))
 
 
-# -- distributions (WORKLOAD.md) ---------------------------------------------------------
+# -- distributions (docs/workload.md) ---------------------------------------------------------
 
 
 def test_custom_domain_share_is_the_requested_share(big: Workload) -> None:

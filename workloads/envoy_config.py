@@ -9,7 +9,7 @@ secret over ADS, TLS params) and an ``HttpConnectionManager`` that takes its rou
 over ADS, ending with the router. The chains differ only in ``server_names``, the RDS route
 name, the metadata naming the gateway, and the SDS name for custom-domain certificates.
 
-Shapes (ENVOY.md): ``per-host`` (what Istio/Higress emit), ``consolidated`` (hosts sharing a
+Shapes (docs/envoy.md): ``per-host`` (what Istio/Higress emit), ``consolidated`` (hosts sharing a
 certificate and ALPN in one chain with many server_names) and ``wildcard`` (one chain for
 ``*.<domain>`` hosts under the wildcard certificate, routes by RDS; custom domains keep a
 chain each).

@@ -1,4 +1,4 @@
-"""Seeded generator of Sealos-like Ingresses and their TLS Secrets (WORKLOAD.md).
+"""Seeded generator of Sealos-like Ingresses and their TLS Secrets (docs/workload.md).
 
 Modelled on the code that creates user Ingresses on the Sealos cloud:
 
@@ -75,7 +75,7 @@ class Producer(StrEnum):
     TERMINAL = "terminal"
 
 
-# Share of Ingresses by producer (WORKLOAD.md, "producer mix"; an assumption).
+# Share of Ingresses by producer (docs/workload.md, "producer mix"; an assumption).
 PRODUCER_SHARE: dict[Producer, float] = {
     Producer.LAUNCHPAD: 0.65,
     Producer.TEMPLATE: 0.25,

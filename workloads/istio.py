@@ -112,6 +112,13 @@ def gateways_from_ingresses(
     workload: Workload, *, fallback_namespace: str = HIGRESS_NAMESPACE
 ) -> list[GatewayConfig]:
     """One Gateway per distinct rule host, in Ingress order (first Ingress wins)."""
+    # Secrets the input holds; when it holds none (a cluster read, names only), every named
+    # Secret is taken to exist.
+    known = {
+        ((s.metadata.namespace or "default"), s.metadata.name)
+        for s in workload.secrets
+        if s.metadata is not None
+    }
     seen: set[str] = set()
     gateways: list[GatewayConfig] = []
     for ingress in workload.ingresses:
@@ -127,11 +134,13 @@ def gateways_from_ingresses(
             servers = [Server(HTTP_PORT, HTTP_PORT_NAME, "HTTP", (host,))]
             has_tls, secret = _tls_secret_for(ingress, rule.host or "")
             if has_tls:
-                if secret is None or secret == WILDCARD_SECRET:
-                    # No secretName: Higress's fallbackForInvalidSecret serves the wildcard
-                    # certificate. ``wildcard-cert`` itself is one certificate copied into every
-                    # user namespace; it is modelled as the one SDS resource all such chains
-                    # share, so chains differ only in server_names (HOTPATHS.md section 0).
+                missing = bool(known) and (namespace, secret) not in known
+                if secret is None or secret == WILDCARD_SECRET or missing:
+                    # No secretName, or a Secret that does not exist: Higress's
+                    # fallbackForInvalidSecret serves the wildcard certificate.
+                    # ``wildcard-cert`` itself is one certificate copied into every user
+                    # namespace; it is modelled as the one SDS resource all such chains
+                    # share, so chains differ only in server_names.
                     cred = credential_name(fallback_namespace, WILDCARD_SECRET)
                 else:
                     cred = credential_name(namespace, secret)

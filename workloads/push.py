@@ -1,7 +1,7 @@
 """One control-plane push and its data-plane update: what the ``ingress_update`` hot path's
 twins share (inputs, result, comparison).
 
-The lab scenario (HOTPATHS.md section 5): at N existing Ingresses one change arrives (an
+The lab scenario (docs/hotpaths.md, ingress_update): at N existing Ingresses one change arrives (an
 Ingress added, by default). Istio translates the Ingresses into gateways and builds the
 port-443 listener (``gateway_lookup``), applies the EnvoyFilter patches
 (``envoyfilter_patch``) and sends the listener to Envoy on the wire, where LDS decodes it,

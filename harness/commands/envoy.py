@@ -1,4 +1,4 @@
-"""``gwbench envoy``: domain activation latency on a real Envoy (ENVOY.md).
+"""``gwbench envoy``: domain activation latency on a real Envoy (docs/envoy.md).
 
 Generates N Ingresses, translates them the Higress/Istio way in each shape, loads them into a
 fresh local Envoy per (N, shape) over filesystem LDS, and measures the initial load, the

@@ -1,4 +1,4 @@
-"""``gwbench gate``: the pull-request regression gate (GATE.md; :mod:`harness.gate`)."""
+"""``gwbench gate``: the pull-request regression gate (docs/gate.md; :mod:`harness.gate`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``gwbench generate``: write N seeded Ingresses and their Secrets as YAML.
 
-The manifests are what :func:`workloads.generate.generate` makes (WORKLOAD.md), dumped by
+The manifests are what :func:`workloads.generate.generate` makes (docs/workload.md), dumped by
 :mod:`workloads.yamlio`: Namespaces, then TLS Secrets (real certificates), then Ingresses,
 ready for ``kubectl apply -f``. The same options always write the same bytes.
 """

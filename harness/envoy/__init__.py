@@ -1,4 +1,4 @@
-"""The real data plane: a local Envoy fed gwbench's translated listener (ENVOY.md).
+"""The real data plane: a local Envoy fed gwbench's translated listener (docs/envoy.md).
 
 Pipeline, one module each:
 

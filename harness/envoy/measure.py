@@ -1,6 +1,6 @@
 """Domain activation on a real Envoy, per (N, shape): the measurements and their records.
 
-For each case a fresh Envoy (Envoy's memory grows across updates, ENVOY.md) is started on
+For each case a fresh Envoy (Envoy's memory grows across updates, docs/envoy.md) is started on
 loopback and fed the translated listener by filesystem LDS:
 
 1. initial load: from the rename of the full listener over the empty one until the last

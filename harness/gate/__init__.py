@@ -1,4 +1,4 @@
-"""The pull-request regression gate (GATE.md, docs/gate.md): ``gwbench gate``.
+"""The pull-request regression gate (docs/gate.md): ``gwbench gate``.
 
 The pipeline, one module per step:
 

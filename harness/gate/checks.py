@@ -1,4 +1,4 @@
-"""The gate's four checks (GATE.md), pure functions over what the sides answered.
+"""The gate's four checks (docs/gate.md), pure functions over what the sides answered.
 
 1. Equivalence: every implementation's result equals its baseline's, by the side's own
    ``compare``, on both sides. A mismatch in the head fails the gate; one only in the base
@@ -221,7 +221,7 @@ class TimeCheck:
 
 
 def time_verdict(estimate: float, low: float, high: float, fail: float, warn: float) -> TimeVerdict:
-    """GATE.md's decision for one batch (log space; ``fail``/``warn`` as relative rises)."""
+    """docs/gate.md's decision for one batch (log space; ``fail``/``warn`` as relative rises)."""
     t = math.log1p(fail)
     w = math.log1p(warn)
     if estimate > t and low > 0.0:

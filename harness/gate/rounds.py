@@ -11,7 +11,7 @@ far more tightly than alternating whole processes. Measured on the 2-core
 development machine under load 3 to 6, the spread of A/A round log-ratios was 2 to 10
 times smaller this way (docs/gate.md).
 
-A round yields, for each hot path, implementation and N, one paired log-ratio (GATE.md):
+A round yields, for each hot path, implementation and N, one paired log-ratio (docs/gate.md):
 
     r_i = mean over the round's two halves of ln(t_head / t_base)
 

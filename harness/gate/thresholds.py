@@ -2,7 +2,7 @@
 
 Read with :mod:`tomllib` and validated field by field; any mistake is an
 :class:`~harness.errors.InputError` naming the file and the field (exit 2). Every key is
-optional; the defaults are GATE.md's starting values::
+optional; the defaults are docs/gate.md's starting values::
 
     schema_version = 1
 

@@ -1,4 +1,4 @@
-"""Registration of the built-in hot paths (specification: ../shared/HOTPATHS.md).
+"""Registration of the built-in hot paths (specification: docs/hotpaths.md).
 
 One module per hot path, imported in pipeline order; importing a module registers it.
 Each wires a baseline module and its optimized twin (same module name under ``baselines/``
