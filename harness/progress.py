@@ -1,29 +1,60 @@
-"""A rich progress bar on stderr over the whole plan of a run (nothing when stderr is not
-a terminal)."""
+"""Progress of a long command (``run``, ``gate``): the protocol, a silent implementation,
+and a rich progress bar on stderr over the whole plan (nothing when stderr is not a
+terminal)."""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.progress import (
+    Progress as RichBar,
+)
+
+
+class Progress(Protocol):
+    """Where a command reports progress."""
+
+    def start(self, total: int) -> None: ...
+
+    def describe(self, text: str) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: int) -> None:
+        return None
+
+    def describe(self, text: str) -> None:
+        return None
+
+    def advance(self, steps: int = 1) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
 
 
 class RichProgress:
-    """Implements :class:`harness.runner.Progress`."""
+    """Implements :class:`Progress`."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(stderr=True)
-        self._bar: Progress | None = None
+        self._bar: RichBar | None = None
         self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
-        self._bar = Progress(
+        self._bar = RichBar(
             TextColumn("[bold]gwbench[/bold]"),
             BarColumn(),
             MofNCompleteColumn(),

@@ -32,15 +32,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness import environment, equivalence, plan, profile, stats
 from harness.errors import GwbenchError, HarnessError, InputError
+from harness.progress import NullProgress, Progress
 from harness.registry import HotPath
 from harness.results import (
-    COUNTER_METRIC_PREFIX,
     SCHEMA_VERSION,
-    TIME_METRIC,
     Environment,
     HotPathResult,
     ImplementationResult,
@@ -49,13 +48,12 @@ from harness.results import (
     Profile,
     Results,
     RunInfo,
-    ScalingFit,
     Speedup,
     Timing,
     WorkloadInfo,
     write_results,
 )
-from harness.scaling import fit_power_law
+from harness.scaling import point_fits
 from harness.sources import SourceSpec, WorkloadProvider
 from harness.subprocesses import (
     ProcessGroup,
@@ -67,32 +65,6 @@ from harness.worker import INPUTS_PICKLABLE_TAG, WorkerSpec, paused_gc
 
 SPEEDUP_CONFIDENCE = 0.95
 RESULTS_FILE = "results.json"
-
-
-class Progress(Protocol):
-    """Where the run reports progress (a rich bar on stderr, or nothing)."""
-
-    def start(self, total: int) -> None: ...
-
-    def describe(self, text: str) -> None: ...
-
-    def advance(self, steps: int = 1) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, total: int) -> None:
-        return None
-
-    def describe(self, text: str) -> None:
-        return None
-
-    def advance(self, steps: int = 1) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)
@@ -204,30 +176,6 @@ class _State:
         self.speedups[key] = sp
         return sp
 
-    @staticmethod
-    def _fits(points: Sequence[Point]) -> tuple[ScalingFit, ...]:
-        fits: list[ScalingFit] = []
-        timed = [p for p in points if p.timing is not None]
-        f = fit_power_law([p.size for p in timed], [p.timing.median for p in timed if p.timing])
-        fits.append(
-            ScalingFit(TIME_METRIC, f.exponent, f.intercept, f.r_squared, f.sizes, f.reason)
-        )
-        names = sorted({name for p in points for name in p.counters})
-        for name in names:
-            have = [p for p in points if name in p.counters]
-            f = fit_power_law([p.size for p in have], [float(p.counters[name]) for p in have])
-            fits.append(
-                ScalingFit(
-                    COUNTER_METRIC_PREFIX + name,
-                    f.exponent,
-                    f.intercept,
-                    f.r_squared,
-                    f.sizes,
-                    f.reason,
-                )
-            )
-        return tuple(fits)
-
     def snapshot(self) -> Results:
         cfg = self.config
         hotpaths: list[HotPathResult] = []
@@ -263,7 +211,7 @@ class _State:
                         points=tuple(points),
                         profile=self.profiles.get((hp.name, impl.name)),
                         memory=self.memory.get((hp.name, impl.name)),
-                        scaling=self._fits(points) if points else (),
+                        scaling=point_fits(points) if points else (),
                     )
                 )
             hotpaths.append(

@@ -11,6 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.results import Point, ScalingFit
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,27 @@ def fit_power_law(sizes: Sequence[int], values: Sequence[float]) -> PowerLawFit:
     # a flat metric (exponent 0) is fitted perfectly; rounding leaves ss_tot near 0
     r2 = 1.0 if ss_tot < 1e-18 else max(0.0, 1.0 - ss_res / ss_tot)
     return PowerLawFit(exponent=b, intercept=a, r_squared=r2, sizes=used)
+
+
+def point_fits(points: Sequence[Point]) -> tuple[ScalingFit, ...]:
+    """Fits of one implementation's points: time (medians), then every counter."""
+    from harness.results import COUNTER_METRIC_PREFIX, TIME_METRIC, ScalingFit
+
+    fits: list[ScalingFit] = []
+    timed = [p for p in points if p.timing is not None]
+    f = fit_power_law([p.size for p in timed], [p.timing.median for p in timed if p.timing])
+    fits.append(ScalingFit(TIME_METRIC, f.exponent, f.intercept, f.r_squared, f.sizes, f.reason))
+    for name in sorted({c for p in points for c in p.counters}):
+        have = [p for p in points if name in p.counters]
+        f = fit_power_law([p.size for p in have], [float(p.counters[name]) for p in have])
+        fits.append(
+            ScalingFit(
+                COUNTER_METRIC_PREFIX + name,
+                f.exponent,
+                f.intercept,
+                f.r_squared,
+                f.sizes,
+                f.reason,
+            )
+        )
+    return tuple(fits)

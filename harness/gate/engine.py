@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from harness.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 from harness.gate import checks, rounds, worktree
@@ -41,32 +41,9 @@ from harness.gate.protocol import (
 )
 from harness.gate.sides import Server, Side, SideLabel, SideRunner, round_cpu
 from harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths, from_commit
+from harness.progress import NullProgress, Progress
 
 LABELS: tuple[SideLabel, SideLabel] = ("base", "head")
-
-
-class Progress(Protocol):
-    def start(self, total: int) -> None: ...
-
-    def describe(self, text: str) -> None: ...
-
-    def advance(self, steps: int = 1) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class NullProgress:
-    def start(self, total: int) -> None:
-        return None
-
-    def describe(self, text: str) -> None:
-        return None
-
-    def advance(self, steps: int = 1) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)

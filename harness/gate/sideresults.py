@@ -22,19 +22,16 @@ from harness.gate.engine import GateOutcome, SideInfo
 from harness.gate.protocol import CheckPoint, PointKey, TimeSample
 from harness.gate.sides import SideLabel
 from harness.results import (
-    COUNTER_METRIC_PREFIX,
     SCHEMA_VERSION,
-    TIME_METRIC,
     HotPathResult,
     ImplementationResult,
     Point,
     Results,
     RunInfo,
-    ScalingFit,
     Timing,
     WorkloadInfo,
 )
-from harness.scaling import fit_power_law
+from harness.scaling import point_fits
 from harness.stats import spread
 from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
 
@@ -62,30 +59,6 @@ def _timing(samples: Sequence[TimeSample]) -> Timing | None:
         pyperf_json=None,
         wall_seconds=round(sum(values) * samples[0].loops, 6),
     )
-
-
-def _fits(points: Sequence[Point]) -> tuple[ScalingFit, ...]:
-    fits = []
-    timed = [p for p in points if p.timing is not None]
-    if len(timed) >= 2:
-        f = fit_power_law([p.size for p in timed], [p.timing.median for p in timed if p.timing])
-        fits.append(
-            ScalingFit(TIME_METRIC, f.exponent, f.intercept, f.r_squared, f.sizes, f.reason)
-        )
-    for name in sorted({c for p in points for c in p.counters}):
-        have = [p for p in points if name in p.counters]
-        f = fit_power_law([p.size for p in have], [float(p.counters[name]) for p in have])
-        fits.append(
-            ScalingFit(
-                COUNTER_METRIC_PREFIX + name,
-                f.exponent,
-                f.intercept,
-                f.r_squared,
-                f.sizes,
-                f.reason,
-            )
-        )
-    return tuple(fits)
 
 
 def side_results(
@@ -130,7 +103,7 @@ def side_results(
                     kind=impl.kind,
                     module=impl.module,
                     points=tuple(points),
-                    scaling=_fits(points),
+                    scaling=point_fits(points),
                 )
             )
         equal_sizes = tuple(
