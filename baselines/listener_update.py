@@ -38,22 +38,17 @@ chain: O(n * chain size), with a large constant.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from baselines.filterchain_hash import TextHasher
+from workloads import lds
 from workloads.counters import Counters
 from workloads.flatmap import (
-    ChainImpl,
-    Decision,
-    DuplicateMatch,
-    FlatMap,
     ListenerState,
-    MapStats,
     UpdateInputs,
     UpdateResult,
 )
-from workloads.protohash import Message, decode_listener, equivalent, filter_chain_only_change
+from workloads.protohash import Message, equivalent
 
 
 class _MessageUtilKeys:
@@ -83,103 +78,6 @@ class _MessageUtilKeys:
         counters.add("deep_compares", self.compares)
 
 
-def _update(
-    old: ListenerState[Any] | None,
-    data: bytes,
-    counters: Counters,
-    keys: _MessageUtilKeys,
-) -> tuple[UpdateResult, ListenerState[Any] | None]:
-    config = decode_listener(data)  # each LDS update is decoded into fresh messages
-    chains = config.filter_chains
-    listener_hash = keys.listener_hash(config)
-    counters.add("listener_hashes", 1)
-    if old is not None and old.hash == listener_hash:  # blockUpdate: a no-op update
-        keys.report(counters)
-        return UpdateResult("no-op", len(chains), (), ()), old
-
-    in_place = False
-    if old is not None and len(chains) > 0:
-        counters.add("listener_compares", 1)
-        in_place = filter_chain_only_change(old.config, config)
-    decision: Decision = "added" if old is None else "in-place" if in_place else "full"
-
-    fc_stats, match_stats = MapStats(), MapStats()
-    hash_fn: Callable[[Any], int] = keys.hash
-    eq_fn: Callable[[Any, Any], bool] = keys.eq
-    origin = (
-        old.fc_contexts.view(fc_stats, hash_fn, eq_fn) if old is not None and in_place else None
-    )
-    fc_contexts: FlatMap[Any, ChainImpl] = FlatMap(hash_fn, eq_fn, fc_stats)
-    matches: FlatMap[Any, int] = FlatMap(hash_fn, eq_fn, match_stats)
-    positions: dict[ChainImpl, int] = {}
-    rebuilt: list[int] = []
-    built = old.built if old is not None else 0
-    duplicate: DuplicateMatch | None = None
-
-    for i, chain in enumerate(chains):
-        # verifyNoDuplicateMatchers: find, then insert, keyed by the FilterChainMatch.
-        match_key = keys.key(chain.filter_chain_match)
-        first = matches.find(match_key)
-        if first is not None:
-            duplicate = DuplicateMatch(i, first)
-            break
-        matches.try_emplace(match_key, i)
-        chain_key = keys.key(chain)
-        # findExistingFilterChain: find in the origin's fc_contexts_, emplace a copy on a hit.
-        impl = origin.find(chain_key) if origin is not None else None
-        if impl is not None:
-            fc_contexts.try_emplace(chain_key, impl)
-        else:
-            impl = ChainImpl(built)
-            built += 1
-            rebuilt.append(i)
-        fc_contexts.assign(chain_key, impl)  # fc_contexts_[*filter_chain] = impl
-        positions[impl] = i
-
-    drained: tuple[int, ...] = ()
-    if duplicate is None and old is not None:
-        if origin is not None:
-            # diffFilterChain: each old chain not found in the new map is drained.
-            drained = _diff_filter_chains(old, origin, fc_contexts)
-        else:  # a full update drains the whole old listener
-            drained = tuple(sorted(old.positions.values()))
-
-    keys.report(counters)
-    _report(counters, fc_stats, match_stats, len(chains), len(rebuilt), len(drained))
-    result = UpdateResult(decision, len(chains), tuple(rebuilt), drained, duplicate)
-    if duplicate is not None:  # the update is rejected; the old listener stays
-        return result, old
-    return result, ListenerState(
-        config.name, listener_hash, config, fc_contexts, positions, built, keys
-    )
-
-
-def _diff_filter_chains(
-    old: ListenerState[Any], origin: FlatMap[Any, ChainImpl], fc_contexts: FlatMap[Any, ChainImpl]
-) -> tuple[int, ...]:
-    """``diffFilterChain``: the old chains the new map does not find, by old position."""
-    return tuple(
-        sorted(old.positions[impl] for key, impl in origin.items() if fc_contexts.find(key) is None)
-    )
-
-
-def _report(
-    counters: Counters,
-    fc_stats: MapStats,
-    match_stats: MapStats,
-    chains: int,
-    rebuilt: int,
-    drained: int,
-) -> None:
-    for name, n in fc_stats.as_counts("fc_").items():
-        counters.add(name, n)
-    for name, n in match_stats.as_counts("match_").items():
-        counters.add(name, n)
-    counters.add("chains_built", rebuilt)
-    counters.add("chains_reused", chains - rebuilt)
-    counters.add("chains_drained", drained)
-
-
 def apply_update(
     old: ListenerState[Any] | None, data: bytes, counters: Counters
 ) -> tuple[UpdateResult, ListenerState[Any] | None]:
@@ -189,7 +87,7 @@ def apply_update(
     and the listener's state afterwards (``old`` itself after a no-op or a rejected update).
     ``old`` is only read, never changed, so the same update can be applied again.
     """
-    return _update(old, data, counters, _MessageUtilKeys())
+    return lds.update(old, data, counters, _MessageUtilKeys())
 
 
 def initial_state(data: bytes, counters: Counters) -> ListenerState[Any]:
