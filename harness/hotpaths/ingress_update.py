@@ -27,7 +27,7 @@ from optimized import listener_update as optimized_update
 from workloads import churn
 from workloads.counters import Counters, NullCounters
 from workloads.envoy_config import GatewayListenerInputs
-from workloads.envoyfilters import EnvoyFilterInputs, typical_patch_set
+from workloads.envoyfilters import EnvoyFilterInputs, PatchSet, typical_patch_set
 from workloads.flatmap import ListenerState
 from workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
 from workloads.model import Workload
@@ -36,8 +36,10 @@ from workloads.push import PushInputs, PushResult, PushSetup, compare_pushes
 CHANGES = ("add", "delete", "change-path", "rotate-certificate")
 
 
-def active_listener(workload: Workload, patches: Any) -> tuple[bytes, list[str]]:
-    """The patched port-443 listener Envoy runs for ``workload`` (wire bytes) and its hosts.
+def active_listener(workload: Workload) -> tuple[bytes, PatchSet]:
+    """The patched port-443 listener Envoy runs for ``workload`` (wire bytes) and the
+    EnvoyFilter patch set it was patched with (one SNI-matched patch for the first
+    custom-domain host).
 
     Built with the optimized stages; the equivalence checks of gateway_lookup and
     envoyfilter_patch show the baseline stages build the same bytes.
@@ -49,12 +51,11 @@ def active_listener(workload: Workload, patches: Any) -> tuple[bytes, list[str]]
         GatewayListenerInputs(tuple(gateways), merged), null
     )
     hosts = [s.hosts[0] for s in merged.servers_by_port.get(443, []) if s.tls is not None]
-    if patches is None:
-        return b"", hosts
+    patches = typical_patch_set(sni_targets(hosts, workload.domain))
     patched = optimized_patch.apply_listener_patches(
         EnvoyFilterInputs.in_place(build.listener, patches), null
     )
-    return patched.listener.SerializeToString(deterministic=True), hosts
+    return patched.listener.SerializeToString(deterministic=True), patches
 
 
 def changed(workload: Workload, change: str, seed: int = 0) -> Workload:
@@ -71,9 +72,7 @@ def changed(workload: Workload, change: str, seed: int = 0) -> Workload:
 
 
 def make_setup(workload: Workload, change: str = "add") -> PushSetup:
-    _, hosts = active_listener(workload, None)
-    patches = typical_patch_set(sni_targets(hosts, workload.domain))
-    old, _ = active_listener(workload, patches)
+    old, patches = active_listener(workload)
     return PushSetup(changed(workload, change), patches, old, change)
 
 
