@@ -55,9 +55,7 @@ class EquivalenceError(GwbenchError):
         self.expected_impl = expected
         self.actual_impl = actual
         self.difference = difference
-        super().__init__(
-            f"hot path {hotpath}: {actual} differs from {expected}: {difference}"
-        )
+        super().__init__(f"hot path {hotpath}: {actual} differs from {expected}: {difference}")
 
 
 class HarnessError(GwbenchError):

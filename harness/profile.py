@@ -169,9 +169,14 @@ def choose_memory_size(
     n, chosen = sizes[-1], sizes[chosen_i]
     if chosen == n:
         return n, None
-    return chosen, (
-        f"measured at N={chosen}: one call under memray at N={n} was estimated at "
-        f"{estimates[-1]:.0f} s, over the {budget_seconds:.0f} s memory budget"
+    return chosen, smaller_size_note(chosen, n, estimates[-1], budget_seconds)
+
+
+def smaller_size_note(size: int, n: int, estimate_at_n: float, budget_seconds: float) -> str:
+    """Why memory was measured at ``size`` rather than at N."""
+    return (
+        f"measured at N={size}: one call under memray at N={n} was estimated at "
+        f"{estimate_at_n:.0f} s, over the {budget_seconds:.0f} s memory budget"
     )
 
 

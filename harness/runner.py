@@ -1,15 +1,19 @@
-"""Orchestration of ``gwbench run``: checks, timing, profiles, memory, in that order.
+"""Orchestration of ``gwbench run``: checks (with profiles and memory beside them), then
+timing.
 
 1. For each size (N first): build the workload, pickle it for the workers, and run every
    implementation of every selected hot path once in this process: equivalence with the
    baseline (a mismatch stops the run), deterministic counters, and one duration that
    calibrates the time budget.
-2. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
+2. Beside the checks, on the second core (:mod:`harness.sidelane`): py-spy profiles at N
+   and memray memory (:mod:`harness.profile`), each in a worker, queued as soon as the
+   check of their hot path and size has passed; drained two at a time once the checks
+   are done. Nothing else runs while benchmarks are timed.
+3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
    process that drives pyperf, which spawns its own worker processes. Before each
    benchmark the remaining budget is shared out again over the remaining benchmarks
    (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``.
-3. py-spy profiles at N and 4. memray memory (:mod:`harness.profile`), each in a worker.
-5. Optionally the real-Envoy measurement.
+4. Optionally the real-Envoy measurement.
 
 ``results.json`` is rewritten atomically after every step, marked partial until the end.
 Ctrl-C kills the live worker process groups, writes what finished (partial, with the
@@ -31,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +59,7 @@ from harness.results import (
     write_results,
 )
 from harness.scaling import point_fits
+from harness.sidelane import SideLane
 from harness.sources import SourceSpec, WorkloadProvider
 from harness.subprocesses import (
     ProcessGroup,
@@ -274,6 +280,11 @@ class _Run:
         self.warnings: list[str] = []
         self.cost_ratios: list[float] = []
         self.hotpaths = {hp.name: hp for hp in self.plan.hotpaths}
+        self.lock = threading.RLock()
+        """Guards the state and results.json: the side lane's jobs record from threads."""
+        self.side = SideLane()
+        self.memory_planned: set[tuple[str, str]] = set()
+        self.memory_estimate_at_n: dict[tuple[str, str], float] = {}
         workload = WorkloadInfo(
             source=provider.describe(),
             ingresses=self.plan.n,
@@ -292,9 +303,10 @@ class _Run:
 
     # ---------------------------------------------------------------- helpers
     def write(self) -> Results:
-        results = self.state.snapshot()
-        write_results(results, self.results_path)
-        return results
+        with self.lock:
+            results = self.state.snapshot()
+            write_results(results, self.results_path)
+            return results
 
     def remaining(self) -> float:
         return self.config.budget_seconds - (time.monotonic() - self.state.t0)
@@ -368,6 +380,7 @@ class _Run:
                 self.write()
                 check.raise_for_mismatch()
                 self.progress.advance()
+                self.schedule_side(hp, size)
             del workload
 
     def inputs_pickle(self, hotpath: str, size: int) -> Path:
@@ -397,27 +410,6 @@ class _Run:
             raise HarnessError(f"benchmark workers cannot start (exit {rc}): {worker_error(log)}")
         self.startup_seconds = time.perf_counter() - t0
 
-    def reserve_after_timing(self) -> float:
-        """Estimated seconds of the profile and memory passes."""
-        total = 0.0
-        for hp, impl in self.plan.implementations():
-            setup_n = self.setup_seconds(hp.name, impl, self.plan.n)
-            if self.plan.profile:
-                total += self.startup_seconds + setup_n + self.mode.profile_seconds + 1.0
-            if self.plan.memory:
-                total += self.memory_size(hp.name, impl)[2]
-        return total
-
-    def memory_estimates(self, hotpath: str, impl: str) -> list[float]:
-        return [
-            profile.memray_estimate(
-                self.state.points[plan.BenchmarkKey(hotpath, impl, s)].call_seconds,
-                self.setup_seconds(hotpath, impl, s),
-                self.startup_seconds,
-            )
-            for s in self.plan.sizes
-        ]
-
     def slowdown(self) -> float:
         """How much slower benchmarks ran than estimated so far (a busy machine, a cold
         calibration call): the median of actual / estimated wall time, within [0.5, 5]."""
@@ -427,11 +419,10 @@ class _Run:
 
     def timing(self) -> None:
         benches = self.plan.benchmarks()
-        reserve = self.reserve_after_timing()
         inherit = sorted(k for k in self.env if k.startswith("GWBENCH_"))
         for i, key in enumerate(benches):
             f = self.slowdown()
-            budget = self.remaining() - reserve * f
+            budget = self.remaining()
             estimates = [
                 plan.BenchEstimate(e.call_seconds * f, e.setup_seconds * f)
                 for e in (self.estimate(k) for k in benches[i:])
@@ -516,66 +507,111 @@ class _Run:
             None,
         )
 
-    def memory_size(self, hotpath: str, impl: str) -> tuple[int, str | None, float]:
-        """(size, note, estimated seconds) of the memray measurement."""
-        est = self.memory_estimates(hotpath, impl)
-        size, note = profile.choose_memory_size(self.plan.sizes, est, self.mode.memory_seconds)
-        return size, note, est[self.plan.sizes.index(size)]
+    # ---------------------------------------------------------------- side lane
+    def memory_estimate(self, hotpath: str, impl: str, size: int) -> float:
+        """Estimated seconds of one memray worker at ``size`` (after its check)."""
+        return profile.memray_estimate(
+            self.state.points[plan.BenchmarkKey(hotpath, impl, size)].call_seconds,
+            self.setup_seconds(hotpath, impl, size),
+            self.startup_seconds,
+        )
 
-    def profiles(self) -> None:
-        """py-spy at N; where memray also runs at N, the same worker measures memory first
-        (one input build for both)."""
+    def schedule_side(self, hp: HotPath, size: int) -> None:
+        """After the check of ``hp`` at ``size``: queue what can now run beside the checks.
+
+        The profile runs at N. Memory runs at the largest size whose estimated memray run
+        fits the mode's memory budget (the smallest size when none does): sizes are
+        checked from N down, so the first that fits is the largest. Where that is N, the
+        profile worker measures memory first (one input build for both).
+        """
         n = self.plan.n
-        for hp, impl in self.plan.implementations():
-            label = f"{hp.name}/{impl} N={n}"
-            self.progress.describe(f"profile {label}")
-            spec = self.spec(hp.name, impl, n)
-            files: profile.MemoryFiles | None = None
-            memory_est = 0.0
-            if self.plan.memory:
-                size, _, memory_est = self.memory_size(hp.name, impl)
-                if size == n:
-                    files = profile.MemoryFiles.for_spec(self.cache, spec)
-            setup = self.setup_seconds(hp.name, impl, n)
-            timeout = 3.0 * (self.startup_seconds + setup) + 10.0 * memory_est + 120.0
-            prof = profile.record_profile(
-                spec,
-                profile.ArtefactPaths(self.out, f"profiles/{hp.name}/{impl}-N{n}"),
-                seconds=self.mode.profile_seconds,
-                procs=self.procs,
-                log=self.logs / f"profile-{hp.name}-{impl}-N{n}.log",
-                timeout=max(300.0, timeout),
-                label=label,
-                memory=files,
+        smallest = min(self.plan.sizes)
+        for impl in hp.implementations:
+            key = (hp.name, impl.name)
+            est = self.memory_estimate(hp.name, impl.name, size) if self.plan.memory else 0.0
+            if size == n:
+                self.memory_estimate_at_n[key] = est
+            memory_now = (
+                self.plan.memory
+                and key not in self.memory_planned
+                and (est <= self.mode.memory_seconds or size == smallest)
             )
-            self.state.profiles[(hp.name, impl)] = prof
+            if memory_now:
+                self.memory_planned.add(key)
+            if self.plan.profile and size == n:
+                files = (
+                    profile.MemoryFiles.for_spec(self.cache, self.spec(hp.name, impl.name, n))
+                    if memory_now
+                    else None
+                )
+                self.side.submit(partial(self.profile_job, hp.name, impl.name, files, est))
+            elif memory_now:
+                note = (
+                    None
+                    if size == n
+                    else profile.smaller_size_note(
+                        size, n, self.memory_estimate_at_n.get(key, est), self.mode.memory_seconds
+                    )
+                )
+                self.side.submit(partial(self.memory_job, hp.name, impl.name, size, note, est))
+
+    def profile_job(
+        self, hotpath: str, impl: str, files: profile.MemoryFiles | None, memory_est: float
+    ) -> None:
+        """py-spy at N (and memray first, with ``files``), in a worker of its own."""
+        n = self.plan.n
+        label = f"{hotpath}/{impl} N={n}"
+        setup = self.setup_seconds(hotpath, impl, n)
+        timeout = 3.0 * (self.startup_seconds + setup) + 10.0 * memory_est + 120.0
+        prof = profile.record_profile(
+            self.spec(hotpath, impl, n),
+            profile.ArtefactPaths(self.out, f"profiles/{hotpath}/{impl}-N{n}"),
+            seconds=self.mode.profile_seconds,
+            procs=self.procs,
+            log=self.logs / f"profile-{hotpath}-{impl}-N{n}.log",
+            timeout=max(300.0, timeout),
+            label=label,
+            memory=files,
+        )
+        with self.lock:
+            if self.side.stopped:
+                return
+            self.state.profiles[(hotpath, impl)] = prof
+            self.progress.advance()
             if files is not None:
                 mem = profile.read_memory(files, n, None)
                 if mem is not None:
-                    self.state.memory[(hp.name, impl)] = mem
+                    self.state.memory[(hotpath, impl)] = mem
                     self.progress.advance()
+                else:  # the combined worker failed: measure memory on its own
+                    self.side.submit(partial(self.memory_job, hotpath, impl, n, None, memory_est))
+            self.write()
+
+    def memory_job(self, hotpath: str, impl: str, size: int, note: str | None, est: float) -> None:
+        """memray peak memory and allocation count of one call, in a worker of its own."""
+        mem = profile.measure_memory(
+            self.spec(hotpath, impl, size),
+            work_dir=self.cache,
+            procs=self.procs,
+            log=self.logs / f"memory-{hotpath}-{impl}-N{size}.log",
+            timeout=max(600.0, 10.0 * est),
+            note=note,
+        )
+        with self.lock:
+            if self.side.stopped:
+                return
+            if mem.missing_reason is not None:
+                self.failures.append(f"memory {hotpath}/{impl}: {mem.missing_reason}")
+            self.state.memory[(hotpath, impl)] = mem
             self.write()
             self.progress.advance()
 
-    def memory(self) -> None:
-        for hp, impl in self.plan.implementations():
-            if (hp.name, impl) in self.state.memory:
-                continue  # measured by the profile worker
-            size, note, est = self.memory_size(hp.name, impl)
-            self.progress.describe(f"memory {hp.name}/{impl} N={size}")
-            mem = profile.measure_memory(
-                self.spec(hp.name, impl, size),
-                work_dir=self.cache,
-                procs=self.procs,
-                log=self.logs / f"memory-{hp.name}-{impl}-N{size}.log",
-                timeout=max(600.0, 10.0 * est),
-                note=note,
-            )
-            if mem.missing_reason is not None:
-                self.failures.append(f"memory {hp.name}/{impl}: {mem.missing_reason}")
-            self.state.memory[(hp.name, impl)] = mem
-            self.write()
-            self.progress.advance()
+    def drain_side(self) -> None:
+        """Let the profile and memory workers finish, two at a time, before timing."""
+        self.side.set_limit(2)
+        if self.side.pending:
+            self.progress.describe(f"profiles and memory ({self.side.pending} left)")
+        self.side.drain()
 
     def envoy(self) -> None:
         self.progress.describe("real Envoy: domain activation")
@@ -598,6 +634,12 @@ class _Run:
         self.write()
         self.progress.advance()
 
+    def stop_side(self) -> None:
+        """No more side jobs; kill every live worker and let the jobs return."""
+        self.side.stop()
+        self.procs.kill_all()
+        self.side.join()
+
     # ---------------------------------------------------------------- main
     def execute(self) -> RunOutcome:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -606,13 +648,10 @@ class _Run:
         previous: Any = None
         try:
             self.write()
-            self.checks()
             self.probe_startup()
+            self.checks()
+            self.drain_side()
             self.timing()
-            if self.plan.profile:
-                self.profiles()
-            if self.plan.memory:
-                self.memory()
             if self.config.envoy:
                 self.envoy()
             self.state.finished = True
@@ -628,18 +667,18 @@ class _Run:
             )
         except KeyboardInterrupt:
             previous = _ignore_sigint()
-            self.procs.kill_all()
+            self.stop_side()
             self.state.reason = "interrupted (Ctrl-C); finished benchmarks are kept"
             results = self.write()
             raise RunInterrupted(results, self.results_path) from None
         except GwbenchError as exc:
             previous = _ignore_sigint()
-            self.procs.kill_all()
+            self.stop_side()
             self.state.reason = f"stopped: {exc}"
             self.write()
             raise
         finally:
-            self.procs.kill_all()
+            self.stop_side()
             shutil.rmtree(self.cache, ignore_errors=True)
             self.progress.stop()
             _restore_sigint(previous)

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,8 +42,9 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_default_and_quick_sweeps() -> None:
-    assert plan.sweep_sizes(20000, DEFAULT) == (1250, 2500, 5000, 10000, 20000)
-    assert plan.sweep_sizes(20000, QUICK) == (5000, 10000, 20000)
+    assert plan.sweep_sizes(20000, DEFAULT) == (1250, 2500, 5000, 20000)
+    assert plan.sweep_sizes(20000, QUICK) == (2500, 5000, 20000)
+    assert plan.sweep_sizes(20000, plan.MODES["rigorous"]) == (1250, 2500, 5000, 10000, 20000)
     assert plan.sweep_sizes(3, DEFAULT) == (1, 3)
     with pytest.raises(InputError):
         plan.sweep_sizes(0, DEFAULT)
@@ -306,6 +308,49 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     speedup = hp.speedup("optimized", 60)
     assert speedup is not None and speedup.ci_low <= speedup.ratio <= speedup.ci_high
     assert hp.equivalence_sizes == (30, 60)
+
+
+def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_smaller_size(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a memory budget that no memray run fits
+    config = _config(tmp_path / "out", (30, 60), "fake_pickled", memory=True)
+    tight = dataclasses.replace(config.plan.mode, memory_seconds=0.0)
+    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=tight))
+    events: list[tuple[str, float, float]] = []
+    real_run = ProcessGroup.run
+
+    def run(self: ProcessGroup, cmd: list[str], **kw: object) -> int:
+        t0 = time.monotonic()
+        try:
+            return real_run(self, cmd, **kw)  # type: ignore[arg-type]
+        finally:
+            kind = (
+                "profile"
+                if "--profile-loop" in cmd
+                else "memory"
+                if "--memory" in cmd
+                else "time"
+                if "--output" in cmd
+                else "other"
+            )
+            events.append((kind, t0, time.monotonic()))
+
+    monkeypatch.setattr(ProcessGroup, "run", run)
+    # WHEN it runs
+    outcome = runner.execute(config, WorkloadProvider(config.source))
+    # THEN every profile and memory worker ended before the first benchmark was timed
+    side = [e for e in events if e[0] in ("profile", "memory")]
+    timed = [e for e in events if e[0] == "time"]
+    assert len(side) == 4 and len(timed) == 4
+    assert max(end for _, _, end in side) <= min(start for _, start, _ in timed)
+    # AND memory was measured at the smallest size, saying why
+    res = load_results(outcome.path)
+    assert res.run.status == "complete"
+    for impl in res.hotpaths[0].implementations:
+        assert impl.memory is not None and impl.memory.size == 30
+        assert impl.memory.peak_memory_bytes and "measured at N=30" in (impl.memory.note or "")
+        assert impl.profile is not None and impl.profile.size == 60
 
 
 def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(

@@ -33,8 +33,10 @@ EXIT_INTERRUPTED = 130
     metavar="NAME",
     help="Measure only this hot path (repeatable; default all, see `gwbench hotpaths`).",
 )
-@click.option("--sizes", metavar="A,B,C", help="Sweep sizes (default N/16, N/8, N/4, N/2, N).")
-@click.option("--quick", is_flag=True, help="Fewer values, sweep N/4, N/2, N: a first look, CI.")
+@click.option(
+    "--sizes", metavar="A,B,C", help="Sweep sizes (default N/16, N/8, N/4, N; --rigorous adds N/2)."
+)
+@click.option("--quick", is_flag=True, help="Fewer values, sweep N/8, N/4, N: a first look, CI.")
 @click.option("--rigorous", is_flag=True, help="pyperf's rigorous settings (40 processes).")
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")

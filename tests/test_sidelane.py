@@ -1,0 +1,73 @@
+"""The side lane that runs profile and memory workers beside the checks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from harness.sidelane import SideLane
+
+
+class _Meter:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+        self.done: list[int] = []
+
+    def job(self, i: int, seconds: float = 0.05) -> None:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        time.sleep(seconds)
+        with self.lock:
+            self.running -= 1
+            self.done.append(i)
+
+
+def test_one_job_at_a_time_until_the_limit_is_raised() -> None:
+    # GIVEN four jobs queued at the initial limit
+    lane, meter = SideLane(), _Meter()
+    for i in range(4):
+        lane.submit(lambda i=i: meter.job(i))
+    # WHEN drained at that limit THEN they never overlapped
+    lane.drain()
+    assert meter.most == 1 and sorted(meter.done) == [0, 1, 2, 3]
+    # WHEN the limit is two THEN two run at once
+    lane.set_limit(2)
+    for i in range(4, 8):
+        lane.submit(lambda i=i: meter.job(i, 0.2))
+    lane.drain()
+    assert meter.most == 2 and len(meter.done) == 8
+    lane.stop()
+
+
+def test_drain_reraises_a_failed_job_and_waits_for_jobs_a_job_queued() -> None:
+    lane, meter = SideLane(), _Meter()
+    lane.submit(lambda: lane.submit(lambda: meter.job(2)))
+    lane.drain()
+    assert meter.done == [2]
+
+    def broken() -> None:
+        raise RuntimeError("worker driver bug")
+
+    lane.submit(broken)
+    with pytest.raises(RuntimeError, match="worker driver bug"):
+        lane.drain()
+    lane.stop()
+
+
+def test_stop_drops_waiting_jobs_and_refuses_new_ones() -> None:
+    # GIVEN one long job running and two waiting behind the limit
+    lane, meter = SideLane(), _Meter()
+    for i in range(3):
+        lane.submit(lambda i=i: meter.job(i, 0.3))
+    time.sleep(0.1)
+    # WHEN the lane stops THEN only the running job finishes, and nothing new starts
+    lane.stop()
+    lane.submit(lambda: meter.job(99))
+    lane.join()
+    time.sleep(0.4)
+    assert meter.done == [0]
