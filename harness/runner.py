@@ -1,14 +1,15 @@
 """Orchestration of ``gwbench run``: checks (with profiles and memory beside them), then
 timing.
 
-1. For each size (N first): build the workload, pickle it for the workers, and run every
-   implementation of every selected hot path once in this process: equivalence with the
-   baseline (a mismatch stops the run), deterministic counters, and one duration that
-   calibrates the time budget.
-2. Beside the checks, on the second core (:mod:`harness.sidelane`): py-spy profiles at N
-   and memray memory (:mod:`harness.profile`), each in a worker, queued as soon as the
-   check of their hot path and size has passed; drained two at a time once the checks
-   are done. Nothing else runs while benchmarks are timed.
+1. Checks. Build the workload of every size and pickle it for the workers. At N, in this
+   process: run every implementation of every selected hot path once: equivalence with
+   the baseline (a mismatch stops the run), deterministic counters, and one duration that
+   calibrates the time budget. The smaller sizes get the same check in ``--check``
+   workers.
+2. Beside the checks, on the second core (:mod:`harness.sidelane`): the smaller sizes'
+   check workers, py-spy profiles at N and memray memory (:mod:`harness.profile`), each
+   in a worker, queued as soon as what they need is there; drained two at a time once the
+   checks at N are done. Nothing else runs while benchmarks are timed.
 3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
    process that drives pyperf, which spawns its own worker processes. Before each
    benchmark the remaining budget is shared out again over the remaining benchmarks
@@ -67,7 +68,14 @@ from harness.subprocesses import (
     worker_environment,
     worker_error,
 )
-from harness.worker import INPUTS_PICKLABLE_TAG, WorkerSpec, paused_gc
+from harness.worker import (
+    INPUTS_PICKLABLE_TAG,
+    CheckReport,
+    WorkerSpec,
+    paused_gc,
+    save_inputs,
+)
+from workloads.model import Workload
 
 SPEEDUP_CONFIDENCE = 0.95
 RESULTS_FILE = "results.json"
@@ -284,7 +292,7 @@ class _Run:
         """Guards the state and results.json: the side lane's jobs record from threads."""
         self.side = SideLane()
         self.memory_planned: set[tuple[str, str]] = set()
-        self.memory_estimate_at_n: dict[tuple[str, str], float] = {}
+        self.checked_sizes: dict[str, set[int]] = {}
         workload = WorkloadInfo(
             source=provider.describe(),
             ingresses=self.plan.n,
@@ -343,7 +351,11 @@ class _Run:
 
     # ---------------------------------------------------------------- phases
     def checks(self) -> None:
+        """Equivalence, counters and calibration: at N in this process, hot path by hot
+        path; at the smaller sizes in check workers on the side lane, meanwhile."""
         self.cache.mkdir(parents=True, exist_ok=True)
+        n = self.plan.n
+        at_n: Workload | None = None
         for size in sorted(self.plan.sizes, reverse=True):
             self.progress.describe(f"workload: {size} Ingresses")
             workload = self.provider.at(size)
@@ -362,43 +374,82 @@ class _Run:
                 pickle.loads(data)
                 self.load_seconds[size] = time.perf_counter() - t0
                 del data
-            for hp in self.plan.hotpaths:
-                label = f"check {hp.name} N={size}"
-                self.progress.describe(label)
-
-                def on_call(name: str, label: str = label) -> None:
-                    self.progress.describe(f"{label}: {name}")
-
-                on_inputs = None
-                if INPUTS_PICKLABLE_TAG in hp.tags:
-
-                    def on_inputs(inputs: Any, hp: HotPath = hp, size: int = size) -> None:
-                        self.save_inputs(hp.name, size, inputs)
-
-                check = equivalence.check(hp, workload, on_call=on_call, on_inputs=on_inputs)
-                self.state.record_check(check)
-                self.write()
-                check.raise_for_mismatch()
-                self.progress.advance()
-                self.schedule_side(hp, size)
+            if size == n:
+                at_n = workload
+            else:
+                for hp in self.plan.hotpaths:
+                    self.side.submit(partial(self.check_job, hp, size))
             del workload
+        assert at_n is not None
+        for hp in self.plan.hotpaths:
+            label = f"check {hp.name} N={n}"
+            self.progress.describe(label)
+
+            def on_call(name: str, label: str = label) -> None:
+                self.progress.describe(f"{label}: {name}")
+
+            on_inputs = None
+            if INPUTS_PICKLABLE_TAG in hp.tags:
+
+                def on_inputs(inputs: Any, hp: HotPath = hp) -> None:
+                    self.save_inputs(hp.name, n, inputs)
+
+            check = equivalence.check(hp, at_n, on_call=on_call, on_inputs=on_inputs)
+            self.record_check(hp, check)
+        del at_n
+
+    def check_job(self, hp: HotPath, size: int) -> None:
+        """The check of ``hp`` at ``size`` in a worker (on the side lane)."""
+        out = self.cache / f"check-{hp.name}-{size}.pickle"
+        log = self.logs / f"check-{hp.name}-N{size}.log"
+        spec = WorkerSpec(
+            hotpath=hp.name,
+            implementation=hp.baseline.name,
+            size=size,
+            seed=self.config.source.seed,
+            workload_pickle=str(self.workload_pickle(size)),
+        )
+        inputs = self.inputs_pickle(hp.name, size)
+        cmd = [*spec.command(), "--check", str(out), "--save-inputs", str(inputs)]
+        rc = self.procs.run(cmd, log=log, env=self.env)
+        if self.side.stopped:
+            return
+        if rc != 0 or not out.exists():
+            where = log.relative_to(self.out)
+            raise HarnessError(
+                f"check {hp.name} N={size}: worker failed (exit {rc}): {worker_error(log)} "
+                f"(see {where})"
+            )
+        report = CheckReport.load(str(out))
+        out.unlink(missing_ok=True)
+        if report.error is not None:
+            raise HarnessError(report.error)
+        with self.lock:
+            if report.inputs_load_seconds is not None:
+                self.inputs_load_seconds[(hp.name, size)] = report.inputs_load_seconds
+            if report.warning is not None:
+                self.warnings.append(f"{hp.name} N={size}: {report.warning}")
+            self.record_check(hp, report.check)
+
+    def record_check(self, hp: HotPath, check: equivalence.Check) -> None:
+        """Record a check (a mismatch stops the run) and queue what it makes possible."""
+        with self.lock:
+            self.state.record_check(check)
+            self.write()
+            check.raise_for_mismatch()
+            self.progress.advance()
+            self.schedule_side(hp, check.size)
 
     def inputs_pickle(self, hotpath: str, size: int) -> Path:
         return self.cache / f"inputs-{hotpath}-{size}.pickle"
 
     def save_inputs(self, hotpath: str, size: int, inputs: Any) -> None:
         """Pickle the inputs for the workers; when that fails they build their own."""
-        path = self.inputs_pickle(hotpath, size)
-        try:
-            with paused_gc():
-                data = pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)
-                path.write_bytes(data)
-                t0 = time.perf_counter()
-                pickle.loads(data)
-                self.inputs_load_seconds[(hotpath, size)] = time.perf_counter() - t0
-        except Exception as exc:  # unpicklable inputs: fall back to make_inputs
-            path.unlink(missing_ok=True)
-            self.warnings.append(f"{hotpath} N={size}: inputs not picklable ({exc})")
+        seconds, why = save_inputs(str(self.inputs_pickle(hotpath, size)), inputs)
+        if seconds is not None:
+            self.inputs_load_seconds[(hotpath, size)] = seconds
+        if why is not None:
+            self.warnings.append(f"{hotpath} N={size}: {why}")
 
     def probe_startup(self) -> None:
         log = self.logs / "probe.log"
@@ -517,43 +568,42 @@ class _Run:
         )
 
     def schedule_side(self, hp: HotPath, size: int) -> None:
-        """After the check of ``hp`` at ``size``: queue what can now run beside the checks.
+        """After the check of ``hp`` at ``size`` (caller holds the lock): queue what can
+        now run on the side lane.
 
-        The profile runs at N. Memory runs at the largest size whose estimated memray run
-        fits the mode's memory budget (the smallest size when none does): sizes are
-        checked from N down, so the first that fits is the largest. Where that is N, the
-        profile worker measures memory first (one input build for both).
+        The profile runs at N, as soon as N is checked. Memory runs at the largest size
+        whose estimated memray run fits the mode's memory budget (the smallest size when
+        none does): decided at N when N fits, which the profile worker then measures first
+        (one input build for both), else once every size of the hot path is checked.
         """
         n = self.plan.n
-        smallest = min(self.plan.sizes)
+        checked = self.checked_sizes.setdefault(hp.name, set())
+        checked.add(size)
+        all_checked = checked >= set(self.plan.sizes)
         for impl in hp.implementations:
             key = (hp.name, impl.name)
-            est = self.memory_estimate(hp.name, impl.name, size) if self.plan.memory else 0.0
             if size == n:
-                self.memory_estimate_at_n[key] = est
-            memory_now = (
-                self.plan.memory
-                and key not in self.memory_planned
-                and (est <= self.mode.memory_seconds or size == smallest)
-            )
-            if memory_now:
-                self.memory_planned.add(key)
-            if self.plan.profile and size == n:
-                files = (
-                    profile.MemoryFiles.for_spec(self.cache, self.spec(hp.name, impl.name, n))
-                    if memory_now
-                    else None
-                )
-                self.side.submit(partial(self.profile_job, hp.name, impl.name, files, est))
-            elif memory_now:
-                note = (
-                    None
-                    if size == n
-                    else profile.smaller_size_note(
-                        size, n, self.memory_estimate_at_n.get(key, est), self.mode.memory_seconds
+                est = self.memory_estimate(hp.name, impl.name, n) if self.plan.memory else 0.0
+                memory_at_n = self.plan.memory and est <= self.mode.memory_seconds
+                if memory_at_n:
+                    self.memory_planned.add(key)
+                if self.plan.profile:
+                    files = (
+                        profile.MemoryFiles.for_spec(self.cache, self.spec(hp.name, impl.name, n))
+                        if memory_at_n
+                        else None
                     )
+                    self.side.submit(partial(self.profile_job, hp.name, impl.name, files, est))
+                elif memory_at_n:
+                    self.side.submit(partial(self.memory_job, hp.name, impl.name, n, None, est))
+            if all_checked and self.plan.memory and key not in self.memory_planned:
+                self.memory_planned.add(key)
+                ests = [self.memory_estimate(hp.name, impl.name, s) for s in self.plan.sizes]
+                chosen, note = profile.choose_memory_size(
+                    self.plan.sizes, ests, self.mode.memory_seconds
                 )
-                self.side.submit(partial(self.memory_job, hp.name, impl.name, size, note, est))
+                est = ests[self.plan.sizes.index(chosen)]
+                self.side.submit(partial(self.memory_job, hp.name, impl.name, chosen, note, est))
 
     def profile_job(
         self, hotpath: str, impl: str, files: profile.MemoryFiles | None, memory_est: float

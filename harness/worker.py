@@ -22,6 +22,12 @@ Protocol (``python -m harness.worker SPEC [MODE] [PYPERF OPTIONS]``)::
                                one call under memray.Tracker; writes peak memory and
                                allocation count to OUT.json (with --profile-loop: first
                                the memray call, then the loop, one input build for both).
+           --check OUT.pickle [--save-inputs FILE.pickle]
+                               the equivalence check of the hot path (every implementation
+                               once, :func:`harness.equivalence.check`) on the workload;
+                               writes the pickled :class:`CheckReport` to OUT.pickle.
+                               With --save-inputs, a hot path tagged ``inputs-picklable``
+                               has its inputs pickled there for later workers.
            --probe             import the registry and exit (measures startup time).
 
 Inputs are built once per process and never timed: the workload is loaded (or
@@ -116,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--profile-loop", type=float, metavar="SECONDS")
     p.add_argument("--memory", metavar="OUT_JSON")
     p.add_argument("--memray-file", metavar="CAPTURE")
+    p.add_argument("--check", metavar="OUT_PICKLE")
+    p.add_argument("--save-inputs", metavar="FILE_PICKLE")
     p.add_argument("--probe", action="store_true")
     return p
 
@@ -316,6 +324,63 @@ def memory_once(spec: WorkerSpec, out_json: str, capture: str) -> int:
     return 0
 
 
+def save_inputs(path: str, inputs: Any) -> tuple[float | None, str | None]:
+    """Pickle a hot path's inputs for later workers: (seconds to load them back, None),
+    or (None, why not) when they do not pickle (workers then build their own)."""
+    try:
+        with paused_gc():
+            data = pickle.dumps(inputs, protocol=pickle.HIGHEST_PROTOCOL)
+            with open(path, "wb") as fh:
+                fh.write(data)
+            t0 = time.perf_counter()
+            pickle.loads(data)
+            return time.perf_counter() - t0, None
+    except Exception as exc:  # unpicklable inputs: fall back to make_inputs
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        return None, f"inputs not picklable ({exc})"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What a ``--check`` worker hands back (pickled as a dict: this module may run as
+    ``__main__``)."""
+
+    check: Any
+    """The :class:`harness.equivalence.Check`, or ``None`` after an error."""
+    inputs_load_seconds: float | None = None
+    warning: str | None = None
+    error: str | None = None
+    """The implementation or input build that failed (the check did not complete)."""
+
+    @classmethod
+    def load(cls, path: str) -> CheckReport:
+        with open(path, "rb") as fh, paused_gc():
+            return cls(**pickle.load(fh))
+
+
+def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
+    from harness import equivalence, registry
+    from harness.errors import HarnessError
+
+    hotpath = registry.get(spec.hotpath)
+    report: dict[str, Any] = {"check": None}
+
+    def on_inputs(inputs: Any) -> None:
+        if inputs_path is not None and INPUTS_PICKLABLE_TAG in hotpath.tags:
+            report["inputs_load_seconds"], report["warning"] = save_inputs(inputs_path, inputs)
+
+    try:
+        report["check"] = equivalence.check(hotpath, load_workload(spec), on_inputs=on_inputs)
+    except HarnessError as exc:
+        report["error"] = str(exc)
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as fh:
+        pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, out)
+    return 0
+
+
 def probe() -> int:
     from harness import registry
 
@@ -341,6 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from_file=args.from_file,
         inputs_pickle=args.inputs_pickle,
     )
+    if args.check is not None:
+        return check_once(spec, args.check, args.save_inputs)
     capture = args.memray_file or f"{args.memory}.memray"
     memory = (args.memory, capture) if args.memory is not None else None
     if args.profile_loop is not None:

@@ -5,8 +5,10 @@ processes register them too.
 ``fake_search``: resolve every name of a list to its position, by a linear scan per name
 (baseline, O(N^2) comparisons) or through a dict built once (optimized, O(N)).
 ``fake_broken``: the same, with an optimized twin that returns a wrong position, for the
-equivalence check to catch. ``fake_pickled``: ``fake_search`` with a ``specialize`` step and
-inputs the workers load pickled. ``fake_flaky``: a twin that crashes in benchmark workers.
+equivalence check to catch; ``fake_broken_small`` is wrong only below 25 names (a
+mismatch that only a smaller sweep size shows). ``fake_pickled``: ``fake_search`` with a
+``specialize`` step and inputs the workers load pickled. ``fake_flaky``: a twin that
+crashes in benchmark workers.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def mapped_wrong(names: list[str], counters: Counters) -> list[int]:
     return out
 
 
+def mapped_wrong_small(names: list[str], counters: Counters) -> list[int]:
+    return (mapped_wrong if len(names) < 25 else mapped)(names, counters)
+
+
 def compare(expected: Any, actual: Any) -> str | None:
     if len(expected) != len(actual):
         return f"{len(actual)} results instead of {len(expected)}"
@@ -77,6 +83,21 @@ FAKE_SEARCH = register(
         compare=compare,
         counters=("comparisons", "lookups", "dict_builds"),
         prepare=_prepare,
+    )
+)
+
+FAKE_BROKEN_SMALL = register(
+    HotPath(
+        name="fake_broken_small",
+        title="Toy name lookup with a twin wrong at small N",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
+            Implementation("optimized", "optimized", mapped_wrong_small, "tests.fake_hotpaths"),
+        ),
+        compare=compare,
+        counters=("comparisons", "lookups"),
     )
 )
 

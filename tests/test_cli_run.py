@@ -112,6 +112,27 @@ def test_existing_results_directory_is_refused(
     assert code == 2 and "already holds results" in err
 
 
+def test_a_mismatch_at_a_smaller_sweep_size_stops_the_run_before_timing(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a twin that is right at N=40 but wrong at N=20 (checked in a worker)
+    code, _, err = gwbench(
+        [
+            *("run", "-n", "40", "--sizes", "20", "--hotpath", "fake_broken_small"),
+            *("--quick", "-o", str(tmp_path / "r")),
+        ],
+        capsys,
+    )
+    # THEN the run stops with exit 1, naming the hot path and the size, before any timing
+    assert code == 1
+    assert "hot path fake_broken_small: optimized differs from baseline" in err
+    assert "(N=20)" in err
+    res = load_results(tmp_path / "r" / "results.json")
+    assert res.run.status == "partial" and "differs" in str(res.run.reason)
+    assert res.hotpaths[0].equivalence_sizes == (40,)
+    assert not (tmp_path / "r" / "pyperf").exists()
+
+
 def test_run_stops_on_a_mismatch_before_any_timing(
     fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

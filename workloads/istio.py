@@ -51,9 +51,13 @@ class Server:
     tls: TLSSettings | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    """An Istio Gateway config as the control plane's config store holds it."""
+    """An Istio Gateway config as the control plane's config store holds it.
+
+    Slotted: a scan over the configs touches each config object only, as Go's range over
+    a slice of ``config.Config`` structs does, not a separate attribute dict as well.
+    """
 
     namespace: str
     name: str
