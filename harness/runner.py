@@ -1,19 +1,17 @@
-"""Orchestration of ``gwbench run``: checks (with profiles and memory beside them), then
-timing.
+"""Orchestration of ``gwbench run``: checks, profiles and memory on a side lane, then
+timing alone.
 
-1. Checks. Build the workload of every size and pickle it for the workers. At N, in this
-   process: run every implementation of every selected hot path once: equivalence with
-   the baseline (a mismatch stops the run), deterministic counters, and one duration that
-   calibrates the time budget. The smaller sizes get the same check in ``--check``
-   workers.
-2. Beside the checks, on the second core (:mod:`harness.sidelane`): the smaller sizes'
-   check workers, py-spy profiles at N and memray memory (:mod:`harness.profile`), each
-   in a worker, queued as soon as what they need is there; drained two at a time once the
-   checks at N are done. Nothing else runs while benchmarks are timed.
+1. Build the workload of every size and pickle it for the workers.
+2. On the side lane (:mod:`harness.sidelane`), two workers at a time: the check of every
+   hot path at every size, N first (``python -m harness.worker --check``: every
+   implementation once, equivalence with the baseline, deterministic counters, one
+   duration that calibrates the time budget; a mismatch stops the run), and as soon as a
+   hot path's checks allow, its py-spy profiles at N and memray memory
+   (:mod:`harness.profile`). The lane is drained before anything is timed.
 3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
    process that drives pyperf, which spawns its own worker processes. Before each
    benchmark the remaining budget is shared out again over the remaining benchmarks
-   (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``.
+   (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``. Nothing else runs.
 4. Optionally the real-Envoy measurement.
 
 ``results.json`` is rewritten atomically after every step, marked partial until the end.
@@ -69,13 +67,11 @@ from harness.subprocesses import (
     worker_error,
 )
 from harness.worker import (
-    INPUTS_PICKLABLE_TAG,
     CheckReport,
     WorkerSpec,
     paused_gc,
     save_inputs,
 )
-from workloads.model import Workload
 
 SPEEDUP_CONFIDENCE = 0.95
 RESULTS_FILE = "results.json"
@@ -351,11 +347,12 @@ class _Run:
 
     # ---------------------------------------------------------------- phases
     def checks(self) -> None:
-        """Equivalence, counters and calibration: at N in this process, hot path by hot
-        path; at the smaller sizes in check workers on the side lane, meanwhile."""
+        """Queue the equivalence checks (counters, calibration) of every hot path at every
+        size, N first, as check workers on the side lane, two at a time; each size's
+        workload is built and pickled here first. The lane queues the profile and memory
+        workers as the checks allow (:meth:`schedule_side`); :meth:`drain_side` waits."""
         self.cache.mkdir(parents=True, exist_ok=True)
-        n = self.plan.n
-        at_n: Workload | None = None
+        self.side.set_limit(2)
         for size in sorted(self.plan.sizes, reverse=True):
             self.progress.describe(f"workload: {size} Ingresses")
             workload = self.provider.at(size)
@@ -369,34 +366,14 @@ class _Run:
                 )
             with paused_gc():
                 data = pickle.dumps(workload, protocol=pickle.HIGHEST_PROTOCOL)
+                del workload
                 self.workload_pickle(size).write_bytes(data)
                 t0 = time.perf_counter()
                 pickle.loads(data)
                 self.load_seconds[size] = time.perf_counter() - t0
                 del data
-            if size == n:
-                at_n = workload
-            else:
-                for hp in self.plan.hotpaths:
-                    self.side.submit(partial(self.check_job, hp, size))
-            del workload
-        assert at_n is not None
-        for hp in self.plan.hotpaths:
-            label = f"check {hp.name} N={n}"
-            self.progress.describe(label)
-
-            def on_call(name: str, label: str = label) -> None:
-                self.progress.describe(f"{label}: {name}")
-
-            on_inputs = None
-            if INPUTS_PICKLABLE_TAG in hp.tags:
-
-                def on_inputs(inputs: Any, hp: HotPath = hp) -> None:
-                    self.save_inputs(hp.name, n, inputs)
-
-            check = equivalence.check(hp, at_n, on_call=on_call, on_inputs=on_inputs)
-            self.record_check(hp, check)
-        del at_n
+            for hp in self.plan.hotpaths:
+                self.side.submit(partial(self.check_job, hp, size))
 
     def check_job(self, hp: HotPath, size: int) -> None:
         """The check of ``hp`` at ``size`` in a worker (on the side lane)."""
@@ -657,11 +634,12 @@ class _Run:
             self.progress.advance()
 
     def drain_side(self) -> None:
-        """Let the profile and memory workers finish, two at a time, before timing."""
-        self.side.set_limit(2)
-        if self.side.pending:
-            self.progress.describe(f"profiles and memory ({self.side.pending} left)")
-        self.side.drain()
+        """Wait for the checks, profiles and memory workers, before any timing."""
+
+        def waiting(pending: int) -> None:
+            self.progress.describe(f"checks, profiles and memory: {pending} worker(s) to go")
+
+        self.side.drain(waiting)
 
     def envoy(self) -> None:
         self.progress.describe("real Envoy: domain activation")

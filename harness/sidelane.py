@@ -1,11 +1,11 @@
-"""Work that may overlap: the profile and memory workers of a run.
+"""The side lane of a run: its check, profile and memory workers, two at a time.
 
-They never overlap timing. While the equivalence checks run in the orchestrator's own
-process (one core), the lane runs one worker at a time on the other core; once the checks
-are done it may run two at a time, and it is drained before the first benchmark is timed.
-A profile's samples and memray's peak and allocation count do not depend on what else
-runs; the checks' calibration calls may run a little slower, which only makes the time
-budget more cautious.
+A run queues every equivalence check here (N first), and each check, once recorded,
+queues the profile and memory workers it makes possible. The lane never overlaps timing:
+the orchestrator drains it before the first benchmark is timed. A profile's samples and
+memray's peak and allocation count do not depend on what else runs; the checks'
+calibration calls may run a little slower beside another worker, which only makes the
+time budget more cautious.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ class SideLane:
     """A few background jobs (each drives one child process), at most ``limit`` at once."""
 
     def __init__(self, max_workers: int = 2) -> None:
+        """Starts at one job at a time; :meth:`set_limit` raises it (up to ``max_workers``)."""
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="gwbench")
         self._cond = threading.Condition()
         self._limit = 1
@@ -66,10 +67,12 @@ class SideLane:
     def pending(self) -> int:
         return sum(1 for f in self._snapshot() if not f.done())
 
-    def drain(self) -> None:
+    def drain(self, waiting: Callable[[int], None] | None = None) -> None:
         """Wait for every submitted job; re-raise the first exception a job raised.
 
-        A running job may submit another; it is waited for too."""
+        A running job may submit another; it is waited for too. ``waiting`` hears how many
+        jobs are left, whenever that changes."""
+        last = -1
         while True:
             futures = self._snapshot()
             for f in futures:
@@ -78,6 +81,9 @@ class SideLane:
             pending = [f for f in futures if not f.done()]
             if not pending:
                 return
+            if waiting is not None and len(pending) != last:
+                last = len(pending)
+                waiting(last)
             wait(pending, timeout=POLL_SECONDS, return_when=FIRST_EXCEPTION)
 
     def stop(self) -> None:

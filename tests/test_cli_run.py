@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -115,7 +116,7 @@ def test_existing_results_directory_is_refused(
 def test_a_mismatch_at_a_smaller_sweep_size_stops_the_run_before_timing(
     fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # GIVEN a twin that is right at N=40 but wrong at N=20 (checked in a worker)
+    # GIVEN a twin that is right at N=40 but wrong at N=20
     code, _, err = gwbench(
         [
             *("run", "-n", "40", "--sizes", "20", "--hotpath", "fake_broken_small"),
@@ -129,7 +130,7 @@ def test_a_mismatch_at_a_smaller_sweep_size_stops_the_run_before_timing(
     assert "(N=20)" in err
     res = load_results(tmp_path / "r" / "results.json")
     assert res.run.status == "partial" and "differs" in str(res.run.reason)
-    assert res.hotpaths[0].equivalence_sizes == (40,)
+    assert 20 not in res.hotpaths[0].equivalence_sizes
     assert not (tmp_path / "r" / "pyperf").exists()
 
 
@@ -142,7 +143,8 @@ def test_run_stops_on_a_mismatch_before_any_timing(
     )
     assert code == 1
     assert "hot path fake_broken: optimized differs from baseline" in err
-    assert "name #2 resolves to position 1 instead of 2 (N=30)" in err
+    # the first check to finish reports it: at N=30 or at a sweep size (3, 7)
+    assert re.search(r"name #2 resolves to position 1 instead of 2 \(N=(30|7|3)\)", err)
     res = load_results(tmp_path / "r" / "results.json")
     assert res.run.status == "partial" and "differs" in str(res.run.reason)
     assert all(p.timing is None for i in res.hotpaths[0].implementations for p in i.points)

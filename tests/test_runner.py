@@ -291,8 +291,8 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     outcome = runner.execute(config, WorkloadProvider(config.source))
     checks = [c for c in commands if "--check" in c]
     workers = [c for c in commands if "--hotpath" in c and "--check" not in c]
-    # the smaller size is checked in a worker, which pickles the inputs for the others
-    assert len(checks) == 1 and checks[0][checks[0].index("--ingresses") + 1] == "30"
+    # each size is checked in a worker, which pickles the inputs for the others
+    assert sorted(c[c.index("--ingresses") + 1] for c in checks) == ["30", "60"]
     assert len(workers) == 6 and all("--inputs" in c for c in workers)
     res = load_results(outcome.path)
     assert res.run.status == "complete" and res.run.reason is None
