@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 import pickle
 import resource
 import shutil
@@ -372,8 +373,10 @@ class _Run:
                 pickle.loads(data)
                 self.load_seconds[size] = time.perf_counter() - t0
                 del data
+            # N first; a smaller size's priority is a rough guess of its seconds
+            priority = math.inf if size == self.plan.n else 100.0 * size / self.plan.n
             for hp in self.plan.hotpaths:
-                self.side.submit(partial(self.check_job, hp, size))
+                self.side.submit(partial(self.check_job, hp, size), priority=priority)
 
     def check_job(self, hp: HotPath, size: int) -> None:
         """The check of ``hp`` at ``size`` in a worker (on the side lane)."""
@@ -546,41 +549,64 @@ class _Run:
 
     def schedule_side(self, hp: HotPath, size: int) -> None:
         """After the check of ``hp`` at ``size`` (caller holds the lock): queue what can
-        now run on the side lane.
+        now run on the side lane, each job with its estimated seconds as priority.
 
-        The profile runs at N, as soon as N is checked. Memory runs at the largest size
-        whose estimated memray run fits the mode's memory budget (the smallest size when
-        none does): decided at N when N fits, which the profile worker then measures first
-        (one input build for both), else once every size of the hot path is checked.
+        The profile runs at N, as soon as N is checked; when memray's estimate at N fits
+        the mode's memory budget, the profile worker measures memory first (one input
+        build for both). Otherwise memory runs at the largest size that fits (the smallest
+        when none does), queued as soon as that size and every larger one are checked.
         """
         n = self.plan.n
         checked = self.checked_sizes.setdefault(hp.name, set())
         checked.add(size)
-        all_checked = checked >= set(self.plan.sizes)
         for impl in hp.implementations:
             key = (hp.name, impl.name)
-            if size == n:
+            if size == n and self.plan.profile:
                 est = self.memory_estimate(hp.name, impl.name, n) if self.plan.memory else 0.0
-                memory_at_n = self.plan.memory and est <= self.mode.memory_seconds
-                if memory_at_n:
+                files = None
+                if self.plan.memory and est <= self.mode.memory_seconds:
                     self.memory_planned.add(key)
-                if self.plan.profile:
-                    files = (
-                        profile.MemoryFiles.for_spec(self.cache, self.spec(hp.name, impl.name, n))
-                        if memory_at_n
-                        else None
+                    files = profile.MemoryFiles.for_spec(
+                        self.cache, self.spec(hp.name, impl.name, n)
                     )
-                    self.side.submit(partial(self.profile_job, hp.name, impl.name, files, est))
-                elif memory_at_n:
-                    self.side.submit(partial(self.memory_job, hp.name, impl.name, n, None, est))
-            if all_checked and self.plan.memory and key not in self.memory_planned:
-                self.memory_planned.add(key)
-                ests = [self.memory_estimate(hp.name, impl.name, s) for s in self.plan.sizes]
-                chosen, note = profile.choose_memory_size(
-                    self.plan.sizes, ests, self.mode.memory_seconds
+                cost = (
+                    self.startup_seconds
+                    + self.setup_seconds(hp.name, impl.name, n)
+                    + self.mode.profile_seconds
+                    + (est if files is not None else 0.0)
                 )
-                est = ests[self.plan.sizes.index(chosen)]
-                self.side.submit(partial(self.memory_job, hp.name, impl.name, chosen, note, est))
+                self.side.submit(
+                    partial(self.profile_job, hp.name, impl.name, files, est), priority=cost
+                )
+            if self.plan.memory and key not in self.memory_planned:
+                chosen = self.memory_choice(hp.name, impl.name, checked)
+                if chosen is not None:
+                    self.memory_planned.add(key)
+                    at, note, est = chosen
+                    self.side.submit(
+                        partial(self.memory_job, hp.name, impl.name, at, note, est), priority=est
+                    )
+
+    def memory_choice(
+        self, hotpath: str, impl: str, checked: set[int]
+    ) -> tuple[int, str | None, float] | None:
+        """(size, note, estimated seconds) of the memray run, once it can be decided: the
+        largest size whose estimate fits, as soon as it and every larger size are checked
+        (:func:`profile.choose_memory_size` over those sizes); ``None`` until then."""
+        larger: list[int] = []
+        for s in sorted(self.plan.sizes, reverse=True):
+            if s not in checked:
+                break
+            larger.append(s)
+        if not larger:
+            return None
+        sizes = sorted(larger)
+        ests = [self.memory_estimate(hotpath, impl, s) for s in sizes]
+        fits = any(e <= self.mode.memory_seconds for e in ests)
+        if not fits and len(larger) < len(self.plan.sizes):
+            return None
+        at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
+        return at, note, ests[sizes.index(at)]
 
     def profile_job(
         self, hotpath: str, impl: str, files: profile.MemoryFiles | None, memory_est: float

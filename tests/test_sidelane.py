@@ -71,3 +71,23 @@ def test_stop_drops_waiting_jobs_and_refuses_new_ones() -> None:
     lane.join()
     time.sleep(0.4)
     assert len(meter.done) == 1 and meter.done[0] in (0, 1)
+
+
+def test_the_highest_priority_waiting_job_starts_first() -> None:
+    # GIVEN one job running and three waiting, queued in the order 1, 3, 2
+    lane, meter = SideLane(), _Meter()
+    release = threading.Event()
+
+    def first() -> None:
+        release.wait(5.0)
+        meter.job(0, 0.0)
+
+    lane.submit(first)
+    time.sleep(0.1)  # it has started
+    for priority in (1.0, 3.0, 2.0):
+        lane.submit(lambda p=priority: meter.job(int(p), 0.0), priority=priority)
+    # WHEN the running job ends THEN the others run from the highest priority down
+    release.set()
+    lane.drain()
+    assert meter.done == [0, 3, 2, 1]
+    lane.stop()
