@@ -666,6 +666,10 @@ class _Run:
             self.progress.describe(f"checks, profiles and memory: {pending} worker(s) to go")
 
         self.side.drain(waiting)
+        # No side thread is left while benchmarks are timed: Ctrl-C always reaches the
+        # main thread, which is then waiting for a benchmark worker.
+        self.side.stop()
+        self.side.join()
 
     def envoy(self) -> None:
         self.progress.describe("real Envoy: domain activation")
