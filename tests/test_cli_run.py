@@ -253,7 +253,10 @@ def test_end_to_end_run_with_pyperf_workers_and_py_spy(
 
 
 DRIVER = """
+import signal
 import sys
+# A test run from a background job inherits SIGINT ignored; the user's terminal would not.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import harness_fakes
 from harness import sources
 sources.generate_workload = harness_fakes.fake_workload
