@@ -22,12 +22,13 @@ import os
 import tempfile
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from harness.errors import InputError
+from harness.stats import spread
 
 SCHEMA_VERSION = 1
 
@@ -133,6 +134,40 @@ class Timing:
     pyperf_json: str | None
     """pyperf's own JSON, relative to the results directory."""
     wall_seconds: float
+
+    @classmethod
+    def of(
+        cls,
+        values: Sequence[float],
+        *,
+        processes: int,
+        values_per_process: int,
+        warmups: int,
+        loops: int,
+        reduced: bool,
+        pyperf_json: str | None,
+        wall_seconds: float,
+    ) -> Timing:
+        """The timing of ``values``, with their median and spread."""
+        sp = spread(values)
+        return cls(
+            values=tuple(values),
+            n_values=len(values),
+            median=sp.median,
+            mean=sp.mean,
+            stdev=sp.stdev,
+            iqr=sp.iqr,
+            mad=sp.mad,
+            minimum=sp.minimum,
+            maximum=sp.maximum,
+            processes=processes,
+            values_per_process=values_per_process,
+            warmups=warmups,
+            loops=loops,
+            reduced=reduced,
+            pyperf_json=pyperf_json,
+            wall_seconds=wall_seconds,
+        )
 
 
 @dataclass(frozen=True)

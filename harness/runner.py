@@ -514,19 +514,10 @@ class _Run:
         values = [float(v) for v in bench.get_values()]
         if len(values) < plan.MIN_VALUES:
             return None, f"pyperf recorded {len(values)} values, fewer than {plan.MIN_VALUES}"
-        sp = stats.spread(values)
         runs = [r for r in bench.get_runs() if r.values]
         return (
-            Timing(
-                values=tuple(values),
-                n_values=len(values),
-                median=sp.median,
-                mean=sp.mean,
-                stdev=sp.stdev,
-                iqr=sp.iqr,
-                mad=sp.mad,
-                minimum=sp.minimum,
-                maximum=sp.maximum,
+            Timing.of(
+                values,
                 processes=len(runs),
                 values_per_process=settings.values,
                 warmups=settings.warmups,

@@ -32,7 +32,6 @@ from harness.results import (
     WorkloadInfo,
 )
 from harness.scaling import point_fits
-from harness.stats import spread
 from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
 
 
@@ -40,17 +39,8 @@ def _timing(samples: Sequence[TimeSample]) -> Timing | None:
     if not samples:
         return None
     values = tuple(v for s in samples for v in s.values)
-    sp = spread(values)
-    return Timing(
-        values=values,
-        n_values=len(values),
-        median=sp.median,
-        mean=sp.mean,
-        stdev=sp.stdev,
-        iqr=sp.iqr,
-        mad=sp.mad,
-        minimum=sp.minimum,
-        maximum=sp.maximum,
+    return Timing.of(
+        values,
         processes=len(samples),
         values_per_process=max(len(s.values) for s in samples),
         warmups=0,
