@@ -104,7 +104,6 @@ def check(
     hotpath: HotPath,
     workload: Workload,
     *,
-    on_call: Callable[[str], None] | None = None,
     on_inputs: Callable[[Any], None] | None = None,
 ) -> Check:
     """Run every implementation of ``hotpath`` once on ``workload`` and compare each
@@ -130,8 +129,6 @@ def check(
     outcomes: list[Outcome] = []
     expected: Any = None
     for impl in ordered:
-        if on_call is not None:
-            on_call(impl.name)
         result, counters, seconds, specialize_seconds = _call(hotpath, impl, inputs)
         difference: str | None = None
         if impl is base:

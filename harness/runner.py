@@ -71,7 +71,6 @@ from harness.worker import (
     CheckReport,
     WorkerSpec,
     paused_gc,
-    save_inputs,
 )
 
 SPEEDUP_CONFIDENCE = 0.95
@@ -422,14 +421,6 @@ class _Run:
 
     def inputs_pickle(self, hotpath: str, size: int) -> Path:
         return self.cache / f"inputs-{hotpath}-{size}.pickle"
-
-    def save_inputs(self, hotpath: str, size: int, inputs: Any) -> None:
-        """Pickle the inputs for the workers; when that fails they build their own."""
-        seconds, why = save_inputs(str(self.inputs_pickle(hotpath, size)), inputs)
-        if seconds is not None:
-            self.inputs_load_seconds[(hotpath, size)] = seconds
-        if why is not None:
-            self.warnings.append(f"{hotpath} N={size}: {why}")
 
     def probe_startup(self) -> None:
         log = self.logs / "probe.log"
