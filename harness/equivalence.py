@@ -77,8 +77,18 @@ def _where(exc: BaseException) -> str:
     return f" at {last.filename}:{last.lineno} in {last.name}"
 
 
+Invoke = Callable[[Implementation, Any, Counters], Any]
+"""How a check calls one implementation (default ``impl.func(arg, counters)``); a worker
+passes one that calls through a frame named after the implementation, so that a sampling
+profiler of the check tells the implementations' calls apart."""
+
+
+def _direct(impl: Implementation, arg: Any, counters: Counters) -> Any:
+    return impl.func(arg, counters)
+
+
 def _call(
-    hotpath: HotPath, impl: Implementation, inputs: Any
+    hotpath: HotPath, impl: Implementation, inputs: Any, invoke: Invoke = _direct
 ) -> tuple[Any, Counters, float, float]:
     """(result, counters, seconds of the call, seconds of ``specialize``)."""
     counters = Counters()
@@ -88,7 +98,7 @@ def _call(
         specialize_seconds = time.perf_counter() - t0
         arg = hotpath.prepare(own) if hotpath.prepare is not None else own
         t0 = time.perf_counter()
-        result = impl.func(arg, counters)
+        result = invoke(impl, arg, counters)
         seconds = time.perf_counter() - t0
     except (KeyboardInterrupt, MemoryError):
         raise
@@ -105,11 +115,13 @@ def check(
     workload: Workload,
     *,
     on_inputs: Callable[[Any], None] | None = None,
+    invoke: Invoke = _direct,
 ) -> Check:
     """Run every implementation of ``hotpath`` once on ``workload`` and compare each
     result with the baseline's. Does not raise on a mismatch (see
     :meth:`Check.raise_for_mismatch`); raises :class:`HarnessError` when an
-    implementation itself fails. ``on_inputs`` sees the inputs before any call."""
+    implementation itself fails. ``on_inputs`` sees the inputs before any call;
+    ``invoke`` makes each call (see :data:`Invoke`)."""
     size = len(workload.ingresses)
     t0 = time.perf_counter()
     try:
@@ -129,7 +141,7 @@ def check(
     outcomes: list[Outcome] = []
     expected: Any = None
     for impl in ordered:
-        result, counters, seconds, specialize_seconds = _call(hotpath, impl, inputs)
+        result, counters, seconds, specialize_seconds = _call(hotpath, impl, inputs, invoke)
         difference: str | None = None
         if impl is base:
             expected = result

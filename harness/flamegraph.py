@@ -41,20 +41,20 @@ def parse_folded(lines: Iterable[str]) -> Stacks:
 
 
 def hot_stacks(
-    stacks: Mapping[tuple[str, ...], int], call_frame: str, prepare_frame: str, root: str
+    stacks: Mapping[tuple[str, ...], int], call_frame: str, prepare_frame: str | None, root: str
 ) -> Stacks:
     """Stacks under ``call_frame`` (re-rooted at ``root``) and under ``prepare_frame``
     (under ``root`` / :data:`PREPARE_LABEL`); everything else is dropped."""
     out: Stacks = {}
     call_prefix = call_frame + " ("
-    prepare_prefix = prepare_frame + " ("
+    prepare_prefix = None if prepare_frame is None else prepare_frame + " ("
     for stack, count in stacks.items():
         new: tuple[str, ...] | None = None
         for i, frame in enumerate(stack):
             if frame.startswith(call_prefix):
                 new = (root, *stack[i + 1 :])
                 break
-            if frame.startswith(prepare_prefix):
+            if prepare_prefix is not None and frame.startswith(prepare_prefix):
                 new = (root, PREPARE_LABEL, *stack[i + 1 :])
                 break
         if new is not None:

@@ -1,9 +1,12 @@
 """Profiles in their own pass, never while timing.
 
-- py-spy: ``py-spy record --format raw`` of a worker in ``--profile-loop`` mode (the
-  implementation called repeatedly for a few seconds). The samples under the worker's
-  profiling frames become a flame graph SVG, a speedscope JSON and folded stacks (see
-  :mod:`harness.flamegraph`). When py-spy is missing or cannot attach (no ptrace
+- py-spy: ``py-spy record --format raw`` of a worker. An implementation whose call at N
+  lasts at least the mode's profile seconds is profiled from the equivalence check at N
+  (``gwbench run`` samples that check worker; :func:`check_profiles` keeps one whole call
+  of each implementation); a shorter one gets a worker of its own in ``--profile-loop``
+  mode (the implementation called repeatedly for the profile seconds). The samples under
+  the worker's profiling frames become a flame graph SVG, a speedscope JSON and folded
+  stacks (see :mod:`harness.flamegraph`). When py-spy is missing or cannot attach (no ptrace
   permission), the profile records why and the run goes on. ``GWBENCH_PY_SPY`` names the
   py-spy executable (empty: treat py-spy as unavailable).
 - memray: one call in a worker under ``memray.Tracker`` (Python allocators traced), read
@@ -18,19 +21,30 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import flamegraph
 from harness.results import Memory, Profile
 from harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
-from harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec
+from harness.worker import (
+    PROFILE_CALL_FRAME,
+    PROFILE_PREPARE_FRAME,
+    WorkerSpec,
+    check_call_frame,
+)
 
 PY_SPY_ENV = "GWBENCH_PY_SPY"
 SAMPLE_RATE = 100
 MEMRAY_SLOWDOWN = 4.0
 """Estimated slowdown of a call under memray with Python allocators traced."""
+
+PY_SPY_NOT_FOUND = "py-spy not found (install py-spy or put it on PATH)"
+PROFILE_FROM_CHECK = "check"
+"""A profile cut from the equivalence check at N: one whole call of the implementation."""
+PROFILE_FROM_LOOP = "loop"
+"""A profile of a worker calling the implementation for the mode's profile seconds."""
 
 _PTRACE_HINTS = ("ptrace", "Permission denied", "Operation not permitted", "EPERM")
 
@@ -75,6 +89,54 @@ def _failure_reason(rc: int | None, log: Path) -> str:
     return f"py-spy failed{code}" + (f": {last}" if last else "")
 
 
+def py_spy_command(py_spy: str, raw: Path, child: Sequence[str]) -> list[str]:
+    """``py-spy record`` of ``child`` (started by py-spy), raw folded stacks to ``raw``."""
+    return [
+        py_spy,
+        "record",
+        "--format",
+        "raw",
+        "--rate",
+        str(SAMPLE_RATE),
+        "--function",
+        "--output",
+        str(raw),
+        "--",
+        *child,
+    ]
+
+
+def read_raw(raw: Path) -> flamegraph.Stacks:
+    """py-spy's raw output (deleted once read)."""
+    try:
+        with open(raw, encoding="utf-8", errors="replace") as fh:
+            return flamegraph.parse_folded(fh)
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def write_profile(
+    hot: flamegraph.Stacks, paths: ArtefactPaths, label: str, size: int, source: str
+) -> Profile:
+    """The three artefacts of the hot stacks ``hot`` (at least one sample)."""
+    paths.file(".folded").parent.mkdir(parents=True, exist_ok=True)
+    paths.file(".folded").write_text(flamegraph.to_folded(hot), encoding="utf-8")
+    paths.file(".speedscope.json").write_text(
+        flamegraph.to_speedscope(hot, label), encoding="utf-8"
+    )
+    paths.file(".svg").write_text(flamegraph.to_svg(hot, label), encoding="utf-8")
+    samples = sum(hot.values())
+    return Profile(
+        size=size,
+        flamegraph_svg=paths.rel(".svg"),
+        speedscope_json=paths.rel(".speedscope.json"),
+        folded_stacks=paths.rel(".folded"),
+        samples=samples,
+        seconds=samples / SAMPLE_RATE,
+        source=source,
+    )
+
+
 def record_profile(
     spec: WorkerSpec,
     paths: ArtefactPaths,
@@ -95,27 +157,17 @@ def record_profile(
 
     py_spy = find_py_spy()
     if py_spy is None:
-        return missing("py-spy not found (install py-spy or put it on PATH)")
+        return missing(PY_SPY_NOT_FOUND)
     raw = paths.file(".raw.txt")
     raw.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        py_spy,
-        "record",
-        "--format",
-        "raw",
-        "--rate",
-        str(SAMPLE_RATE),
-        "--function",
-        "--output",
-        str(raw),
-        "--",
+    child = [
         *spec.command(),
         "--profile-loop",
         f"{seconds:g}",
         *(memory.worker_args() if memory is not None else ()),
     ]
     try:
-        rc = procs.run(cmd, log=log, timeout=timeout)
+        rc = procs.run(py_spy_command(py_spy, raw, child), log=log, timeout=timeout)
     except FileNotFoundError:
         return missing(f"py-spy not runnable: {py_spy}")
     except PermissionError:
@@ -124,29 +176,28 @@ def record_profile(
         return missing(f"py-spy: {exc}")
     if rc != 0 or not raw.exists():
         return missing(_failure_reason(rc, log))
-    try:
-        with open(raw, encoding="utf-8", errors="replace") as fh:
-            stacks = flamegraph.parse_folded(fh)
-    finally:
-        raw.unlink(missing_ok=True)
-    hot = flamegraph.hot_stacks(stacks, PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
-    samples = sum(hot.values())
-    if samples == 0:
+    hot = flamegraph.hot_stacks(read_raw(raw), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
+    if not hot:
         tail = log_tail(log, 3).replace("\n", " | ")
         return missing("py-spy recorded no samples of the hot path" + (f": {tail}" if tail else ""))
-    paths.file(".folded").write_text(flamegraph.to_folded(hot), encoding="utf-8")
-    paths.file(".speedscope.json").write_text(
-        flamegraph.to_speedscope(hot, label), encoding="utf-8"
-    )
-    paths.file(".svg").write_text(flamegraph.to_svg(hot, label), encoding="utf-8")
-    return Profile(
-        size=spec.size,
-        flamegraph_svg=paths.rel(".svg"),
-        speedscope_json=paths.rel(".speedscope.json"),
-        folded_stacks=paths.rel(".folded"),
-        samples=samples,
-        seconds=samples / SAMPLE_RATE,
-    )
+    return write_profile(hot, paths, label, spec.size, PROFILE_FROM_LOOP)
+
+
+def check_profiles(
+    stacks: flamegraph.Stacks,
+    calls: Mapping[str, ArtefactPaths],
+    size: int,
+    label: Callable[[str], str],
+) -> dict[str, Profile]:
+    """Profiles cut from a py-spy recording of a ``--check`` worker: for each
+    implementation in ``calls``, the samples under its :func:`check_call_frame` (one whole
+    call). Implementations without a sample are left out."""
+    out: dict[str, Profile] = {}
+    for impl, paths in calls.items():
+        hot = flamegraph.hot_stacks(stacks, check_call_frame(impl), None, label(impl))
+        if hot:
+            out[impl] = write_profile(hot, paths, label(impl), size, PROFILE_FROM_CHECK)
+    return out
 
 
 def memray_estimate(call_seconds: float, setup_seconds: float, startup_seconds: float) -> float:

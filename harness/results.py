@@ -199,6 +199,9 @@ class Profile:
     samples: int
     seconds: float
     missing_reason: str | None = None
+    source: str | None = None
+    """``check``: one whole call, sampled during the equivalence check at N; ``loop``:
+    calls repeated for the mode's profile seconds in a worker of its own."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ reason) and raises :class:`RunInterrupted`; one Ctrl-C is enough.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -378,7 +379,8 @@ class _Run:
                 self.side.submit(partial(self.check_job, hp, size), priority=priority)
 
     def check_job(self, hp: HotPath, size: int) -> None:
-        """The check of ``hp`` at ``size`` in a worker (on the side lane)."""
+        """The check of ``hp`` at ``size`` in a worker (on the side lane). At N, with
+        profiles on, py-spy samples the check (:meth:`profiles_from_check`)."""
         out = self.cache / f"check-{hp.name}-{size}.pickle"
         log = self.logs / f"check-{hp.name}-N{size}.log"
         spec = WorkerSpec(
@@ -390,7 +392,9 @@ class _Run:
         )
         inputs = self.inputs_pickle(hp.name, size)
         cmd = [*spec.command(), "--check", str(out), "--save-inputs", str(inputs)]
-        rc = self.procs.run(cmd, log=log, env=self.env)
+        raw = self.cache / f"check-{hp.name}-{size}.raw.txt"
+        py_spy = profile.find_py_spy() if size == self.plan.n and self.plan.profile else None
+        rc = self.run_check(cmd, log, out, py_spy, raw)
         if self.side.stopped:
             return
         if rc != 0 or not out.exists():
@@ -403,21 +407,69 @@ class _Run:
         out.unlink(missing_ok=True)
         if report.error is not None:
             raise HarnessError(report.error)
+        check: equivalence.Check = report.check
+        profiles = self.profiles_from_check(hp, check, raw) if check.ok else {}
+        raw.unlink(missing_ok=True)
         with self.lock:
             if report.inputs_load_seconds is not None:
                 self.inputs_load_seconds[(hp.name, size)] = report.inputs_load_seconds
             if report.warning is not None:
                 self.warnings.append(f"{hp.name} N={size}: {report.warning}")
-            self.record_check(hp, report.check)
+            self.record_check(hp, check, profiles)
 
-    def record_check(self, hp: HotPath, check: equivalence.Check) -> None:
-        """Record a check (a mismatch stops the run) and queue what it makes possible."""
+    def run_check(
+        self, cmd: Sequence[str], log: Path, out: Path, py_spy: str | None, raw: Path
+    ) -> int:
+        """Run a check worker, under ``py-spy record`` when ``py_spy`` is given. When
+        py-spy fails before the check is done, the check runs again on its own (the
+        profile workers then record why py-spy failed)."""
+        if py_spy is not None:
+            with contextlib.suppress(OSError):
+                self.procs.run(profile.py_spy_command(py_spy, raw, cmd), log=log, env=self.env)
+            if out.exists() or self.side.stopped:
+                return 0  # the check finished; py-spy's own exit only matters to profiles
+            raw.unlink(missing_ok=True)
+        return self.procs.run(cmd, log=log, env=self.env)
+
+    def profiles_from_check(
+        self, hp: HotPath, check: equivalence.Check, raw: Path
+    ) -> dict[str, Profile]:
+        """The profiles of the implementations whose call in the check at N lasted at
+        least the mode's profile seconds: one whole call each, cut from py-spy's
+        recording of the check worker. Shorter calls get profile workers of their own,
+        which repeat the call for the profile seconds."""
+        slow = [o.implementation for o in check.outcomes if o.seconds >= self.mode.profile_seconds]
+        if not slow or not raw.exists():
+            return {}
+        return profile.check_profiles(
+            profile.read_raw(raw),
+            {impl: self.profile_paths(hp.name, impl) for impl in slow},
+            check.size,
+            partial(self.profile_label, hp.name),
+        )
+
+    def record_check(
+        self, hp: HotPath, check: equivalence.Check, profiles: dict[str, Profile]
+    ) -> None:
+        """Record a check (a mismatch stops the run) and the profiles cut from it, and
+        queue what it makes possible."""
         with self.lock:
             self.state.record_check(check)
             self.write()
             check.raise_for_mismatch()
             self.progress.advance()
-            self.schedule_side(hp, check.size)
+            for impl, prof in profiles.items():
+                self.state.profiles[(hp.name, impl)] = prof
+                self.progress.advance()
+            if profiles:
+                self.write()
+            self.schedule_side(hp, check.size, set(profiles))
+
+    def profile_paths(self, hotpath: str, impl: str) -> profile.ArtefactPaths:
+        return profile.ArtefactPaths(self.out, f"profiles/{hotpath}/{impl}-N{self.plan.n}")
+
+    def profile_label(self, hotpath: str, impl: str) -> str:
+        return f"{hotpath}/{impl} N={self.plan.n}"
 
     def inputs_pickle(self, hotpath: str, size: int) -> Path:
         return self.cache / f"inputs-{hotpath}-{size}.pickle"
@@ -529,11 +581,12 @@ class _Run:
             self.startup_seconds,
         )
 
-    def schedule_side(self, hp: HotPath, size: int) -> None:
+    def schedule_side(self, hp: HotPath, size: int, profiled: set[str]) -> None:
         """After the check of ``hp`` at ``size`` (caller holds the lock): queue what can
         now run on the side lane, each job with its estimated seconds as priority.
 
-        The profile runs at N, as soon as N is checked; when memray's estimate at N fits
+        The profile of an implementation not in ``profiled`` (those the check at N
+        already gave one) runs at N, as soon as N is checked; when memray's estimate at N fits
         the mode's memory budget, the profile worker measures memory first (one input
         build for both). Otherwise memory runs at the largest size that fits (the smallest
         when none does), queued as soon as that size and every larger one are checked.
@@ -543,7 +596,7 @@ class _Run:
         checked.add(size)
         for impl in hp.implementations:
             key = (hp.name, impl.name)
-            if size == n and self.plan.profile:
+            if size == n and self.plan.profile and impl.name not in profiled:
                 est = self.memory_estimate(hp.name, impl.name, n) if self.plan.memory else 0.0
                 files = None
                 if self.plan.memory and est <= self.mode.memory_seconds:
@@ -595,17 +648,16 @@ class _Run:
     ) -> None:
         """py-spy at N (and memray first, with ``files``), in a worker of its own."""
         n = self.plan.n
-        label = f"{hotpath}/{impl} N={n}"
         setup = self.setup_seconds(hotpath, impl, n)
         timeout = 3.0 * (self.startup_seconds + setup) + 10.0 * memory_est + 120.0
         prof = profile.record_profile(
             self.spec(hotpath, impl, n),
-            profile.ArtefactPaths(self.out, f"profiles/{hotpath}/{impl}-N{n}"),
+            self.profile_paths(hotpath, impl),
             seconds=self.mode.profile_seconds,
             procs=self.procs,
             log=self.logs / f"profile-{hotpath}-{impl}-N{n}.log",
             timeout=max(300.0, timeout),
-            label=label,
+            label=self.profile_label(hotpath, impl),
             memory=files,
         )
         with self.lock:

@@ -26,6 +26,10 @@ Protocol (``python -m harness.worker SPEC [MODE] [PYPERF OPTIONS]``)::
                                the equivalence check of the hot path (every implementation
                                once, :func:`harness.equivalence.check`) on the workload;
                                writes the pickled :class:`CheckReport` to OUT.pickle.
+                               Each call goes through a frame named by
+                               :func:`check_call_frame`, so that ``gwbench run`` can
+                               sample the check at N with py-spy and keep one whole call
+                               of each slow implementation as its profile.
                                With --save-inputs, a hot path tagged ``inputs-picklable``
                                has its inputs pickled there for later workers.
            --probe             import the registry and exit (measures startup time).
@@ -48,6 +52,7 @@ import pickle
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -254,6 +259,26 @@ def _gwbench_profiled_call(func: Callable[[Any, Any], Any], arg: Any, counters: 
     return func(arg, counters)
 
 
+def check_call_frame(implementation: str) -> str:
+    """The frame a ``--check`` worker calls ``implementation`` through: a sampling profile
+    of the check holds one whole call of each implementation, told apart by this name."""
+    return f"{PROFILE_CALL_FRAME}__{implementation}"
+
+
+def _named_call(implementation: str) -> Callable[[Callable[[Any, Any], Any], Any, Any], Any]:
+    """:func:`_gwbench_profiled_call` under the name :func:`check_call_frame` gives."""
+    name = check_call_frame(implementation)
+    code = _gwbench_profiled_call.__code__.replace(co_name=name, co_qualname=name)
+    func: Callable[[Callable[[Any, Any], Any], Any, Any], Any] = types.FunctionType(
+        code, globals(), name
+    )
+    return func
+
+
+def _invoke_named(impl: Any, arg: Any, counters: Any) -> Any:
+    return _named_call(impl.name)(impl.func, arg, counters)
+
+
 def profile_loop(spec: WorkerSpec, seconds: float, memory: tuple[str, str] | None = None) -> int:
     """Call the implementation for ``seconds`` (at least once), for a sampling profiler.
     Only frames under :data:`PROFILE_CALL_FRAME` are the hot path's. With ``memory``
@@ -371,7 +396,9 @@ def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
             report["inputs_load_seconds"], report["warning"] = save_inputs(inputs_path, inputs)
 
     try:
-        report["check"] = equivalence.check(hotpath, load_workload(spec), on_inputs=on_inputs)
+        report["check"] = equivalence.check(
+            hotpath, load_workload(spec), on_inputs=on_inputs, invoke=_invoke_named
+        )
     except HarnessError as exc:
         report["error"] = str(exc)
     tmp = out + ".tmp"

@@ -8,12 +8,15 @@ processes register them too.
 equivalence check to catch; ``fake_broken_small`` is wrong only below 25 names (a
 mismatch that only a smaller sweep size shows). ``fake_pickled``: ``fake_search`` with a
 ``specialize`` step and inputs the workers load pickled. ``fake_flaky``: a twin that
-crashes in benchmark workers.
+crashes in benchmark workers. ``fake_slow``: ``fake_search`` whose baseline also keeps
+the CPU busy for :data:`SLOW_SECONDS` per call (a call long enough to be profiled from
+the equivalence check).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from harness.registry import HotPath, Implementation, register
@@ -163,5 +166,37 @@ FAKE_FLAKY = register(
         ),
         compare=compare,
         counters=("comparisons", "lookups"),
+    )
+)
+
+
+SLOW_SECONDS = 0.4
+
+
+def spin(seconds: float) -> None:
+    """Busy for ``seconds`` (a sampling profiler skips a sleeping thread)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def mapped_then_spin(names: list[str], counters: Counters) -> list[int]:
+    out = mapped(names, counters)
+    spin(SLOW_SECONDS)
+    return out
+
+
+FAKE_SLOW = register(
+    HotPath(
+        name="fake_slow",
+        title="Toy name lookup with a slow baseline",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", mapped_then_spin, "tests.fake_hotpaths"),
+            Implementation("optimized", "optimized", mapped, "tests.fake_hotpaths"),
+        ),
+        compare=compare,
+        counters=("lookups", "dict_builds"),
     )
 )

@@ -313,13 +313,14 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     assert hp.equivalence_sizes == (30, 60)
 
 
-def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_smaller_size(
-    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # GIVEN a memory budget that no memray run fits
-    config = _config(tmp_path / "out", (30, 60), "fake_pickled", memory=True)
-    tight = dataclasses.replace(config.plan.mode, memory_seconds=0.0)
-    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=tight))
+def _slow_seconds() -> float:
+    """``fake_slow``'s baseline call (the module is imported by the ``fakes`` fixture)."""
+    seconds: float = sys.modules[harness_fakes.MODULE].SLOW_SECONDS
+    return seconds
+
+
+def _record_workers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float, float]]:
+    """Record (kind, start, end) of every child process the run starts."""
     events: list[tuple[str, float, float]] = []
     real_run = ProcessGroup.run
 
@@ -329,7 +330,9 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
             return real_run(self, cmd, **kw)  # type: ignore[arg-type]
         finally:
             kind = (
-                "profile"
+                "check"
+                if "--check" in cmd
+                else "profile"
                 if "--profile-loop" in cmd
                 else "memory"
                 if "--memory" in cmd
@@ -340,6 +343,17 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
             events.append((kind, t0, time.monotonic()))
 
     monkeypatch.setattr(ProcessGroup, "run", run)
+    return events
+
+
+def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_smaller_size(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a memory budget that no memray run fits
+    config = _config(tmp_path / "out", (30, 60), "fake_pickled", memory=True)
+    tight = dataclasses.replace(config.plan.mode, memory_seconds=0.0)
+    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=tight))
+    events = _record_workers(monkeypatch)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
     # THEN every profile and memory worker ended before the first benchmark was timed
@@ -354,6 +368,63 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
         assert impl.memory is not None and impl.memory.size == 30
         assert impl.memory.peak_memory_bytes and "measured at N=30" in (impl.memory.note or "")
         assert impl.profile is not None and impl.profile.size == 60
+
+
+def test_a_call_as_long_as_the_profile_time_is_profiled_whole_from_the_check(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a hot path whose baseline call outlasts the profile time (its twin is fast)
+    if profile.find_py_spy() is None:
+        pytest.fail("py-spy is a dependency of gwbench and must be installed for the tests")
+    config = _config(tmp_path / "out", (20, 40), "fake_slow")
+    short = dataclasses.replace(config.plan.mode, profile_seconds=_slow_seconds() / 2)
+    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=short))
+    events = _record_workers(monkeypatch)
+    # WHEN it runs
+    outcome = runner.execute(config, WorkloadProvider(config.source))
+    # THEN the baseline's profile is its one whole call in the check at N, the fast twin
+    # gets a profile worker of its own, and the check at N ran under py-spy
+    hp = load_results(outcome.path).hotpaths[0]
+    base, opt = hp.implementations
+    assert base.profile is not None and base.profile.source == "check"
+    assert base.profile.size == 40 and base.profile.folded_stacks is not None
+    folded = (outcome.path.parent / base.profile.folded_stacks).read_text()
+    assert "spin (" in folded and PROFILE_CALL_FRAME not in folded and "equivalence" not in folded
+    # one call of 0.4 s at 100 Hz, not a repeated loop
+    assert 0.5 * _slow_seconds() <= base.profile.seconds <= 1.5
+    assert opt.profile is not None and opt.profile.source == "loop"
+    assert opt.profile.samples > 0 and "spin (" not in (
+        outcome.path.parent / str(opt.profile.folded_stacks)
+    ).read_text()
+    assert [e[0] for e in events].count("profile") == 1
+
+
+def test_a_run_whose_py_spy_cannot_attach_still_checks_and_says_why(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a py-spy that cannot attach (no ptrace permission)
+    fake = tmp_path / "py-spy"
+    fake.write_text(
+        "#!/bin/sh\necho 'Error: Failed to attach: Operation not permitted (os error 1)' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
+    config = _config(tmp_path / "out", (20, 40), "fake_slow")
+    short = dataclasses.replace(config.plan.mode, profile_seconds=_slow_seconds() / 2)
+    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=short))
+    # WHEN it runs
+    outcome = runner.execute(config, WorkloadProvider(config.source))
+    # THEN the checks ran anyway (without py-spy), everything is timed, and every
+    # profile says why it is missing
+    res = load_results(outcome.path)
+    assert res.run.status == "complete"
+    hp = res.hotpaths[0]
+    assert hp.equivalence_sizes == (20, 40)
+    for impl in hp.implementations:
+        assert all(p.timing is not None for p in impl.points)
+        assert impl.profile is not None and impl.profile.flamegraph_svg is None
+        assert "ptrace" in (impl.profile.missing_reason or "")
 
 
 def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(

@@ -24,7 +24,7 @@ from harness.gate import driver
 from harness.gate.protocol import PointKey
 from harness.gate.sides import Side, SideLabel, SideRunner, side_environment
 from harness.gate.worktree import short
-from harness.profile import SAMPLE_RATE, find_py_spy
+from harness.profile import PY_SPY_NOT_FOUND, SAMPLE_RATE, find_py_spy, read_raw
 from harness.subprocesses import ProcessTimeout, log_tail
 
 PROFILE_SECONDS = 2.0
@@ -111,9 +111,7 @@ def profile_side(
     if code != 0 or not raw.exists() or not isinstance(answer, dict) or not answer.get("ok"):
         tail = log_tail(log, 3).replace("\n", " | ")
         return missing(f"py-spy failed (exit {code})" + (f": {tail}" if tail else ""))
-    with open(raw, encoding="utf-8", errors="replace") as fh:
-        stacks = flamegraph.parse_folded(fh)
-    raw.unlink(missing_ok=True)
+    stacks = read_raw(raw)
     label = f"{side.label} {short(side.commit)} {key.label()}"
     hot = flamegraph.hot_stacks(
         stacks, driver.PROFILE_CALL_FRAME, driver.PROFILE_PREPARE_FRAME, label
@@ -149,7 +147,7 @@ def profile_rows(
     out = []
     for key in keys[:MAX_PROFILED_ROWS]:
         if py_spy is None:
-            reason = "py-spy not found (install py-spy or put it on PATH)"
+            reason = PY_SPY_NOT_FOUND
             out.append(
                 RowProfiles(
                     key,
