@@ -90,9 +90,42 @@ def apply_update(
     return lds.update(old, data, counters, _MessageUtilKeys())
 
 
-def initial_state(data: bytes, counters: Counters) -> ListenerState[Any]:
-    """The state after the first add of the listener in ``data`` (every chain built)."""
-    result, state = apply_update(None, data, counters)
+class _SetUpKeys(_MessageUtilKeys):
+    """``MessageUtil`` keys for building the initial state (untimed set-up) only: the same
+    hash of every key, but each distinct message is rendered once, remembered by its type
+    and deterministic wire bytes (which decide its TextFormat text). Once the state is
+    built, :meth:`forget` turns it back into :class:`_MessageUtilKeys` (every hash
+    rendered), should anything still hash through it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._memo: dict[tuple[str, bytes], int] | None = {}
+
+    def hash(self, key: Message) -> int:
+        if self._memo is None:
+            return self.hasher(key)
+        wire = (key.DESCRIPTOR.full_name, key.SerializeToString(deterministic=True))
+        h = self._memo.get(wire)
+        if h is None:
+            h = self._memo[wire] = self.hasher(key)
+        return h
+
+    def forget(self) -> None:
+        self._memo = None
+
+
+def initial_state(data: bytes, counters: Counters, *, memoized: bool = True) -> ListenerState[Any]:
+    """The state after the first add of the listener in ``data`` (every chain built).
+
+    Untimed set-up: with ``memoized`` each distinct chain is rendered once
+    (:class:`_SetUpKeys`) instead of at every map operation. The state is the same
+    (``tests/test_listener_update.py`` checks it), only cheaper to build; every timed
+    update hashes with its own :class:`_MessageUtilKeys`.
+    """
+    keys = _SetUpKeys() if memoized else _MessageUtilKeys()
+    result, state = lds.update(None, data, counters, keys)
+    if isinstance(keys, _SetUpKeys):
+        keys.forget()
     if state is None:
         raise ValueError(f"the listener was rejected: {result.duplicate}")
     return state

@@ -116,7 +116,12 @@ def read_raw(raw: Path) -> flamegraph.Stacks:
 
 
 def write_profile(
-    hot: flamegraph.Stacks, paths: ArtefactPaths, label: str, size: int, source: str
+    hot: flamegraph.Stacks,
+    paths: ArtefactPaths,
+    label: str,
+    size: int,
+    source: str,
+    calls: int | None = None,
 ) -> Profile:
     """The three artefacts of the hot stacks ``hot`` (at least one sample)."""
     paths.file(".folded").parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +139,7 @@ def write_profile(
         samples=samples,
         seconds=samples / SAMPLE_RATE,
         source=source,
+        calls=calls,
     )
 
 
@@ -196,7 +202,7 @@ def check_profiles(
     for impl, paths in calls.items():
         hot = flamegraph.hot_stacks(stacks, check_call_frame(impl), None, label(impl))
         if hot:
-            out[impl] = write_profile(hot, paths, label(impl), size, PROFILE_FROM_CHECK)
+            out[impl] = write_profile(hot, paths, label(impl), size, PROFILE_FROM_CHECK, calls=1)
     return out
 
 

@@ -202,6 +202,8 @@ class Profile:
     source: str | None = None
     """``check``: one whole call, sampled during the equivalence check at N; ``loop``:
     calls repeated for the mode's profile seconds in a worker of its own."""
+    calls: int | None = None
+    """Whole calls the samples cover, when known (1 for ``check``)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ timing alone.
    implementation once, equivalence with the baseline, deterministic counters, one
    duration that calibrates the time budget; a mismatch stops the run), and as soon as a
    hot path's checks allow, its py-spy profiles at N and memray memory
-   (:mod:`harness.profile`). The lane is drained before anything is timed.
+   (:mod:`harness.profile`). py-spy samples the check at N itself, which gives each slow
+   implementation's profile (one whole call); shorter calls get profile workers. The
+   lane is drained before anything is timed.
 3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
    process that drives pyperf, which spawns its own worker processes. Before each
    benchmark the remaining budget is shared out again over the remaining benchmarks

@@ -420,7 +420,7 @@ def _timing_row(hp: HotPathResult, impl: ImplementationResult, point: Point) -> 
 
 
 def _profile_ref(impl: ImplementationResult, profile: Profile | None) -> ProfileRef:
-    calls = getattr(profile, "calls", None)
+    calls = profile.calls if profile is not None else None
     point = impl.point(profile.size) if profile is not None else None
     timing = point.timing if point is not None else None
     return ProfileRef(

@@ -22,6 +22,7 @@ from workloads.counters import Counters
 from workloads.flatmap import (
     DuplicateMatch,
     FlatMap,
+    ListenerState,
     MapStats,
     UpdateInputs,
     UpdateResult,
@@ -156,6 +157,46 @@ def test_a_first_add_with_duplicate_matches_is_rejected(small: tuple[bytes, byte
     ):
         with pytest.raises(ValueError, match="index=1, first=0"):
             initial_state(bad.SerializeToString(), Counters())
+
+
+def _layout(state: ListenerState[Any]) -> tuple[object, ...]:
+    """Everything a baseline state holds, messages as their wire bytes."""
+    fc = state.fc_contexts
+    buckets = [
+        (h, [(key.SerializeToString(deterministic=True), impl.serial) for key, impl in bucket])
+        for h, bucket in fc._buckets.items()
+    ]
+    return (
+        state.name,
+        state.hash,
+        state.built,
+        state.config.SerializeToString(deterministic=True),
+        sorted((impl.serial, i) for impl, i in state.positions.items()),
+        len(fc),
+        fc.capacity,
+        fc.stats.as_counts(""),
+        buckets,
+    )
+
+
+def test_the_memoized_set_up_builds_the_baseline_state_the_real_way_builds() -> None:
+    """GIVEN a listener with custom-domain certificates and mixed ALPN WHEN the baseline's
+    initial state is built with each distinct chain rendered once THEN it is the state of
+    the real add (every map operation rendering its key), for far fewer renders, and an
+    update over either state gives the same result and the same counters."""
+    old_bytes, new_bytes = update_bytes(generate(WorkloadSpec(200, 3)))
+    plain_counts, memo_counts = Counters(), Counters()
+    plain = baseline.initial_state(old_bytes, plain_counts, memoized=False)
+    memo = baseline.initial_state(old_bytes, memo_counts)
+    assert _layout(memo) == _layout(plain)
+    assert memo_counts.get("full_hashes") * 2 < plain_counts.get("full_hashes")
+    updates = []
+    for state in (plain, memo):
+        counters = Counters()
+        result, _ = baseline.apply_update(state, new_bytes, counters)
+        updates.append((result, counters.as_dict()))
+    assert updates[0] == updates[1]
+    assert updates[0][1]["full_hashes"] > 6 * len(_listener(new_bytes).filter_chains)
 
 
 def test_states_chain_across_updates_and_cached_hashes_carry_over(

@@ -204,6 +204,24 @@ def test_pyspy_svg_embeds_in_a_sandboxed_iframe_escaped(tmp_path: Path) -> None:
         assert csp_hash(htmllib.unescape(script)) in policy
 
 
+def test_a_profile_of_one_whole_call_says_so(tmp_path: Path) -> None:
+    # GIVEN a baseline profiled from the check (one whole call) and a twin from a loop
+    shutil.copy(DATA / "pyspy-hostile.svg", tmp_path / "flame.svg")
+    results = report_data.results()
+    hp = results.hotpaths[0]
+    whole = Profile(200, "flame.svg", None, None, 3210, 32.1, source="check", calls=1)
+    looped = Profile(200, "flame.svg", None, None, 400, 4.0, source="loop")
+    impls = (
+        replace(hp.implementations[0], profile=whole),
+        replace(hp.implementations[1], profile=looped),
+    )
+    results = replace(results, hotpaths=(replace(hp, implementations=impls),))
+    # WHEN the report renders THEN the first says it covers one whole call, the second not
+    text, _ = _render(tmp_path, results)
+    assert text.count("one whole call") == 1
+    assert "3,210 samples over 32.1 s, one whole call" in text and "400 samples over" in text
+
+
 @pytest.mark.parametrize(
     ("mutation", "message"),
     [

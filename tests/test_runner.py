@@ -387,15 +387,17 @@ def test_a_call_as_long_as_the_profile_time_is_profiled_whole_from_the_check(
     hp = load_results(outcome.path).hotpaths[0]
     base, opt = hp.implementations
     assert base.profile is not None and base.profile.source == "check"
+    assert base.profile.calls == 1
     assert base.profile.size == 40 and base.profile.folded_stacks is not None
     folded = (outcome.path.parent / base.profile.folded_stacks).read_text()
     assert "spin (" in folded and PROFILE_CALL_FRAME not in folded and "equivalence" not in folded
     # one call of 0.4 s at 100 Hz, not a repeated loop
     assert 0.5 * _slow_seconds() <= base.profile.seconds <= 1.5
     assert opt.profile is not None and opt.profile.source == "loop"
-    assert opt.profile.samples > 0 and "spin (" not in (
-        outcome.path.parent / str(opt.profile.folded_stacks)
-    ).read_text()
+    assert (
+        opt.profile.samples > 0
+        and "spin (" not in (outcome.path.parent / str(opt.profile.folded_stacks)).read_text()
+    )
     assert [e[0] for e in events].count("profile") == 1
 
 
