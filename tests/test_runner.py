@@ -370,15 +370,31 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
         assert impl.profile is not None and impl.profile.size == 60
 
 
+def _slow_baseline_config(tmp_path: Path) -> runner.RunConfig:
+    """``fake_slow`` at 20 and 40 names, its baseline call twice the py-spy time."""
+    config = _config(tmp_path / "out", (20, 40), "fake_slow")
+    short = dataclasses.replace(config.plan.mode, profile_seconds=_slow_seconds() / 2)
+    return dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=short))
+
+
+def _py_spy_that_cannot_attach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``$GWBENCH_PY_SPY``: a py-spy that fails as one without ptrace permission does."""
+    fake = tmp_path / "py-spy"
+    fake.write_text(
+        "#!/bin/sh\necho 'Error: Failed to attach: Operation not permitted (os error 1)' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
+
+
 def test_a_call_as_long_as_the_profile_time_is_profiled_whole_from_the_check(
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a hot path whose baseline call outlasts the profile time (its twin is fast)
     if profile.find_py_spy() is None:
         pytest.fail("py-spy is a dependency of gwbench and must be installed for the tests")
-    config = _config(tmp_path / "out", (20, 40), "fake_slow")
-    short = dataclasses.replace(config.plan.mode, profile_seconds=_slow_seconds() / 2)
-    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=short))
+    config = _slow_baseline_config(tmp_path)
     events = _record_workers(monkeypatch)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
@@ -405,16 +421,8 @@ def test_a_run_whose_py_spy_cannot_attach_still_checks_and_says_why(
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a py-spy that cannot attach (no ptrace permission)
-    fake = tmp_path / "py-spy"
-    fake.write_text(
-        "#!/bin/sh\necho 'Error: Failed to attach: Operation not permitted (os error 1)' >&2\n"
-        "exit 1\n"
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
-    config = _config(tmp_path / "out", (20, 40), "fake_slow")
-    short = dataclasses.replace(config.plan.mode, profile_seconds=_slow_seconds() / 2)
-    config = dataclasses.replace(config, plan=dataclasses.replace(config.plan, mode=short))
+    _py_spy_that_cannot_attach(tmp_path, monkeypatch)
+    config = _slow_baseline_config(tmp_path)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
     # THEN the checks ran anyway (without py-spy), everything is timed, and every
@@ -483,13 +491,7 @@ def test_worker_builds_inputs_from_a_workload_or_from_pickled_inputs(
 def test_py_spy_that_cannot_attach_is_recorded(
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = tmp_path / "py-spy"
-    fake.write_text(
-        "#!/bin/sh\necho 'Error: Failed to attach: Operation not permitted (os error 1)' >&2\n"
-        "exit 1\n"
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
+    _py_spy_that_cannot_attach(tmp_path, monkeypatch)
     spec = WorkerSpec("fake_search", "baseline", 10)
     prof = profile.record_profile(
         spec,
