@@ -77,6 +77,8 @@ from harness.worker import (
 )
 
 SPEEDUP_CONFIDENCE = 0.95
+SIDE_WORKERS = 2
+"""Check, profile and memory workers run two at a time (one per core here)."""
 RESULTS_FILE = "results.json"
 
 
@@ -289,7 +291,7 @@ class _Run:
         self.hotpaths = {hp.name: hp for hp in self.plan.hotpaths}
         self.lock = threading.RLock()
         """Guards the state and results.json: the side lane's jobs record from threads."""
-        self.side = SideLane()
+        self.side = SideLane(SIDE_WORKERS)
         self.memory_planned: set[tuple[str, str]] = set()
         self.checked_sizes: dict[str, set[int]] = {}
         workload = WorkloadInfo(
@@ -355,7 +357,6 @@ class _Run:
         workload is built and pickled here first. The lane queues the profile and memory
         workers as the checks allow (:meth:`schedule_side`); :meth:`drain_side` waits."""
         self.cache.mkdir(parents=True, exist_ok=True)
-        self.side.set_limit(2)
         for size in sorted(self.plan.sizes, reverse=True):
             self.progress.describe(f"workload: {size} Ingresses")
             workload = self.provider.at(size)

@@ -21,20 +21,18 @@ POLL_SECONDS = 0.5
 
 
 class SideLane:
-    """Background jobs (each drives one child process), at most ``limit`` at once."""
+    """Background jobs (each drives one child process), at most ``workers`` at once."""
 
-    def __init__(self, max_workers: int = 2) -> None:
-        """Starts at one job at a time; :meth:`set_limit` raises it (up to ``max_workers``)."""
+    def __init__(self, workers: int = 2) -> None:
         self._cond = threading.Condition()
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
-        self._limit = 1
         self._running = 0
         self._stopped = False
         self._errors: list[BaseException] = []
         self._threads = [
             threading.Thread(target=self._loop, name=f"gwbench-side-{i}", daemon=True)
-            for i in range(max_workers)
+            for i in range(max(1, workers))
         ]
         for thread in self._threads:
             thread.start()
@@ -42,11 +40,6 @@ class SideLane:
     @property
     def stopped(self) -> bool:
         return self._stopped
-
-    def set_limit(self, limit: int) -> None:
-        with self._cond:
-            self._limit = max(1, min(limit, len(self._threads)))
-            self._cond.notify_all()
 
     def submit(self, job: Callable[[], None], priority: float = 0.0) -> None:
         """Queue ``job``; among waiting jobs the highest priority starts first (then the
@@ -60,7 +53,7 @@ class SideLane:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._stopped and (not self._queue or self._running >= self._limit):
+                while not self._stopped and not self._queue:
                     self._cond.wait()
                 if self._stopped:
                     return

@@ -27,20 +27,20 @@ class _Meter:
             self.done.append(i)
 
 
-def test_one_job_at_a_time_until_the_limit_is_raised() -> None:
-    # GIVEN four jobs queued at the initial limit
-    lane, meter = SideLane(), _Meter()
+def test_a_lane_runs_at_most_as_many_jobs_as_it_has_workers() -> None:
+    # GIVEN a lane of one worker WHEN four jobs are drained THEN they never overlapped
+    lane, meter = SideLane(1), _Meter()
     for i in range(4):
         lane.submit(lambda i=i: meter.job(i))
-    # WHEN drained at that limit THEN they never overlapped
     lane.drain()
     assert meter.most == 1 and sorted(meter.done) == [0, 1, 2, 3]
-    # WHEN the limit is two THEN two run at once
-    lane.set_limit(2)
-    for i in range(4, 8):
+    lane.stop()
+    # GIVEN a lane of two WHEN four longer jobs are drained THEN two ran at once, no more
+    lane, meter = SideLane(2), _Meter()
+    for i in range(4):
         lane.submit(lambda i=i: meter.job(i, 0.2))
     lane.drain()
-    assert meter.most == 2 and len(meter.done) == 8
+    assert meter.most == 2 and len(meter.done) == 4
     lane.stop()
 
 
@@ -60,8 +60,8 @@ def test_drain_reraises_a_failed_job_and_waits_for_jobs_a_job_queued() -> None:
 
 
 def test_stop_drops_waiting_jobs_and_refuses_new_ones() -> None:
-    # GIVEN one long job running and two waiting behind the limit
-    lane, meter = SideLane(), _Meter()
+    # GIVEN a lane of one worker: one long job running and two waiting
+    lane, meter = SideLane(1), _Meter()
     for i in range(3):
         lane.submit(lambda i=i: meter.job(i, 0.3))
     time.sleep(0.1)
@@ -74,8 +74,8 @@ def test_stop_drops_waiting_jobs_and_refuses_new_ones() -> None:
 
 
 def test_the_highest_priority_waiting_job_starts_first() -> None:
-    # GIVEN one job running and three waiting, queued in the order 1, 3, 2
-    lane, meter = SideLane(), _Meter()
+    # GIVEN a lane of one worker: one job running, three waiting, queued as 1, 3, 2
+    lane, meter = SideLane(1), _Meter()
     release = threading.Event()
 
     def first() -> None:
