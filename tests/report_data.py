@@ -31,7 +31,7 @@ from harness.results import (
     WorkloadInfo,
 )
 from harness.scaling import fit_power_law
-from harness.stats import bootstrap_ratio_of_medians, spread
+from harness.stats import bootstrap_ratio_of_medians
 
 SIZES = (50, 100, 200)
 
@@ -48,17 +48,8 @@ OPTIMIZED_FOLDED = """\
 
 
 def timing(values: Sequence[float]) -> Timing:
-    s = spread(values)
-    return Timing(
-        values=tuple(values),
-        n_values=s.n,
-        median=s.median,
-        mean=s.mean,
-        stdev=s.stdev,
-        iqr=s.iqr,
-        mad=s.mad,
-        minimum=s.minimum,
-        maximum=s.maximum,
+    return Timing.of(
+        values,
         processes=3,
         values_per_process=len(values) // 3 or 1,
         warmups=1,
