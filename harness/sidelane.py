@@ -69,11 +69,6 @@ class SideLane:
                     self._running -= 1
                     self._cond.notify_all()
 
-    @property
-    def pending(self) -> int:
-        with self._cond:
-            return len(self._queue) + self._running
-
     def drain(self, waiting: Callable[[int], None] | None = None) -> None:
         """Wait for every queued job, and for jobs those queue; re-raise the first
         exception a job raised. ``waiting`` hears how many jobs are left when that
