@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harness.registry import HotPath, Implementation, register
@@ -73,51 +74,47 @@ def _prepare(names: list[str]) -> list[str]:
     return list(names)
 
 
-FAKE_SEARCH = register(
-    HotPath(
-        name="fake_search",
-        title="Toy name lookup",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=(
-            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
-            Implementation("optimized", "optimized", mapped, "tests.fake_hotpaths"),
-        ),
-        compare=compare,
-        counters=("comparisons", "lookups", "dict_builds"),
-        prepare=_prepare,
+def _toy(
+    name: str,
+    title: str,
+    baseline: Callable[[list[str], Counters], list[int]],
+    twin: Callable[[list[str], Counters], list[int]],
+    counters: tuple[str, ...] = ("comparisons", "lookups"),
+    **extra: Any,
+) -> HotPath:
+    """Register a toy hot path over the Ingress names: ``baseline`` and its ``optimized``
+    twin, compared by :func:`compare` (``extra``: more :class:`HotPath` fields)."""
+    return register(
+        HotPath(
+            name=name,
+            title=title,
+            models="nothing real: a test double for the harness",
+            make_inputs=make_inputs,
+            implementations=(
+                Implementation("baseline", "baseline", baseline, "tests.fake_hotpaths"),
+                Implementation("optimized", "optimized", twin, "tests.fake_hotpaths"),
+            ),
+            compare=compare,
+            counters=counters,
+            **extra,
+        )
     )
+
+
+FAKE_SEARCH = _toy(
+    "fake_search",
+    "Toy name lookup",
+    scan,
+    mapped,
+    ("comparisons", "lookups", "dict_builds"),
+    prepare=_prepare,
 )
 
-FAKE_BROKEN_SMALL = register(
-    HotPath(
-        name="fake_broken_small",
-        title="Toy name lookup with a twin wrong at small N",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=(
-            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
-            Implementation("optimized", "optimized", mapped_wrong_small, "tests.fake_hotpaths"),
-        ),
-        compare=compare,
-        counters=("comparisons", "lookups"),
-    )
+FAKE_BROKEN_SMALL = _toy(
+    "fake_broken_small", "Toy name lookup with a twin wrong at small N", scan, mapped_wrong_small
 )
 
-FAKE_BROKEN = register(
-    HotPath(
-        name="fake_broken",
-        title="Toy name lookup with a wrong twin",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=(
-            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
-            Implementation("optimized", "optimized", mapped_wrong, "tests.fake_hotpaths"),
-        ),
-        compare=compare,
-        counters=("comparisons", "lookups"),
-    )
-)
+FAKE_BROKEN = _toy("fake_broken", "Toy name lookup with a wrong twin", scan, mapped_wrong)
 
 
 SPECIALIZED: list[str] = []
@@ -129,19 +126,15 @@ def _specialize(names: list[str], implementation: str) -> list[str]:
     return names
 
 
-FAKE_PICKLED = register(
-    HotPath(
-        name="fake_pickled",
-        title="Toy name lookup, inputs pickled for the workers",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=FAKE_SEARCH.implementations,
-        compare=compare,
-        counters=FAKE_SEARCH.counters,
-        prepare=_prepare,
-        specialize=_specialize,
-        tags=("inputs-picklable",),
-    )
+FAKE_PICKLED = _toy(
+    "fake_pickled",
+    "Toy name lookup, inputs pickled for the workers",
+    scan,
+    mapped,
+    FAKE_SEARCH.counters,
+    prepare=_prepare,
+    specialize=_specialize,
+    tags=("inputs-picklable",),
 )
 
 
@@ -152,21 +145,11 @@ def mapped_fails_in_workers(names: list[str], counters: Counters) -> list[int]:
     return mapped(names, counters)
 
 
-FAKE_FLAKY = register(
-    HotPath(
-        name="fake_flaky",
-        title="Toy name lookup whose twin crashes in benchmark workers",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=(
-            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
-            Implementation(
-                "optimized", "optimized", mapped_fails_in_workers, "tests.fake_hotpaths"
-            ),
-        ),
-        compare=compare,
-        counters=("comparisons", "lookups"),
-    )
+FAKE_FLAKY = _toy(
+    "fake_flaky",
+    "Toy name lookup whose twin crashes in benchmark workers",
+    scan,
+    mapped_fails_in_workers,
 )
 
 
@@ -186,17 +169,10 @@ def mapped_then_spin(names: list[str], counters: Counters) -> list[int]:
     return out
 
 
-FAKE_SLOW = register(
-    HotPath(
-        name="fake_slow",
-        title="Toy name lookup with a slow baseline",
-        models="nothing real: a test double for the harness",
-        make_inputs=make_inputs,
-        implementations=(
-            Implementation("baseline", "baseline", mapped_then_spin, "tests.fake_hotpaths"),
-            Implementation("optimized", "optimized", mapped, "tests.fake_hotpaths"),
-        ),
-        compare=compare,
-        counters=("lookups", "dict_builds"),
-    )
+FAKE_SLOW = _toy(
+    "fake_slow",
+    "Toy name lookup with a slow baseline",
+    mapped_then_spin,
+    mapped,
+    ("lookups", "dict_builds"),
 )
