@@ -252,6 +252,39 @@ def allocate(
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """The budget cannot be kept: timing every benchmark at its floor needs more."""
+
+    floor_seconds: float
+    """Estimated seconds to time every benchmark with the floor's 3 values."""
+    costliest: int
+    """Index of the benchmark whose floor costs most."""
+    costliest_seconds: float
+
+
+def floor_shortfall(
+    benches: Sequence[BenchEstimate],
+    budget_seconds: float,
+    mode: ModeSettings,
+    startup_seconds: float,
+) -> Shortfall | None:
+    """How far even the floor (3 values each) of ``benches`` overruns ``budget_seconds``;
+    ``None`` when it fits, and :func:`allocate` keeps to the budget."""
+    floor = [estimate_seconds(floor_settings(b, mode), b, startup_seconds) for b in benches]
+    if not floor or sum(floor) <= budget_seconds:
+        return None
+    costliest = max(range(len(floor)), key=floor.__getitem__)
+    return Shortfall(sum(floor), costliest, floor[costliest])
+
+
+def format_duration(seconds: float) -> str:
+    """``45 s``, ``13 min 20 s``: a wall time as people read it."""
+    total = max(0, round(seconds))
+    minutes, secs = divmod(total, 60)
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+
+
+@dataclass(frozen=True)
 class BenchmarkKey:
     hotpath: str
     implementation: str

@@ -28,6 +28,10 @@ class Progress(Protocol):
 
     def advance(self, steps: int = 1) -> None: ...
 
+    def note(self, text: str) -> None:
+        """Tell the user something now, while the work goes on (a line above the bar)."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -39,6 +43,9 @@ class NullProgress:
         return None
 
     def advance(self, steps: int = 1) -> None:
+        return None
+
+    def note(self, text: str) -> None:
         return None
 
     def stop(self) -> None:
@@ -74,6 +81,9 @@ class RichProgress:
     def advance(self, steps: int = 1) -> None:
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, steps)
+
+    def note(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self) -> None:
         if self._bar is not None:

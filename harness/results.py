@@ -108,6 +108,9 @@ class RunInfo:
     """Peak resident memory of the orchestrating process."""
     children_peak_rss_bytes: int | None
     """Largest peak resident memory among finished worker processes."""
+    warnings: tuple[str, ...] = ()
+    """What the reader should know about how the run went: a time budget it could not
+    keep, inputs it could not hand on to later workers."""
 
 
 @dataclass(frozen=True)

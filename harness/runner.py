@@ -141,6 +141,7 @@ class _State:
         self.envoy: tuple[dict[str, Any], ...] | None = None
         self.finished = False
         self.reason: str | None = "in progress"
+        self.warnings: list[str] = []
 
     # ---- recording
     def record_check(self, check: equivalence.Check) -> None:
@@ -256,6 +257,7 @@ class _State:
             hotpaths=tuple(hp.name for hp in cfg.plan.hotpaths),
             peak_rss_bytes=own or None,
             children_peak_rss_bytes=children or None,
+            warnings=tuple(self.warnings),
         )
         return Results(
             schema_version=SCHEMA_VERSION,
@@ -286,7 +288,6 @@ class _Run:
         self.load_seconds: dict[int, float] = {}
         self.inputs_load_seconds: dict[tuple[str, int], float] = {}
         self.failures: list[str] = []
-        self.warnings: list[str] = []
         self.cost_ratios: list[float] = []
         self.hotpaths = {hp.name: hp for hp in self.plan.hotpaths}
         self.lock = threading.RLock()
@@ -319,6 +320,12 @@ class _Run:
 
     def remaining(self) -> float:
         return self.config.budget_seconds - (time.monotonic() - self.state.t0)
+
+    def warn(self, text: str) -> None:
+        """A warning for the user now and for the results (``run.warnings``)."""
+        with self.lock:
+            self.state.warnings.append(text)
+        self.progress.note(f"gwbench: warning: {text}")
 
     def workload_pickle(self, size: int) -> Path:
         return self.cache / f"workload-{size}.pickle"
@@ -417,7 +424,7 @@ class _Run:
             if report.inputs_load_seconds is not None:
                 self.inputs_load_seconds[(hp.name, size)] = report.inputs_load_seconds
             if report.warning is not None:
-                self.warnings.append(f"{hp.name} N={size}: {report.warning}")
+                self.warn(f"{hp.name} N={size}: {report.warning}")
             self.record_check(hp, check, profiles)
 
     def run_check(
@@ -496,6 +503,7 @@ class _Run:
 
     def timing(self) -> None:
         benches = self.plan.benchmarks()
+        self.warn_over_budget(benches)
         inherit = sorted(k for k in self.env if k.startswith("GWBENCH_"))
         for i, key in enumerate(benches):
             f = self.slowdown()
@@ -518,6 +526,29 @@ class _Run:
                 self.failures.append(f"{key.label}: {error}")
             self.write()
             self.progress.advance()
+
+    def warn_over_budget(self, benches: Sequence[plan.BenchmarkKey]) -> None:
+        """Say so, before timing starts, when even 3 values of every benchmark cannot fit
+        what is left of the budget (the run then goes over it rather than record fewer)."""
+        short = plan.floor_shortfall(
+            [self.estimate(k) for k in benches],
+            self.remaining(),
+            self.mode,
+            self.startup_seconds,
+        )
+        if short is None:
+            return
+        spent = time.monotonic() - self.state.t0
+        costliest = benches[short.costliest]
+        self.warn(
+            f"the time budget of {plan.format_duration(self.config.budget_seconds)} cannot "
+            f"be kept: {plan.format_duration(spent)} went before timing, and timing needs about "
+            f"{plan.format_duration(short.floor_seconds)} more even at {plan.MIN_VALUES} values "
+            f"per benchmark ({costliest.label} alone about "
+            f"{plan.format_duration(short.costliest_seconds)}). Every benchmark still gets "
+            f"{plan.MIN_VALUES} values, so the run takes longer; a smaller --ingresses or fewer "
+            "--hotpath make it shorter."
+        )
 
     def time_one(
         self, key: plan.BenchmarkKey, settings: plan.BenchSettings, inherit: Sequence[str]
@@ -758,7 +789,7 @@ class _Run:
             )
             results = self.write()
             return RunOutcome(
-                results, self.results_path, tuple(self.failures), tuple(self.warnings)
+                results, self.results_path, tuple(self.failures), tuple(self.state.warnings)
             )
         except KeyboardInterrupt:
             previous = _ignore_sigint()

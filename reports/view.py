@@ -134,6 +134,8 @@ class RunView:
     children_peak_rss_bytes: int | None
     gwbench_version: str
     schema_version: int
+    warnings: tuple[str, ...]
+    """What went differently from the plan (a time budget the run could not keep)."""
 
     @property
     def partial(self) -> bool:
@@ -362,6 +364,7 @@ def run_view(results: Results) -> RunView:
         children_peak_rss_bytes=r.children_peak_rss_bytes,
         gwbench_version=results.gwbench_version,
         schema_version=results.schema_version,
+        warnings=r.warnings,
     )
 
 

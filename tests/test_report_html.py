@@ -119,6 +119,16 @@ def test_partial_run_shows_a_banner(tmp_path: Path) -> None:
     assert "partial-banner" not in text
 
 
+def test_run_warnings_are_shown_escaped(tmp_path: Path) -> None:
+    results = report_data.results()
+    text, _ = _render(tmp_path, results)
+    assert "warning(s) about this run" not in text
+    warning = "the time budget of 3 min 30 s cannot be kept: <b>x</b> alone about 4 min"
+    text, _ = _render(tmp_path, replace(results, run=replace(results.run, warnings=(warning,))))
+    assert "1 warning(s) about this run" in text
+    assert htmllib.escape(warning, quote=False) in text and "<b>x</b>" not in text
+
+
 def test_missing_profiles_say_why(tmp_path: Path) -> None:
     results = report_data.results()  # no base_dir: no profiles
     hp = results.hotpaths[0]

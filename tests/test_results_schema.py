@@ -108,6 +108,7 @@ def make_results(status: r.RunState = "complete") -> r.Results:
             hotpaths=("gateway_lookup",),
             peak_rss_bytes=10**8,
             children_peak_rss_bytes=None,
+            warnings=("the time budget of 3 min 30 s cannot be kept",),
         ),
         hotpaths=(
             r.HotPathResult(
@@ -134,6 +135,21 @@ def test_round_trip_preserves_every_value(tmp_path: Path) -> None:
     assert loaded == original
     assert r.dumps(loaded) == r.dumps(original)
     assert json.loads(path.read_text())["schema_version"] == r.SCHEMA_VERSION
+
+
+def test_fields_added_since_version_1_may_be_absent() -> None:
+    # GIVEN results written before run.warnings and Profile.source/calls existed
+    data = r.to_json_dict(make_results())
+    del data["run"]["warnings"]
+    for hp in data["hotpaths"]:
+        for impl in hp["implementations"]:
+            if impl["profile"] is not None:
+                del impl["profile"]["source"], impl["profile"]["calls"]
+    # WHEN loaded THEN they take their defaults
+    loaded = r.from_json_dict(data)
+    assert loaded.run.warnings == ()
+    profiles = [i.profile for h in loaded.hotpaths for i in h.implementations if i.profile]
+    assert profiles and all(p.source is None and p.calls is None for p in profiles)
 
 
 def test_lookup_helpers() -> None:

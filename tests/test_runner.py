@@ -19,6 +19,7 @@ import harness_fakes
 
 from harness import equivalence, flamegraph, plan, profile, registry, runner
 from harness.errors import EquivalenceError, InputError
+from harness.progress import NullProgress
 from harness.results import load_results
 from harness.sources import SourceSpec, WorkloadProvider, sample
 from harness.subprocesses import ProcessGroup
@@ -94,6 +95,21 @@ def test_allocation_never_goes_below_three_values() -> None:
     for s in plan.allocate(benches, 1.0, DEFAULT, 1.0):
         assert s.total_values >= plan.MIN_VALUES
         assert s.processes == 1 and s.warmups == 0 and s.loops == 1
+
+
+def test_a_floor_that_overruns_the_budget_is_measured_and_its_costliest_benchmark_named() -> None:
+    benches = [plan.BenchEstimate(0.01, 0.5), plan.BenchEstimate(30.0, 5.0)]
+    floors = [plan.estimate_seconds(plan.floor_settings(b, DEFAULT), b, 1.0) for b in benches]
+    # 3 values of 30 s, its set-up and two start-ups
+    assert floors[1] == pytest.approx(1.0 + 1.0 + 5.0 + 90.0)
+    assert plan.floor_shortfall(benches, sum(floors), DEFAULT, 1.0) is None
+    short = plan.floor_shortfall(benches, sum(floors) - 1.0, DEFAULT, 1.0)
+    assert short is not None and short.costliest == 1
+    assert short.floor_seconds == pytest.approx(sum(floors))
+    assert short.costliest_seconds == pytest.approx(floors[1])
+    assert plan.floor_shortfall([], 0.0, DEFAULT, 1.0) is None
+    assert plan.format_duration(44.6) == "45 s"
+    assert plan.format_duration(800.0) == "13 min 20 s"
 
 
 def test_estimates_follow_how_much_slower_benchmarks_actually_ran() -> None:
@@ -435,6 +451,43 @@ def test_a_run_whose_py_spy_cannot_attach_still_checks_and_says_why(
         assert all(p.timing is not None for p in impl.points)
         assert impl.profile is not None and impl.profile.flamegraph_svg is None
         assert "ptrace" in (impl.profile.missing_reason or "")
+
+
+class _Notes(NullProgress):
+    """Records each note and when it was given."""
+
+    def __init__(self) -> None:
+        self.notes: list[tuple[float, str]] = []
+
+    def note(self, text: str) -> None:
+        self.notes.append((time.monotonic(), text))
+
+
+def test_a_run_that_cannot_keep_its_budget_says_so_before_timing_and_keeps_three_values(
+    fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a 1 s budget, which the checks alone use up, and a baseline busy 0.4 s a call
+    config = dataclasses.replace(
+        _config(tmp_path / "out", (20, 40), "fake_slow", profile=False), budget_seconds=1.0
+    )
+    events = _record_workers(monkeypatch)
+    progress = _Notes()
+    # WHEN it runs
+    outcome = runner.execute(config, WorkloadProvider(config.source), progress)
+    # THEN it said so once, before the first benchmark was timed, naming the costliest one
+    (warning,) = load_results(outcome.path).run.warnings
+    assert "time budget of 1 s cannot be kept" in warning
+    assert "fake_slow/baseline N=40 alone" in warning
+    assert outcome.warnings == (warning,)
+    ((said_at, text),) = progress.notes
+    assert text == f"gwbench: warning: {warning}"
+    timed = [e for e in events if e[0] == "time"]
+    assert len(timed) == 4 and said_at <= min(start for _, start, _ in timed)
+    # AND it still timed everything, each with the floor's 3 values
+    res = load_results(outcome.path)
+    assert res.run.status == "complete" and res.run.wall_seconds > 1.0
+    timings = [p.timing for i in res.hotpaths[0].implementations for p in i.points]
+    assert len(timings) == 4 and all(t is not None and t.n_values == 3 for t in timings)
 
 
 def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(
