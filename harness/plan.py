@@ -195,6 +195,13 @@ def floor_settings(bench: BenchEstimate, mode: ModeSettings) -> BenchSettings:
     return last
 
 
+def floor_costs(
+    benches: Sequence[BenchEstimate], mode: ModeSettings, startup_seconds: float
+) -> list[float]:
+    """Estimated seconds of each benchmark at its floor."""
+    return [estimate_seconds(floor_settings(b, mode), b, startup_seconds) for b in benches]
+
+
 def settings_for(
     bench: BenchEstimate, share_seconds: float, mode: ModeSettings, startup_seconds: float
 ) -> BenchSettings:
@@ -229,7 +236,7 @@ def allocate(
         return []
     planned = [planned_settings(b, mode, startup_seconds) for b in benches]
     ideal = [estimate_seconds(s, b, startup_seconds) for s, b in zip(planned, benches, strict=True)]
-    floor = [estimate_seconds(floor_settings(b, mode), b, startup_seconds) for b in benches]
+    floor = floor_costs(benches, mode, startup_seconds)
     if sum(ideal) <= budget_seconds:
         return planned
     if sum(floor) >= budget_seconds:
@@ -270,7 +277,7 @@ def floor_shortfall(
 ) -> Shortfall | None:
     """How far even the floor (3 values each) of ``benches`` overruns ``budget_seconds``;
     ``None`` when it fits, and :func:`allocate` keeps to the budget."""
-    floor = [estimate_seconds(floor_settings(b, mode), b, startup_seconds) for b in benches]
+    floor = floor_costs(benches, mode, startup_seconds)
     if not floor or sum(floor) <= budget_seconds:
         return None
     costliest = max(range(len(floor)), key=floor.__getitem__)
@@ -278,10 +285,11 @@ def floor_shortfall(
 
 
 def format_duration(seconds: float) -> str:
-    """``45 s``, ``13 min 20 s``: a wall time as people read it."""
-    total = max(0, round(seconds))
-    minutes, secs = divmod(total, 60)
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
+    """``45 s``, ``13 min 20 s``, ``18 min``: a wall time as people read it."""
+    minutes, secs = divmod(max(0, round(seconds)), 60)
+    if not minutes:
+        return f"{secs} s"
+    return f"{minutes} min {secs} s" if secs else f"{minutes} min"
 
 
 @dataclass(frozen=True)

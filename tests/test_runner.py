@@ -99,7 +99,7 @@ def test_allocation_never_goes_below_three_values() -> None:
 
 def test_a_floor_that_overruns_the_budget_is_measured_and_its_costliest_benchmark_named() -> None:
     benches = [plan.BenchEstimate(0.01, 0.5), plan.BenchEstimate(30.0, 5.0)]
-    floors = [plan.estimate_seconds(plan.floor_settings(b, DEFAULT), b, 1.0) for b in benches]
+    floors = plan.floor_costs(benches, DEFAULT, 1.0)
     # 3 values of 30 s, its set-up and two start-ups
     assert floors[1] == pytest.approx(1.0 + 1.0 + 5.0 + 90.0)
     assert plan.floor_shortfall(benches, sum(floors), DEFAULT, 1.0) is None
@@ -110,6 +110,7 @@ def test_a_floor_that_overruns_the_budget_is_measured_and_its_costliest_benchmar
     assert plan.floor_shortfall([], 0.0, DEFAULT, 1.0) is None
     assert plan.format_duration(44.6) == "45 s"
     assert plan.format_duration(800.0) == "13 min 20 s"
+    assert plan.format_duration(1080.0) == "18 min"
 
 
 def test_estimates_follow_how_much_slower_benchmarks_actually_ran() -> None:
