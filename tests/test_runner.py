@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -504,6 +505,21 @@ def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(
     assert opt.points[0].timing is None
     assert "crash in a benchmark worker" in str(opt.points[0].error)
     assert outcome.failures and "fake_flaky/optimized N=20" in outcome.failures[0]
+
+
+def test_a_worker_starts_without_the_kubernetes_models() -> None:
+    # GIVEN what every benchmark worker imports at start (the registry of all hot paths)
+    # WHEN a fresh interpreter imports it THEN the kubernetes client and cryptography,
+    # needed only where inputs are built from a workload, are not among the modules:
+    # a pyperf manager and its worker each start once per benchmark
+    script = (
+        "import sys; from harness.worker import probe; probe(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'cryptography'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
 
 
 def test_worker_builds_inputs_from_a_workload_or_from_pickled_inputs(

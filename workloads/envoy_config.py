@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from envoy.config.core.v3 import address_pb2, base_pb2, config_source_pb2, protocol_pb2
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
@@ -39,7 +39,6 @@ from envoy.extensions.request_id.uuid.v3 import uuid_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 from google.protobuf.message import Message
-from kubernetes.client import V1Ingress
 
 from workloads.istio import (
     ENABLE_H2_ANNOTATION,
@@ -53,6 +52,9 @@ from workloads.istio import (
     merge_gateways,
 )
 from workloads.model import HIGRESS_NAMESPACE, WILDCARD_SECRET, Workload
+
+if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
+    from kubernetes.client import V1Ingress
 
 Shape = Literal["per-host", "consolidated", "wildcard"]
 SHAPES: tuple[Shape, ...] = ("per-host", "consolidated", "wildcard")

@@ -24,7 +24,6 @@ from optimized import envoyfilter_patch as optimized_patch
 from optimized import gateway_lookup as optimized_lookup
 from optimized import ingress_update as optimized
 from optimized import listener_update as optimized_update
-from workloads import churn
 from workloads.counters import Counters, NullCounters
 from workloads.envoy_config import GatewayListenerInputs
 from workloads.envoyfilters import EnvoyFilterInputs, PatchSet, typical_patch_set
@@ -60,6 +59,8 @@ def active_listener(workload: Workload) -> tuple[bytes, PatchSet]:
 
 def changed(workload: Workload, change: str, seed: int = 0) -> Workload:
     """``workload`` after one change of kind ``change`` (see :data:`CHANGES`)."""
+    from workloads import churn  # with the kubernetes models: only where inputs are built
+
     if change == "add":
         return churn.add_ingress(workload, seed)[0]
     if change == "delete":

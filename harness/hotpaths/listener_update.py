@@ -14,19 +14,7 @@ which old chains were drained.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from kubernetes.client import (
-    V1HTTPIngressPath,
-    V1HTTPIngressRuleValue,
-    V1Ingress,
-    V1IngressBackend,
-    V1IngressRule,
-    V1IngressServiceBackend,
-    V1IngressSpec,
-    V1IngressTLS,
-    V1ObjectMeta,
-    V1ServiceBackendPort,
-)
+from typing import TYPE_CHECKING
 
 from baselines import listener_update as baseline
 from harness.registry import HotPath, Implementation, register
@@ -36,6 +24,9 @@ from workloads.counters import NullCounters
 from workloads.envoy_config import translate
 from workloads.flatmap import UpdateInputs, compare_updates
 from workloads.model import WILDCARD_SECRET, Workload
+
+if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
+    from kubernetes.client import V1Ingress
 
 COUNTERS = (
     "listener_hashes",
@@ -67,6 +58,19 @@ COUNTERS = (
 
 def new_domain_ingress(workload: Workload, taken: set[str]) -> V1Ingress:
     """One more Ingress for a host none of ``taken`` uses, under the wildcard certificate."""
+    from kubernetes.client import (
+        V1HTTPIngressPath,
+        V1HTTPIngressRuleValue,
+        V1Ingress,
+        V1IngressBackend,
+        V1IngressRule,
+        V1IngressServiceBackend,
+        V1IngressSpec,
+        V1IngressTLS,
+        V1ObjectMeta,
+        V1ServiceBackendPort,
+    )
+
     i = len(workload)
     host = f"new-domain-{i}.{workload.domain}"
     while host in taken:
