@@ -17,7 +17,7 @@ ran (a busy machine), so the remaining ones are cut in time.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.errors import InputError
@@ -258,32 +258,6 @@ def allocate(
     ]
 
 
-@dataclass(frozen=True)
-class Shortfall:
-    """The budget cannot be kept: timing every benchmark at its floor needs more."""
-
-    floor_seconds: float
-    """Estimated seconds to time every benchmark with the floor's 3 values."""
-    costliest: int
-    """Index of the benchmark whose floor costs most."""
-    costliest_seconds: float
-
-
-def floor_shortfall(
-    benches: Sequence[BenchEstimate],
-    budget_seconds: float,
-    mode: ModeSettings,
-    startup_seconds: float,
-) -> Shortfall | None:
-    """How far even the floor (3 values each) of ``benches`` overruns ``budget_seconds``;
-    ``None`` when it fits, and :func:`allocate` keeps to the budget."""
-    floor = floor_costs(benches, mode, startup_seconds)
-    if not floor or sum(floor) <= budget_seconds:
-        return None
-    costliest = max(range(len(floor)), key=floor.__getitem__)
-    return Shortfall(sum(floor), costliest, floor[costliest])
-
-
 def format_duration(seconds: float) -> str:
     """``45 s``, ``13 min 20 s``, ``18 min``: a wall time as people read it."""
     minutes, secs = divmod(max(0, round(seconds)), 60)
@@ -304,6 +278,45 @@ class BenchmarkKey:
 
 
 @dataclass(frozen=True)
+class Shortfall:
+    """The budget cannot be kept: timing every benchmark at its floor needs more."""
+
+    floor_seconds: float
+    """Estimated seconds to time every benchmark with the floor's 3 values."""
+    costliest: BenchmarkKey
+    costliest_seconds: float
+
+
+def floor_shortfall(
+    floor_seconds: Mapping[BenchmarkKey, float], budget_seconds: float
+) -> Shortfall | None:
+    """How far the floors (3 values each, :func:`floor_costs`) of the benchmarks overrun
+    ``budget_seconds``; ``None`` when they fit, and :func:`allocate` keeps to the budget."""
+    total = sum(floor_seconds.values())
+    if not floor_seconds or total <= budget_seconds:
+        return None
+    costliest = max(floor_seconds, key=floor_seconds.__getitem__)
+    return Shortfall(total, costliest, floor_seconds[costliest])
+
+
+def timing_order(floor_seconds: Mapping[BenchmarkKey, float]) -> list[BenchmarkKey]:
+    """The order to time the benchmarks in, given each one's floor cost (in plan order):
+    hot path by hot path, the costliest hot path first, and within one, N first (sizes
+    descending, the implementations in plan order).
+
+    The slow baselines at N cost most and vary most; timed first, what they actually
+    took is known while the cheap benchmarks left can still give up their extra values
+    to keep the budget. A hot path's sizes, and its baseline and twins at one size, stay
+    together in time, so the machine's drift moves its speedups and fits the least.
+    """
+    cost: dict[str, float] = {}
+    for key, seconds in floor_seconds.items():
+        cost[key.hotpath] = cost.get(key.hotpath, 0.0) + seconds
+    place = {key: i for i, key in enumerate(floor_seconds)}
+    return sorted(floor_seconds, key=lambda k: (-cost[k.hotpath], -k.size, place[k]))
+
+
+@dataclass(frozen=True)
 class Plan:
     """Hot paths x implementations x sizes, and which passes run."""
 
@@ -318,7 +331,8 @@ class Plan:
         return self.sizes[-1]
 
     def benchmarks(self) -> list[BenchmarkKey]:
-        """Timing order: hot path, then size ascending, then implementation."""
+        """Plan order: hot path, then size ascending, then implementation (timing goes by
+        :func:`timing_order`)."""
         return [
             BenchmarkKey(hp.name, impl.name, size)
             for hp in self.hotpaths

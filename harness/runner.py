@@ -11,7 +11,8 @@ timing alone.
    implementation's profile (one whole call); shorter calls get profile workers. The
    lane is drained before anything is timed.
 3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
-   process that drives pyperf, which spawns its own worker processes. Before each
+   process that drives pyperf, which spawns its own worker processes; the costliest hot
+   path first, N first within each (:func:`harness.plan.timing_order`). Before each
    benchmark the remaining budget is shared out again over the remaining benchmarks
    (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``. Nothing else runs.
 4. Optionally the real-Envoy measurement.
@@ -502,8 +503,13 @@ class _Run:
         return min(5.0, max(0.5, stats.median(self.cost_ratios)))
 
     def timing(self) -> None:
-        benches = self.plan.benchmarks()
-        self.warn_over_budget(benches)
+        planned = self.plan.benchmarks()
+        costs = plan.floor_costs(
+            [self.estimate(k) for k in planned], self.mode, self.startup_seconds
+        )
+        floors = dict(zip(planned, costs, strict=True))
+        self.warn_over_budget(floors)
+        benches = plan.timing_order(floors)
         inherit = sorted(k for k in self.env if k.startswith("GWBENCH_"))
         for i, key in enumerate(benches):
             f = self.slowdown()
@@ -527,24 +533,18 @@ class _Run:
             self.write()
             self.progress.advance()
 
-    def warn_over_budget(self, benches: Sequence[plan.BenchmarkKey]) -> None:
+    def warn_over_budget(self, floors: dict[plan.BenchmarkKey, float]) -> None:
         """Say so, before timing starts, when even 3 values of every benchmark cannot fit
         what is left of the budget (the run then goes over it rather than record fewer)."""
-        short = plan.floor_shortfall(
-            [self.estimate(k) for k in benches],
-            self.remaining(),
-            self.mode,
-            self.startup_seconds,
-        )
+        short = plan.floor_shortfall(floors, self.remaining())
         if short is None:
             return
         spent = time.monotonic() - self.state.t0
-        costliest = benches[short.costliest]
         self.warn(
             f"the time budget of {plan.format_duration(self.config.budget_seconds)} cannot "
             f"be kept: {plan.format_duration(spent)} went before timing, and timing needs about "
             f"{plan.format_duration(short.floor_seconds)} more even at {plan.MIN_VALUES} values "
-            f"per benchmark ({costliest.label} alone about "
+            f"per benchmark ({short.costliest.label} alone about "
             f"{plan.format_duration(short.costliest_seconds)}). Every benchmark still gets "
             f"{plan.MIN_VALUES} values, so the run takes longer; a smaller --ingresses or fewer "
             "--hotpath make it shorter."
