@@ -536,10 +536,11 @@ class _Run:
     def warn_over_budget(self, floors: dict[plan.BenchmarkKey, float]) -> None:
         """Say so, before timing starts, when even 3 values of every benchmark cannot fit
         what is left of the budget (the run then goes over it rather than record fewer)."""
-        short = plan.floor_shortfall(floors, self.remaining())
+        left = self.remaining()
+        short = plan.floor_shortfall(floors, left)
         if short is None:
             return
-        spent = time.monotonic() - self.state.t0
+        spent = self.config.budget_seconds - left
         self.warn(
             f"the time budget of {plan.format_duration(self.config.budget_seconds)} cannot "
             f"be kept: {plan.format_duration(spent)} went before timing, and timing needs about "
