@@ -22,9 +22,8 @@ from collections.abc import Sequence
 
 import xxhash
 from google.protobuf import descriptor_pool, text_format
-
-from workloads.counters import Counters
-from workloads.protohash import ChainsInput, Message, Partition, partition_of
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.protohash import ChainsInput, Message, Partition, partition_of
 
 _EXPANDED_ANY = "[type.googleapis.com/"
 

@@ -22,15 +22,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from envoy.config.listener.v3 import listener_components_pb2
-
-from workloads.counters import Counters
-from workloads.envoy_config import (
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import (
     GatewayListenerBuild,
     GatewayListenerInputs,
     build_https_filter_chain,
     build_listener,
 )
-from workloads.istio import HTTPS_PORT, GatewayConfig, MergedGateway
+from gwbench.workloads.istio import HTTPS_PORT, GatewayConfig, MergedGateway
 
 
 def get_gateway_by_name(

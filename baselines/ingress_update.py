@@ -11,9 +11,9 @@ chain.
 
 from __future__ import annotations
 
-from baselines import envoyfilter_patch, gateway_lookup, listener_update
-from workloads.counters import Counters
-from workloads.push import PushInputs, PushResult, run_push
+from gwbench.baselines import envoyfilter_patch, gateway_lookup, listener_update
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.push import PushInputs, PushResult, run_push
 
 
 def push(inputs: PushInputs, counters: Counters) -> PushResult:

@@ -40,15 +40,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from baselines.filterchain_hash import TextHasher
-from workloads import lds
-from workloads.counters import Counters
-from workloads.flatmap import (
+from gwbench.baselines.filterchain_hash import TextHasher
+from gwbench.workloads import lds
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.flatmap import (
     ListenerState,
     UpdateInputs,
     UpdateResult,
 )
-from workloads.protohash import Message, equivalent
+from gwbench.workloads.protohash import Message, equivalent
 
 
 class _MessageUtilKeys:

@@ -20,9 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-from harness.envoy.measure import EnvoyOptions, EnvoyResult, measure
-from harness.envoy.table import format_table, results_document
-from workloads.envoy_config import SHAPES
+from gwbench.harness.envoy.measure import EnvoyOptions, EnvoyResult, measure
+from gwbench.harness.envoy.table import format_table, results_document
+from gwbench.workloads.envoy_config import SHAPES
 
 # docs/envoy.md, "What was measured" (one machine, Envoy 1.40.0, pb): (N, shape) ->
 # (filter chains, initial load s, activation s, RSS MB)

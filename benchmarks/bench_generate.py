@@ -27,10 +27,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     cpu_started = time.process_time()
-    from harness.commands.generate import write_atomically
-    from workloads.generate import generate
-    from workloads.model import WorkloadSpec
-    from workloads.yamlio import dump
+    from gwbench.harness.commands.generate import write_atomically
+    from gwbench.workloads.generate import generate
+    from gwbench.workloads.model import WorkloadSpec
+    from gwbench.workloads.yamlio import dump
 
     imported = time.perf_counter()
     workload = generate(WorkloadSpec(args.ingresses, seed=args.seed))

@@ -34,14 +34,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import registry
-from harness.hotpaths import listener_update as lu_hotpath
-from harness.registry import HotPath
-from optimized import filterchain_hash as optimized_hash
-from workloads.counters import Counters
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
-from workloads.protohash import ChainsInput
+from gwbench.harness import registry
+from gwbench.harness.hotpaths import listener_update as lu_hotpath
+from gwbench.harness.registry import HotPath
+from gwbench.optimized import filterchain_hash as optimized_hash
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
+from gwbench.workloads.protohash import ChainsInput
 
 TARGETS = {("filterchain_hash", "cached"): 5.0, ("listener_update", "cached"): 10.0}
 

@@ -25,11 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness import registry
-from harness.registry import HotPath, Implementation
-from workloads.counters import Counters
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
+from gwbench.harness import registry
+from gwbench.harness.registry import HotPath, Implementation
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
 
 TARGETS: dict[str, float] = {"gateway_lookup": 50.0, "envoyfilter_patch": 1.5}
 

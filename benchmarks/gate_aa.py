@@ -81,7 +81,7 @@ def git(repo: Path, *args: str) -> str:
 
 def make_repo(path: Path, scenario: str) -> tuple[str, str]:
     """(base commit, head commit) of a new repository at ``path``."""
-    shutil.copytree(ROOT, path, ignore=shutil.ignore_patterns(*IGNORED))
+    shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED))
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "base")
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         good = 0
         for i in range(1, args.runs + 1):
             out = outputs / f"run-{i:02d}"
-            cmd = [sys.executable, "-m", "harness", "gate", "--repo", str(work / "repo"),
+            cmd = [sys.executable, "-m", "gwbench", "gate", "--repo", str(work / "repo"),
                    "--base", base, "--head", head, "-n", str(args.ingresses),
                    "--rounds", str(args.rounds), "-o", str(out)]  # fmt: skip
             for h in hotpaths:

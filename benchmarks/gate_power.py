@@ -30,8 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resamples", type=int, default=2000)
     args = parser.parse_args(argv)
 
-    from harness.gate import checks
-    from harness.gate.thresholds import DEFAULTS
+    from gwbench.harness.gate import checks
+    from gwbench.harness.gate.thresholds import DEFAULTS
 
     rng = random.Random(args.seed)
 

@@ -1,7 +1,7 @@
 """gwbench command line: one module per subcommand under ``harness/commands/``.
 
 Subcommands load lazily, so ``gwbench --help`` stays fast. Every command raises
-:class:`harness.errors.GwbenchError` for expected failures; :func:`main` turns those into a
+:class:`gwbench.errors.GwbenchError` for expected failures; :func:`main` turns those into a
 one-line message and the documented exit code (2 for usage and input errors).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from harness.errors import EXIT_USAGE, GwbenchError
+from gwbench.errors import EXIT_USAGE, GwbenchError
 
 # command name -> module under harness.commands exposing ``command``
 COMMANDS: dict[str, str] = {
@@ -50,9 +50,9 @@ class LazyGroup(click.Group):
         if module_name is None:
             return None
         try:
-            module = importlib.import_module(f"harness.commands.{module_name}")
+            module = importlib.import_module(f"gwbench.harness.commands.{module_name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"harness.commands.{module_name}":
+            if exc.name != f"gwbench.harness.commands.{module_name}":
                 raise
             return None
         command = getattr(module, "command", None)

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.results import Environment
+from gwbench.results import Environment
 
 PACKAGE = "gwbench"
 _FALLBACK_DEPENDENCIES = (

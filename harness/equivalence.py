@@ -17,10 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.errors import EquivalenceError, HarnessError
-from harness.registry import HotPath, Implementation
-from workloads.counters import Counters
-from workloads.model import Workload
+from gwbench.harness.registry import HotPath, Implementation
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.model import Workload
+
+from gwbench.errors import EquivalenceError, HarnessError
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from harness.errors import InputError
-from harness.registry import HotPath
-from harness.results import Mode
+from gwbench.harness.registry import HotPath
+
+from gwbench.errors import InputError
+from gwbench.results import Mode
 
 MIN_VALUES = 3
 MAX_LOOPS = 1_000_000

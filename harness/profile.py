@@ -25,15 +25,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import flamegraph
-from harness.results import Memory, Profile
-from harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
-from harness.worker import (
+from gwbench.harness import flamegraph
+from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
+from gwbench.harness.worker import (
     PROFILE_CALL_FRAME,
     PROFILE_PREPARE_FRAME,
     WorkerSpec,
     check_call_frame,
 )
+
+from gwbench.results import Memory, Profile
 
 PY_SPY_ENV = "GWBENCH_PY_SPY"
 SAMPLE_RATE = 100

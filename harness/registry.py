@@ -23,8 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from workloads.counters import Counters
-from workloads.model import Workload
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.model import Workload
 
 ImplKind = Literal["baseline", "optimized", "ablation"]
 
@@ -120,7 +120,7 @@ def select(names: Sequence[str]) -> list[HotPath]:
 
 def _load_builtin() -> None:
     # Importing the module registers the built-in hot paths (harness/hotpaths.py).
-    from harness import hotpaths  # noqa: F401
+    from gwbench.harness import hotpaths  # noqa: F401
 
     for module in os.environ.get(EXTRA_HOTPATHS_ENV, "").split(","):
         if module.strip():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from harness.results import Results, atomic_write_text
+from gwbench.results import Results, atomic_write_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 MINIMAL_TEMPLATE = "minimal.html.j2"
@@ -92,9 +92,9 @@ def summary_lines(results: Results) -> list[str]:
 
 def _external_renderer() -> Callable[..., str] | None:
     try:
-        module = importlib.import_module("reports.html")
+        module = importlib.import_module("gwbench.reports.html")
     except ModuleNotFoundError as exc:
-        if exc.name != "reports.html":
+        if exc.name != "gwbench.reports.html":
             raise
         return None
     func = getattr(module, "render_html", None)
@@ -125,9 +125,11 @@ def write_report(results: Results, path: Path) -> tuple[str, str | None]:
     if renderer is not None:
         try:
             html = renderer(results, base_dir=path.parent)
-            used = "reports.html"
+            used = "gwbench.reports.html"
         except Exception as exc:  # the report must not lose a finished run
-            warning = f"reports.html failed ({type(exc).__name__}: {exc}); wrote the minimal page"
+            warning = (
+                f"gwbench.reports.html failed ({type(exc).__name__}: {exc}); wrote the minimal page"
+            )
     if html is None:
         html = render_minimal(results)
     atomic_write_text(path, html)

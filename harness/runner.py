@@ -43,11 +43,25 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from harness import environment, equivalence, plan, profile, stats
-from harness.errors import GwbenchError, HarnessError, InputError
-from harness.progress import NullProgress, Progress
-from harness.registry import HotPath
-from harness.results import (
+from gwbench import stats
+from gwbench.errors import GwbenchError, HarnessError, InputError
+from gwbench.harness import environment, equivalence, plan, profile
+from gwbench.harness.progress import NullProgress, Progress
+from gwbench.harness.registry import HotPath
+from gwbench.harness.sidelane import SideLane
+from gwbench.harness.sources import SourceSpec, WorkloadProvider
+from gwbench.harness.subprocesses import (
+    ProcessGroup,
+    ProcessTimeout,
+    worker_environment,
+    worker_error,
+)
+from gwbench.harness.worker import (
+    CheckReport,
+    WorkerSpec,
+    paused_gc,
+)
+from gwbench.results import (
     SCHEMA_VERSION,
     Environment,
     HotPathResult,
@@ -62,20 +76,7 @@ from harness.results import (
     WorkloadInfo,
     write_results,
 )
-from harness.scaling import point_fits
-from harness.sidelane import SideLane
-from harness.sources import SourceSpec, WorkloadProvider
-from harness.subprocesses import (
-    ProcessGroup,
-    ProcessTimeout,
-    worker_environment,
-    worker_error,
-)
-from harness.worker import (
-    CheckReport,
-    WorkerSpec,
-    paused_gc,
-)
+from gwbench.scaling import point_fits
 
 SPEEDUP_CONFIDENCE = 0.95
 SIDE_WORKERS = 2
@@ -489,7 +490,10 @@ class _Run:
         log = self.logs / "probe.log"
         t0 = time.perf_counter()
         rc = self.procs.run(
-            [sys.executable, "-m", "harness.worker", "--probe"], log=log, env=self.env, timeout=300
+            [sys.executable, "-m", "gwbench.harness.worker", "--probe"],
+            log=log,
+            env=self.env,
+            timeout=300,
         )
         if rc != 0:
             raise HarnessError(f"benchmark workers cannot start (exit {rc}): {worker_error(log)}")
@@ -826,9 +830,9 @@ def envoy_entry_point() -> Callable[..., Sequence[Any]]:
     """``harness.envoy.measure.run_for_results``, or :class:`InputError` (exit 2) when
     this checkout has no real-Envoy driver."""
     try:
-        from harness.envoy import measure
+        from gwbench.harness.envoy import measure
     except ModuleNotFoundError as exc:
-        if exc.name is not None and not exc.name.startswith("harness.envoy"):
+        if exc.name is not None and not exc.name.startswith("gwbench.harness.envoy"):
             raise
         raise InputError("--envoy: the real-Envoy measurement is not available") from None
     func = getattr(measure, "run_for_results", None)
@@ -852,7 +856,7 @@ def execute(
     config: RunConfig, provider: WorkloadProvider, progress: Progress | None = None
 ) -> RunOutcome:
     """Run the plan; see the module docstring. Raises :class:`RunInterrupted` on Ctrl-C
-    and :class:`~harness.errors.EquivalenceError` on a mismatch (results written)."""
+    and :class:`~gwbench.errors.EquivalenceError` on a mismatch (results written)."""
     return _Run(config, provider, progress or NullProgress()).execute()
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness import registry
-from harness.errors import InputError
-from harness.registry import HotPath
-from harness.sources import SourceSpec, WorkloadProvider
+from gwbench.harness import registry
+from gwbench.harness.registry import HotPath
+from gwbench.harness.sources import SourceSpec, WorkloadProvider
+
+from gwbench.errors import InputError
 
 
 def select_hotpaths(names: Sequence[str]) -> list[HotPath]:

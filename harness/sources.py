@@ -12,9 +12,15 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from harness.errors import HarnessError, InputError
-from harness.stats import stable_seed
-from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED, Workload, WorkloadSpec
+from gwbench.workloads.model import (
+    DEFAULT_CUSTOM_DOMAIN_SHARE,
+    DEFAULT_SEED,
+    Workload,
+    WorkloadSpec,
+)
+
+from gwbench.errors import HarnessError, InputError
+from gwbench.stats import stable_seed
 
 SourceKind = Literal["generated", "file", "cluster"]
 
@@ -30,9 +36,9 @@ class SourceSpec:
 def generate_workload(spec: WorkloadSpec) -> Workload:
     """The seeded generator (workloads.generate)."""
     try:
-        from workloads.generate import generate
+        from gwbench.workloads.generate import generate
     except ModuleNotFoundError as exc:
-        if exc.name != "workloads.generate":
+        if exc.name != "gwbench.workloads.generate":
             raise
         raise HarnessError("the workload generator (workloads/generate.py) is missing") from None
     return generate(spec)
@@ -40,9 +46,9 @@ def generate_workload(spec: WorkloadSpec) -> Workload:
 
 def load_file(path: str) -> Workload:
     try:
-        from workloads.loaders import load_file as loader
+        from gwbench.workloads.loaders import load_file as loader
     except ModuleNotFoundError as exc:
-        if exc.name != "workloads.loaders":
+        if exc.name != "gwbench.workloads.loaders":
             raise
         raise HarnessError("the manifest loader (workloads/loaders.py) is missing") from None
     try:
@@ -53,9 +59,9 @@ def load_file(path: str) -> Workload:
 
 def load_cluster() -> Workload:
     try:
-        from workloads.loaders import load_cluster as loader
+        from gwbench.workloads.loaders import load_cluster as loader
     except ModuleNotFoundError as exc:
-        if exc.name != "workloads.loaders":
+        if exc.name != "gwbench.workloads.loaders":
             raise
         raise HarnessError("the cluster loader (workloads/loaders.py) is missing") from None
     return loader()

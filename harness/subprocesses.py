@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness.environment import source_root
+from gwbench.harness.environment import source_root
 
 TERMINATE_GRACE_SECONDS = 3.0
 

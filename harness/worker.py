@@ -57,15 +57,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from workloads.counters import NullCounters
+from gwbench.workloads.counters import NullCounters
 
 if TYPE_CHECKING:
-    from workloads.model import Workload
+    from gwbench.workloads.model import Workload
 
 # This module is also pyperf's manager process, which only spawns workers: everything
 # heavy (the registry, the hot paths, the kubernetes models) is imported lazily.
 
-MODULE = "harness.worker"
+MODULE = "gwbench.harness.worker"
 INPUTS_PICKLABLE_TAG = "inputs-picklable"
 """A hot path tagged so declares that its inputs survive pickling unchanged (no identity
 relations between protobuf messages and their sub-messages): ``gwbench run`` then pickles
@@ -146,8 +146,8 @@ def paused_gc() -> Iterator[None]:
 
 
 def load_workload(spec: WorkerSpec) -> Workload:
-    from harness import sources
-    from workloads.model import (
+    from gwbench.harness import sources
+    from gwbench.workloads.model import (
         DEFAULT_CUSTOM_DOMAIN_SHARE,
         DEFAULT_SEED,
         Workload,
@@ -177,7 +177,7 @@ class Subject:
     """The implementation under measurement and its inputs (built lazily, once)."""
 
     def __init__(self, spec: WorkerSpec) -> None:
-        from harness import registry
+        from gwbench.harness import registry
 
         self.spec = spec
         self.hotpath = registry.get(spec.hotpath)
@@ -385,8 +385,9 @@ class CheckReport:
 
 
 def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
-    from harness import equivalence, registry
-    from harness.errors import HarnessError
+    from gwbench.harness import equivalence, registry
+
+    from gwbench.errors import HarnessError
 
     hotpath = registry.get(spec.hotpath)
     report: dict[str, Any] = {"check": None}
@@ -409,7 +410,7 @@ def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
 
 
 def probe() -> int:
-    from harness import registry
+    from gwbench.harness import registry
 
     registry.all_hotpaths()
     import pyperf  # noqa: F401

@@ -39,9 +39,8 @@ from typing import Any
 
 import xxhash
 from google.protobuf.descriptor import FieldDescriptor
-
-from workloads.counters import Counters
-from workloads.protohash import (
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.protohash import (
     ANY_FULL_NAME,
     ChainsInput,
     Message,

@@ -29,15 +29,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from optimized.filterchain_hash import DeterministicHasher, HashCache
-from workloads import lds
-from workloads.counters import Counters
-from workloads.flatmap import (
+from gwbench.optimized.filterchain_hash import DeterministicHasher, HashCache
+from gwbench.workloads import lds
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.flatmap import (
     ListenerState,
     UpdateInputs,
     UpdateResult,
 )
-from workloads.protohash import (
+from gwbench.workloads.protohash import (
     HashedKey,
     Message,
     equivalent,

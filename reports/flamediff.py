@@ -33,9 +33,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from gwbench.harness.flamegraph import PREPARE_LABEL
 from markupsafe import Markup, escape
-
-from harness.flamegraph import PREPARE_LABEL
 
 Unit = Literal["seconds", "samples", "share"]
 

@@ -25,18 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
-
-from harness.results import Results
-from reports import view as v
-from reports.embed import (
+from gwbench.reports import view as v
+from gwbench.reports.embed import (
     SANDBOX,
     EmbeddedFlamegraph,
     FlamegraphError,
     csp_hash,
     embed_pyspy_svg,
 )
-from reports.flamediff import (
+from gwbench.reports.flamediff import (
     DiffSummary,
     FoldedStackError,
     ProfileSide,
@@ -44,10 +41,13 @@ from reports.flamediff import (
     parse_folded,
     render_diff_svg,
 )
-from reports.flamegraph import SCRIPT as FLAME_SCRIPT
-from reports.flamegraph import FlameGraph, render_flamegraph
-from reports.regression import Comparison, compare_results
-from reports.svgchart import format_count, loglog_chart
+from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
+from gwbench.reports.flamegraph import FlameGraph, render_flamegraph
+from gwbench.reports.regression import Comparison, compare_results
+from gwbench.reports.svgchart import format_count, loglog_chart
+from markupsafe import Markup
+
+from gwbench.results import Results
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_ARTEFACT_BYTES = 64 << 20
@@ -62,7 +62,7 @@ EMBED_MIN_WIDTH = 0.0005
 """Smallest frame drawn, as a share of all samples, in an embedded py-spy SVG."""
 
 if "</" in FLAME_SCRIPT:  # it is inlined in a <script> element
-    raise RuntimeError("reports.flamegraph.SCRIPT must not contain '</'")
+    raise RuntimeError("gwbench.reports.flamegraph.SCRIPT must not contain '</'")
 
 
 @dataclass(frozen=True)
@@ -315,7 +315,7 @@ def render_html(
     ``base_dir`` is the results directory (artefact paths are relative to it; without it
     the flame graphs are left out and the report says so). ``compare`` is the reference
     results (or a ready :class:`~reports.regression.Comparison`): adds the regression table
-    and refuses a reference from another workload (:class:`~harness.errors.InputError`).
+    and refuses a reference from another workload (:class:`~gwbench.errors.InputError`).
     """
     comparison = (
         compare_results(compare, results, reference_label=reference_label)

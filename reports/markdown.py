@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 
-from harness.results import Results
-from reports import view as v
-from reports.regression import Comparison, ComparisonRow, Verdict, compare_results
+from gwbench.reports import view as v
+from gwbench.reports.regression import Comparison, ComparisonRow, Verdict, compare_results
+
+from gwbench.results import Results
 
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 

@@ -3,7 +3,7 @@
 For every hot path, implementation and N both files measured, the time ratio is
 ``median(candidate) / median(reference)`` (above 1: the candidate is slower) with a
 percentile-bootstrap interval that resamples each side's values
-(:func:`harness.stats.bootstrap_ratio_of_medians`, seeded per row so the table
+(:func:`gwbench.stats.bootstrap_ratio_of_medians`, seeded per row so the table
 reproduces). Verdicts follow docs/gate.md's thresholds:
 
 - ``regression``: estimate above 1.10 and the interval entirely above 1;
@@ -13,7 +13,7 @@ reproduces). Verdicts follow docs/gate.md's thresholds:
 - ``inconclusive``: anything else (too noisy to say).
 
 Two files from different workloads (source, seed, custom-domain share, domain, N) or
-schema versions are refused (:class:`harness.errors.InputError`): their times do not
+schema versions are refused (:class:`gwbench.errors.InputError`): their times do not
 measure the same work. This is the comparison of two stored runs; the pull-request gate
 (docs/gate.md) additionally interleaves rounds in one job and compares counters exactly.
 """
@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.errors import InputError
-from harness.results import HotPathResult, Results, Timing
-from harness.stats import DEFAULT_RESAMPLES, bootstrap_ratio_of_medians, stable_seed
+from gwbench.errors import InputError
+from gwbench.results import HotPathResult, Results, Timing
+from gwbench.stats import DEFAULT_RESAMPLES, bootstrap_ratio_of_medians, stable_seed
 
 Verdict = Literal[
     "regression", "warn", "inconclusive", "no change", "minor improvement", "improvement"

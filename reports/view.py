@@ -1,4 +1,4 @@
-"""What a report shows, computed once from a :class:`harness.results.Results`.
+"""What a report shows, computed once from a :class:`gwbench.results.Results`.
 
 The renderers (HTML, markdown) format these small frozen records and never read the
 results schema themselves: :func:`summarize` and the ``*_view`` builders here are the only
@@ -15,7 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.results import (
+from gwbench.reports.svgchart import Series, format_seconds
+
+from gwbench.results import (
     TIME_METRIC,
     HotPathResult,
     ImplementationResult,
@@ -24,8 +26,7 @@ from harness.results import (
     Results,
     Speedup,
 )
-from harness.scaling import fit_power_law
-from reports.svgchart import Series, format_seconds
+from gwbench.scaling import fit_power_law
 
 END_TO_END = "ingress_update"
 KIND_ORDER = {"baseline": 0, "optimized": 1, "ablation": 2}

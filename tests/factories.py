@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gwbench.workloads.model import WILDCARD_SECRET, Workload
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -14,8 +15,6 @@ from kubernetes.client import (
     V1ObjectMeta,
     V1ServiceBackendPort,
 )
-
-from workloads.model import WILDCARD_SECRET, Workload
 
 DOMAIN = "cloud.example.com"
 

@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.registry import HotPath, Implementation, register
-from workloads.counters import Counters
-from workloads.model import Workload
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.model import Workload
 
 
 def make_inputs(workload: Workload) -> list[str]:

@@ -7,9 +7,8 @@ import os
 import sys
 
 import pytest
+from gwbench.workloads.model import Workload, WorkloadSpec
 from kubernetes.client import V1Ingress, V1ObjectMeta
-
-from workloads.model import Workload, WorkloadSpec
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 MODULE = "fake_hotpaths"
@@ -31,7 +30,7 @@ def install(monkeypatch: pytest.MonkeyPatch) -> None:
     afresh through GWBENCH_EXTRA_HOTPATHS, and generated workloads come from
     :func:`fake_workload`.
     """
-    from harness import registry, sources
+    from gwbench.harness import registry, sources
 
     registry.all_hotpaths()  # built-ins registered before the registry is copied
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.results import (
+from gwbench.results import (
     SCHEMA_VERSION,
     TIME_METRIC,
     Environment,
@@ -30,8 +30,8 @@ from harness.results import (
     Timing,
     WorkloadInfo,
 )
-from harness.scaling import fit_power_law
-from harness.stats import bootstrap_ratio_of_medians
+from gwbench.scaling import fit_power_law
+from gwbench.stats import bootstrap_ratio_of_medians
 
 SIZES = (50, 100, 200)
 

@@ -9,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from harness.cli import main
-from workloads import loaders, yamlio
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
+from gwbench.harness.cli import main
+from gwbench.workloads import loaders, yamlio
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
 
 DATA = Path(__file__).parent / "data" / "manifests"
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +195,7 @@ def test_inspect_from_cluster_without_kubeconfig_exits_2(tmp_path: Path) -> None
     # A real process, so that the kubernetes client reads $KUBECONFIG as it starts.
     env = {**os.environ, "KUBECONFIG": str(tmp_path / "missing"), "HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "harness", "inspect", "--from-cluster"],
+        [sys.executable, "-m", "gwbench", "inspect", "--from-cluster"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -224,7 +223,7 @@ def test_generate_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         result = subprocess.run(
-            [sys.executable, "-m", "harness", "generate", "-n", "300", "--seed", "4"],
+            [sys.executable, "-m", "gwbench", "generate", "-n", "300", "--seed", "4"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -17,9 +17,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
+from gwbench.harness.cli import main
 
-from harness.cli import main
-from harness.results import load_results
+from gwbench.results import load_results
 
 
 @pytest.fixture()
@@ -97,8 +97,8 @@ def test_run_unreadable_manifest_exits_2(
 def test_envoy_without_the_driver_exits_2(
     fakes: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "harness.envoy.measure", None)
-    monkeypatch.setitem(sys.modules, "harness.envoy", None)
+    monkeypatch.setitem(sys.modules, "gwbench.harness.envoy.measure", None)
+    monkeypatch.setitem(sys.modules, "gwbench.harness.envoy", None)
     code, _, err = gwbench(["run", "-n", "10", "--hotpath", "fake_search", "--envoy"], capsys)
     assert code == 2 and "not available" in err
 
@@ -258,9 +258,9 @@ import sys
 # A test run from a background job inherits SIGINT ignored; the user's terminal would not.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import harness_fakes
-from harness import sources
+from gwbench.harness import sources
 sources.generate_workload = harness_fakes.fake_workload
-from harness.cli import main
+from gwbench.harness.cli import main
 main(sys.argv[1:])
 """
 

@@ -14,19 +14,19 @@ from typing import Any
 
 import pytest
 from factories import make_workload
+from gwbench.harness.cli import main
+from gwbench.harness.envoy import adapt, session
+from gwbench.harness.envoy.measure import EnvoyOptions, measure, measure_case, run_for_results
+from gwbench.harness.envoy.plan import plan_case
+from gwbench.harness.envoy.probe import ProbeTimeout
+from gwbench.harness.envoy.process import EnvoyProcess, find_envoy
+from gwbench.harness.envoy.secrets import certificates
+from gwbench.harness.envoy.validate import validate_listener
+from gwbench.workloads.envoy_config import Shape, Translation, translate
+from gwbench.workloads.generate import EdgeCaseRates, generate
+from gwbench.workloads.model import WorkloadSpec
 
-from harness.cli import main
-from harness.envoy import adapt, session
-from harness.envoy.measure import EnvoyOptions, measure, measure_case, run_for_results
-from harness.envoy.plan import plan_case
-from harness.envoy.probe import ProbeTimeout
-from harness.envoy.process import EnvoyProcess, find_envoy
-from harness.envoy.secrets import certificates
-from harness.envoy.validate import validate_listener
-from harness.errors import HarnessError
-from workloads.envoy_config import Shape, Translation, translate
-from workloads.generate import EdgeCaseRates, generate
-from workloads.model import WorkloadSpec
+from gwbench.errors import HarnessError
 
 pytestmark = pytest.mark.slow
 

@@ -13,22 +13,27 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from envoy.service.discovery.v3 import discovery_pb2
 from factories import DOMAIN, make_ingress, make_workload
+from gwbench.harness.cli import main
+from gwbench.harness.envoy import adapt
+from gwbench.harness.envoy.measure import (
+    EnvoyResult,
+    ProbeFailure,
+    check_options,
+    shapes_from_option,
+)
+from gwbench.harness.envoy.plan import plan_case
+from gwbench.harness.envoy.probe import ProbeResult, ProbeTimeout, next_interval, wait_until
+from gwbench.harness.envoy.process import envoy_version, find_envoy
+from gwbench.harness.envoy.secrets import certificates, credential_secret, leaf_der
+from gwbench.harness.envoy.session import rejection_in
+from gwbench.harness.envoy.stats import ListenerManagerStats, parse_stats
+from gwbench.harness.envoy.table import format_table, results_document
+from gwbench.harness.envoy.xds_files import LISTENER_TYPE, XdsFile
+from gwbench.workloads.envoy_config import translate, wildcard_credential
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
 
-from harness.cli import main
-from harness.envoy import adapt
-from harness.envoy.measure import EnvoyResult, ProbeFailure, check_options, shapes_from_option
-from harness.envoy.plan import plan_case
-from harness.envoy.probe import ProbeResult, ProbeTimeout, next_interval, wait_until
-from harness.envoy.process import envoy_version, find_envoy
-from harness.envoy.secrets import certificates, credential_secret, leaf_der
-from harness.envoy.session import rejection_in
-from harness.envoy.stats import ListenerManagerStats, parse_stats
-from harness.envoy.table import format_table, results_document
-from harness.envoy.xds_files import LISTENER_TYPE, XdsFile
-from harness.errors import HarnessError, InputError
-from workloads.envoy_config import translate, wildcard_credential
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
+from gwbench.errors import HarnessError, InputError
 
 REJECTION_LOG = (
     "[2026-01-01 00:00:00.000][1][warning][main] [source/server/server.cc:1059] There is no "

@@ -16,18 +16,16 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from google.protobuf import duration_pb2, struct_pb2, wrappers_pb2
-
-from baselines import envoyfilter_patch as baseline
-from baselines import gateway_lookup as gw_baseline
-from harness import registry
-from harness.hotpaths import envoyfilter_patch as hotpath
-from harness.hotpaths import gateway_lookup as gw_hotpath
-from optimized import envoyfilter_patch as optimized
-from optimized import gateway_lookup as gw_optimized
-from tests.factories import make_workload
-from workloads.counters import Counters
-from workloads.envoy_config import HCM_FILTER, ROUTER_FILTER, pack, translate
-from workloads.envoyfilters import (
+from gwbench.baselines import envoyfilter_patch as baseline
+from gwbench.baselines import gateway_lookup as gw_baseline
+from gwbench.harness import registry
+from gwbench.harness.hotpaths import envoyfilter_patch as hotpath
+from gwbench.harness.hotpaths import gateway_lookup as gw_hotpath
+from gwbench.optimized import envoyfilter_patch as optimized
+from gwbench.optimized import gateway_lookup as gw_optimized
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import HCM_FILTER, ROUTER_FILTER, pack, translate
+from gwbench.workloads.envoyfilters import (
     EnvoyFilterInputs,
     EnvoyFilterPatch,
     FilterChainMatch,
@@ -40,8 +38,10 @@ from workloads.envoyfilters import (
     istio_merge,
     typical_patch_set,
 )
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
+
+from tests.factories import make_workload
 
 Apply = Callable[[EnvoyFilterInputs, Counters], PatchResult]
 BASELINE: Apply = baseline.apply_listener_patches
@@ -339,8 +339,8 @@ def test_registered_with_prepare() -> None:
     hp = registry.get("envoyfilter_patch")
     assert hp.prepare is not None
     assert {i.module for i in hp.implementations} == {
-        "baselines.envoyfilter_patch",
-        "optimized.envoyfilter_patch",
+        "gwbench.baselines.envoyfilter_patch",
+        "gwbench.optimized.envoyfilter_patch",
     }
     assert "listener_patch.go" in hp.models
 

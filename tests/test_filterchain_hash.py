@@ -10,15 +10,14 @@ from typing import Any
 import pytest
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from google.protobuf import any_pb2
-
-from baselines import filterchain_hash as baseline
-from harness import registry
-from optimized import filterchain_hash as optimized
-from workloads.counters import Counters
-from workloads.envoy_config import ALPN_H2, build_filter_chain, wildcard_credential
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
-from workloads.protohash import (
+from gwbench.baselines import filterchain_hash as baseline
+from gwbench.harness import registry
+from gwbench.optimized import filterchain_hash as optimized
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import ALPN_H2, build_filter_chain, wildcard_credential
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
+from gwbench.workloads.protohash import (
     ChainsInput,
     compare_partitions,
     equivalent,

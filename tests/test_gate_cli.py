@@ -11,9 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from gwbench.harness.cli import main
 
-from harness.cli import main
-from harness.results import Results, write_results
+from gwbench.results import Results, write_results
 from tests import report_data
 
 

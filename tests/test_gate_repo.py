@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
+from gwbench.harness.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = (
@@ -67,7 +67,7 @@ def git(repo: Path, *args: str) -> str:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A git repository holding this project's working tree as commit ``base``."""
     path = tmp_path_factory.mktemp("gate") / "repo"
-    shutil.copytree(ROOT, path, ignore=shutil.ignore_patterns(*IGNORED))
+    shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED))
     git(path, "init", "-q", "-b", "main")
     git(path, "add", "-A")
     git(path, "commit", "-q", "-m", "base")

@@ -11,22 +11,22 @@ from typing import Any
 
 import pytest
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
-
-from baselines import gateway_lookup as baseline
-from harness import registry
-from harness.hotpaths import gateway_lookup as hotpath
-from optimized import gateway_lookup as optimized
-from tests.factories import make_workload
-from workloads.counters import Counters
-from workloads.envoy_config import (
+from gwbench.baselines import gateway_lookup as baseline
+from gwbench.harness import registry
+from gwbench.harness.hotpaths import gateway_lookup as hotpath
+from gwbench.optimized import gateway_lookup as optimized
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import (
     ALPN_H1,
     ALPN_H2,
     GatewayListenerBuild,
     GatewayListenerInputs,
 )
-from workloads.generate import generate
-from workloads.istio import ENABLE_H2_ANNOTATION, GatewayConfig, gateways_from_ingresses
-from workloads.model import WorkloadSpec
+from gwbench.workloads.generate import generate
+from gwbench.workloads.istio import ENABLE_H2_ANNOTATION, GatewayConfig, gateways_from_ingresses
+from gwbench.workloads.model import WorkloadSpec
+
+from tests.factories import make_workload
 
 Build = Callable[[GatewayListenerInputs, Counters], GatewayListenerBuild]
 BASELINE: Build = baseline.build_gateway_listener
@@ -153,6 +153,6 @@ def test_optimized_work_grows_as_s_plus_g() -> None:
 
 def test_registered_with_both_implementations() -> None:
     hp = registry.get("gateway_lookup")
-    assert hp.baseline.module == "baselines.gateway_lookup"
-    assert hp.implementation("optimized").module == "optimized.gateway_lookup"
+    assert hp.baseline.module == "gwbench.baselines.gateway_lookup"
+    assert hp.implementation("optimized").module == "gwbench.optimized.gateway_lookup"
     assert "GetGatewayByName" in hp.models

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.hotpaths import ingress_update as hp_module
-from harness.registry import get
-from workloads.counters import Counters
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
-from workloads.push import STAGES, PushResult
+from gwbench.harness.hotpaths import ingress_update as hp_module
+from gwbench.harness.registry import get
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
+from gwbench.workloads.push import STAGES, PushResult
 
 HOTPATH = get("ingress_update")
 

@@ -11,15 +11,14 @@ from typing import Any
 import pytest
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from google.protobuf import any_pb2
-
-from baselines import filterchain_hash as baseline_hash
-from baselines import listener_update as baseline
-from harness import registry
-from harness.hotpaths.listener_update import inputs_for, update_bytes
-from optimized import filterchain_hash as optimized_hash
-from optimized import listener_update as optimized
-from workloads.counters import Counters
-from workloads.flatmap import (
+from gwbench.baselines import filterchain_hash as baseline_hash
+from gwbench.baselines import listener_update as baseline
+from gwbench.harness import registry
+from gwbench.harness.hotpaths.listener_update import inputs_for, update_bytes
+from gwbench.optimized import filterchain_hash as optimized_hash
+from gwbench.optimized import listener_update as optimized
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.flatmap import (
     DuplicateMatch,
     FlatMap,
     ListenerState,
@@ -28,9 +27,9 @@ from workloads.flatmap import (
     UpdateResult,
     compare_updates,
 )
-from workloads.generate import generate
-from workloads.model import WorkloadSpec
-from workloads.protohash import HashedKey, equivalent, message_class_for
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import WorkloadSpec
+from gwbench.workloads.protohash import HashedKey, equivalent, message_class_for
 
 HOTPATH = registry.get("listener_update")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.results import Profile, write_results
+from gwbench.results import Profile, write_results
 from tests import report_data
 from tests.browser import Chromium, Page, Session, chromium_or_skip
 
@@ -40,7 +40,7 @@ def chromium() -> Iterator[Chromium]:
 
 def _gwbench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+        [sys.executable, "-m", "gwbench", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -183,12 +183,12 @@ def test_pyspy_svg_stays_interactive_and_inert(chromium: Chromium, tmp_path: Pat
     # GIVEN a baseline profiled as py-spy's own SVG and an optimized one as folded stacks,
     # both holding a frame whose function name is an <img onerror> payload
     shutil.copy(DATA / "pyspy-hostile.svg", tmp_path / "baseline.svg")
-    shutil.copy(DATA / "pyspy-hostile.folded", tmp_path / "optimized.folded")
+    shutil.copy(DATA / "pyspy-hostile.folded", tmp_path / "gwbench.optimized.folded")
     results = report_data.results()
     hp = results.hotpaths[0]
     base = replace(hp.implementations[0], profile=Profile(200, "baseline.svg", None, None, 165, 1))
     opt = replace(
-        hp.implementations[1], profile=Profile(200, None, None, "optimized.folded", 165, 1)
+        hp.implementations[1], profile=Profile(200, None, None, "gwbench.optimized.folded", 165, 1)
     )
     results = replace(results, hotpaths=(replace(hp, implementations=(base, opt)),))
     write_results(results, tmp_path / "results.json")

@@ -6,11 +6,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from gwbench.harness.cli import main
+from gwbench.reports.regression import compare_results, verdict
 
-from harness.cli import main
-from harness.errors import InputError
-from harness.results import write_results
-from reports.regression import compare_results, verdict
+from gwbench.errors import InputError
+from gwbench.results import write_results
 from tests import report_data
 
 

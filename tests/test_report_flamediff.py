@@ -6,8 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from reports.flamediff import (
+from gwbench.reports.flamediff import (
     FoldedStackError,
     ProfileSide,
     build_tree,

@@ -10,11 +10,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from gwbench.reports.embed import FlamegraphError, csp_hash, embed_pyspy_svg
+from gwbench.reports.html import render_html
+from gwbench.reports.view import fmt_speedup
 
-from harness.results import Profile, Results
-from reports.embed import FlamegraphError, csp_hash, embed_pyspy_svg
-from reports.html import render_html
-from reports.view import fmt_speedup
+from gwbench.results import Profile, Results
 from tests import report_data
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -292,7 +292,7 @@ def test_report_stays_under_its_size_budget(
     full = render_html(results, base_dir=tmp_path)
     assert "detail-note" not in full
     # WHEN the budget is smaller than the full report
-    monkeypatch.setattr("reports.html.MAX_REPORT_BYTES", len(full.encode()) * 2 // 3)
+    monkeypatch.setattr("gwbench.reports.html.MAX_REPORT_BYTES", len(full.encode()) * 2 // 3)
     small = render_html(results, base_dir=tmp_path)
     # THEN the flame graphs are drawn coarser, the report fits, and says so
     assert len(small.encode()) <= len(full.encode()) * 2 // 3

@@ -1,4 +1,4 @@
-"""harness.results: round trip, version refusal and migration, atomic writes, and the
+"""gwbench.results: round trip, version refusal and migration, atomic writes, and the
 written description of the format."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import results as r
-from harness.errors import EXIT_USAGE, InputError
+from gwbench import results as r
+from gwbench.errors import EXIT_USAGE, InputError
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "results-schema.md"
 
@@ -41,7 +41,7 @@ def make_results(status: r.RunState = "complete") -> r.Results:
     base = r.ImplementationResult(
         name="baseline",
         kind="baseline",
-        module="baselines.gateway_lookup",
+        module="gwbench.baselines.gateway_lookup",
         points=(
             r.Point(1000, {"name_comparisons": 10**6}, 0.003, 0.2, None, error="worker died"),
             r.Point(2000, {"name_comparisons": 4 * 10**6}, 0.012, 0.4, timing),
@@ -56,7 +56,7 @@ def make_results(status: r.RunState = "complete") -> r.Results:
     opt = r.ImplementationResult(
         name="optimized",
         kind="optimized",
-        module="optimized.gateway_lookup",
+        module="gwbench.optimized.gateway_lookup",
         points=(r.Point(2000, {"lookups": 4000}, 1e-4, 0.4, fast),),
         profile=r.Profile(
             2000,

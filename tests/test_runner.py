@@ -18,15 +18,15 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
+from gwbench.harness import equivalence, flamegraph, plan, profile, registry, runner
+from gwbench.harness.progress import NullProgress
+from gwbench.harness.sources import SourceSpec, WorkloadProvider, sample
+from gwbench.harness.subprocesses import ProcessGroup
+from gwbench.harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec, _parser
+from gwbench.workloads.model import Workload, WorkloadSpec
 
-from harness import equivalence, flamegraph, plan, profile, registry, runner
-from harness.errors import EquivalenceError, InputError
-from harness.progress import NullProgress
-from harness.results import load_results
-from harness.sources import SourceSpec, WorkloadProvider, sample
-from harness.subprocesses import ProcessGroup
-from harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec, _parser
-from workloads.model import Workload, WorkloadSpec
+from gwbench.errors import EquivalenceError, InputError
+from gwbench.results import load_results
 
 DEFAULT = plan.MODES["default"]
 QUICK = plan.MODES["quick"]
@@ -562,7 +562,7 @@ def test_worker_builds_inputs_from_a_workload_or_from_pickled_inputs(
 ) -> None:
     import pickle
 
-    from harness.worker import Subject
+    from gwbench.harness.worker import Subject
 
     wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=25, seed=3))
     (tmp_path / "w.pickle").write_bytes(pickle.dumps(wl))

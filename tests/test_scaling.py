@@ -1,4 +1,4 @@
-"""harness.scaling: the fitted exponent of log(metric) against log(N)."""
+"""gwbench.scaling: the fitted exponent of log(metric) against log(N)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harness.scaling import fit_power_law
+from gwbench.scaling import fit_power_law
 
 SIZES = [1250, 2500, 5000, 10000, 20000]
 

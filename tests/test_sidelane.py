@@ -6,8 +6,7 @@ import threading
 import time
 
 import pytest
-
-from harness.sidelane import SideLane
+from gwbench.harness.sidelane import SideLane
 
 
 class _Meter:

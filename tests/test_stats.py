@@ -1,4 +1,4 @@
-"""harness.stats: medians, spreads and seeded bootstrap intervals."""
+"""gwbench.stats: medians, spreads and seeded bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from harness import stats
+from gwbench import stats
 
 
 def test_median_quantile_and_spread_of_known_values() -> None:

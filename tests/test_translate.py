@@ -8,21 +8,20 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from factories import DOMAIN, make_ingress, make_workload
-
-from workloads.envoy_config import (
+from gwbench.workloads.envoy_config import (
     HCM_FILTER,
     ROUTER_FILTER,
     TLS_INSPECTOR,
     translate,
     wildcard_credential,
 )
-from workloads.istio import (
+from gwbench.workloads.istio import (
     ENABLE_H2_ANNOTATION,
     gateway_name,
     gateways_from_ingresses,
     merge_gateways,
 )
-from workloads.model import Workload
+from gwbench.workloads.model import Workload
 
 
 def _tls(chain: object) -> tls_pb2.DownstreamTlsContext:

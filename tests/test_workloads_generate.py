@@ -12,11 +12,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from kubernetes.client import V1Ingress
-
-from harness.errors import InputError
-from workloads import certs, churn, yamlio
-from workloads.generate import (
+from gwbench.workloads import certs, churn, yamlio
+from gwbench.workloads.generate import (
     CSP_VALUE,
     DEFAULT_EDGE_CASES,
     HIGRESS_HEADER_UPDATE,
@@ -29,7 +26,10 @@ from workloads.generate import (
     EdgeCaseRates,
     generate,
 )
-from workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
+from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
+from kubernetes.client import V1Ingress
+
+from gwbench.errors import InputError
 
 N = 5000
 DOMAIN = "cloud.example.com"

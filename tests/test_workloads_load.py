@@ -7,6 +7,9 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from gwbench.workloads import loaders, yamlio
+from gwbench.workloads.generate import EdgeCaseRates, generate
+from gwbench.workloads.model import WorkloadSpec
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -21,10 +24,7 @@ from kubernetes.client import (
 )
 from kubernetes.client.exceptions import ApiException
 
-from harness.errors import InputError
-from workloads import loaders, yamlio
-from workloads.generate import EdgeCaseRates, generate
-from workloads.model import WorkloadSpec
+from gwbench.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "manifests"
 ALL_EDGE_CASES = EdgeCaseRates(0.01, 0.01, 0.01, 0.01, 0.01)
@@ -154,7 +154,7 @@ def test_tls_without_secret_name_warns_of_the_fallback() -> None:
     (warning,) = workload.warnings
     assert "spec.tls[0].secretName is missing" in warning
     assert "fallbackForInvalidSecret" in warning
-    from workloads.validate import FALLBACK_SECRET, effective_secret_name
+    from gwbench.workloads.validate import FALLBACK_SECRET, effective_secret_name
 
     tls = workload.ingresses[0].spec.tls[0]  # type: ignore[index,union-attr]
     assert effective_secret_name(tls) == FALLBACK_SECRET == "wildcard-cert"

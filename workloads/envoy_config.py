@@ -39,8 +39,7 @@ from envoy.extensions.request_id.uuid.v3 import uuid_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 from google.protobuf.message import Message
-
-from workloads.istio import (
+from gwbench.workloads.istio import (
     ENABLE_H2_ANNOTATION,
     HTTPS_PORT,
     GatewayConfig,
@@ -51,7 +50,7 @@ from workloads.istio import (
     gateways_from_ingresses,
     merge_gateways,
 )
-from workloads.model import HIGRESS_NAMESPACE, WILDCARD_SECRET, Workload
+from gwbench.workloads.model import HIGRESS_NAMESPACE, WILDCARD_SECRET, Workload
 
 if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
     from kubernetes.client import V1Ingress

@@ -46,17 +46,16 @@ from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from envoy.extensions.wasm.v3 import wasm_pb2
 from google.protobuf import descriptor_pool, duration_pb2, message_factory, wrappers_pb2
 from google.protobuf.message import DecodeError
-
-from workloads.counters import Counters
-from workloads.envoy_config import (
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import (
     HCM_FILTER,
     LISTENER_NAME,
     ROUTER_FILTER,
     TLS_TRANSPORT,
     pack,
 )
-from workloads.istio import HTTPS_PORT
-from workloads.model import HIGRESS_NAMESPACE
+from gwbench.workloads.istio import HTTPS_PORT
+from gwbench.workloads.model import HIGRESS_NAMESPACE
 
 ApplyTo = Literal["LISTENER", "FILTER_CHAIN", "NETWORK_FILTER", "HTTP_FILTER"]
 Operation = Literal[

@@ -33,6 +33,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from gwbench.workloads import certs
+from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
+from gwbench.workloads.yamlio import paused_gc
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -46,10 +49,6 @@ from kubernetes.client import (
     V1Secret,
     V1ServiceBackendPort,
 )
-
-from workloads import certs
-from workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
-from workloads.yamlio import paused_gc
 
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from workloads.model import CLUSTER_NAME, HIGRESS_NAMESPACE, WILDCARD_SECRET, Workload
+from gwbench.workloads.model import CLUSTER_NAME, HIGRESS_NAMESPACE, WILDCARD_SECRET, Workload
 
 if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
     from kubernetes.client import V1Ingress

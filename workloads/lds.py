@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from workloads.counters import Counters
-from workloads.flatmap import (
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.flatmap import (
     ChainImpl,
     Decision,
     DuplicateMatch,
@@ -25,7 +25,7 @@ from workloads.flatmap import (
     MapStats,
     UpdateResult,
 )
-from workloads.protohash import Message, decode_listener, filter_chain_only_change
+from gwbench.workloads.protohash import Message, decode_listener, filter_chain_only_change
 
 
 class KeyStrategy(Protocol):

@@ -9,7 +9,7 @@
   reach results or reports.
 
 Both validate through :mod:`workloads.validate` and raise
-:class:`harness.errors.InputError` (exit 2) for anything wrong with the input or the
+:class:`gwbench.errors.InputError` (exit 2) for anything wrong with the input or the
 kubeconfig. Cost: O(total input size).
 """
 
@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from gwbench.workloads import yamlio
+from gwbench.workloads.model import Workload
+from gwbench.workloads.validate import INGRESS_API_VERSION, TLS_SECRET_TYPE, build_workload
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client import V1Ingress, V1ObjectMeta, V1Secret
 from kubernetes.client.exceptions import ApiException
 
-from harness.errors import InputError
-from workloads import yamlio
-from workloads.model import Workload
-from workloads.validate import INGRESS_API_VERSION, TLS_SECRET_TYPE, build_workload
+from gwbench.errors import InputError
 
 CLUSTER_PAGE_SIZE = 500
 CLUSTER_TIMEOUT_SECONDS = 30.0

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
-from workloads.counters import Counters
-from workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
-from workloads.envoyfilters import EnvoyFilterInputs, PatchResult, PatchSet
-from workloads.flatmap import ListenerState, UpdateResult, compare_updates
-from workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
-from workloads.model import Workload
+from gwbench.workloads.counters import Counters
+from gwbench.workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
+from gwbench.workloads.envoyfilters import EnvoyFilterInputs, PatchResult, PatchSet
+from gwbench.workloads.flatmap import ListenerState, UpdateResult, compare_updates
+from gwbench.workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
+from gwbench.workloads.model import Workload
 
 STAGES = ("translate", "gateway_lookup", "envoyfilter_patch", "encode", "listener_update")
 """Pipeline stages in order; ``filterchain_hash`` runs inside ``listener_update``, where

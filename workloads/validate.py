@@ -1,7 +1,7 @@
 """Validation of the user's Ingress manifests, with Higress's reading of the odd cases.
 
 Turns parsed documents (a YAML file's documents, or a cluster's objects) into a
-:class:`~workloads.model.Workload`, or raises :class:`harness.errors.InputError` naming the
+:class:`~workloads.model.Workload`, or raises :class:`gwbench.errors.InputError` naming the
 file, the document index (0-based, in file order) and the field (``spec.rules[0].host``).
 
 Errors (the input cannot be benchmarked as given):
@@ -39,11 +39,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gwbench.workloads.model import DEFAULT_DOMAIN, WILDCARD_SECRET, Workload
 from kubernetes.client import V1Ingress, V1IngressTLS, V1Secret
 from pydantic import ValidationError
 
-from harness.errors import InputError
-from workloads.model import DEFAULT_DOMAIN, WILDCARD_SECRET, Workload
+from gwbench.errors import InputError
 
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 REMOVED_INGRESS_API_VERSIONS = ("extensions/v1beta1", "networking.k8s.io/v1beta1")

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from gwbench.harness.gate import checks
+from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds
+from gwbench.harness.gate.thresholds import load as load_thresholds
 
-from harness.errors import EXIT_FINDING, EXIT_OK, InputError
-from harness.gate import checks
-from harness.gate.thresholds import DEFAULTS, Thresholds
-from harness.gate.thresholds import load as load_thresholds
-from harness.results import Results, load_results
+from gwbench.errors import EXIT_FINDING, EXIT_OK, InputError
+from gwbench.results import Results, load_results
 
 KIND = "gwbench-compare"
 SCHEMA_VERSION = 1
@@ -204,8 +204,8 @@ def command(
     the stored values. Exit 1 on a regression, 2 when the two files measured different
     workloads or have different schema versions.
     """
-    from reports.markdown import comparison_lines
-    from reports.regression import compare_results
+    from gwbench.reports.markdown import comparison_lines
+    from gwbench.reports.regression import compare_results
 
     if as_json and markdown:
         raise InputError("choose one of --json and --markdown")

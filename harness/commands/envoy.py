@@ -20,10 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from harness.envoy.measure import (
+from gwbench.harness.envoy.measure import (
     DEFAULT_REPEAT,
     EnvoyOptions,
     EnvoyResult,
@@ -32,15 +29,18 @@ from harness.envoy.measure import (
     iter_measure,
     shapes_from_option,
 )
-from harness.envoy.measure import (
+from gwbench.harness.envoy.measure import (
     Progress as ProgressCallback,
 )
-from harness.envoy.plan import DEFAULT_PROBE_SAMPLE
-from harness.envoy.process import find_envoy
-from harness.envoy.table import format_table, results_document
-from harness.errors import EXIT_FINDING
-from workloads.envoy_config import SHAPES
-from workloads.model import DEFAULT_SEED
+from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE
+from gwbench.harness.envoy.process import find_envoy
+from gwbench.harness.envoy.table import format_table, results_document
+from gwbench.workloads.envoy_config import SHAPES
+from gwbench.workloads.model import DEFAULT_SEED
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gwbench.errors import EXIT_FINDING
 
 
 @contextmanager

@@ -10,9 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-
-from harness.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
-from harness.gate import (
+from gwbench.harness.gate import (
     engine,
     profiles,
     report,
@@ -21,11 +19,13 @@ from harness.gate import (
     thresholds,
     worktree,
 )
-from harness.results import atomic_write_text, write_results
-from workloads.model import DEFAULT_SEED
+from gwbench.workloads.model import DEFAULT_SEED
+
+from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
+from gwbench.results import atomic_write_text, write_results
 
 if TYPE_CHECKING:
-    from reports.regression import Comparison
+    from gwbench.reports.regression import Comparison
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 GATE_FILE = "gate.json"
@@ -188,7 +188,7 @@ def _gate(
     profile: bool,
     as_json: bool,
 ) -> None:
-    from harness.progress import RichProgress
+    from gwbench.harness.progress import RichProgress
 
     ns = _sizes(sizes)
     th = thresholds.load(thresholds_file) if thresholds_file is not None else None
@@ -254,7 +254,7 @@ def _append_step_summary(text: str) -> None:
 
 def comparison(outcome: engine.GateOutcome) -> Comparison:
     """The gate's rows as the report's regression table (timed rows; paired statistics)."""
-    from reports.regression import Comparison, ComparisonRow, CounterChange, Verdict
+    from gwbench.reports.regression import Comparison, ComparisonRow, CounterChange, Verdict
 
     mapped: dict[str, Verdict] = {
         "regression": "regression",
@@ -308,8 +308,9 @@ def comparison(outcome: engine.GateOutcome) -> Comparison:
 def _write_html(outcome: engine.GateOutcome, head_results: object, out_dir: Path) -> str | None:
     """Write DIR/report.html (head against base); the error text when that fails."""
     try:
-        from harness.results import Results
-        from reports.html import render_html
+        from gwbench.reports.html import render_html
+
+        from gwbench.results import Results
 
         assert isinstance(head_results, Results)
         html = render_html(
@@ -333,9 +334,8 @@ def _write_flame_diffs(outcome: engine.GateOutcome, out_dir: Path) -> str | None
     if not outcome.profiles:
         return None
     try:
+        from gwbench.reports.flamediff import ProfileSide, parse_folded, render_diff_svg
         from markupsafe import escape
-
-        from reports.flamediff import ProfileSide, parse_folded, render_diff_svg
 
         for p in outcome.profiles:
             if p.base.folded is None or p.head.folded is None:

@@ -15,9 +15,14 @@ import time
 from pathlib import Path
 
 import click
+from gwbench.workloads.model import (
+    DEFAULT_CUSTOM_DOMAIN_SHARE,
+    DEFAULT_DOMAIN,
+    DEFAULT_SEED,
+    WorkloadSpec,
+)
 
-from harness.errors import InputError
-from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN, DEFAULT_SEED, WorkloadSpec
+from gwbench.errors import InputError
 
 PROGRESS_THRESHOLD = 2000  # Ingresses; below this generation takes well under a second
 
@@ -103,8 +108,8 @@ def command(
     Secrets, Ingresses) is accepted by `kubectl apply -f`; the same options give the same
     bytes.
     """
-    from workloads.generate import generate
-    from workloads.yamlio import dump
+    from gwbench.workloads.generate import generate
+    from gwbench.workloads.yamlio import dump
 
     show = (
         progress

@@ -6,9 +6,8 @@ import json
 import textwrap
 
 import click
-
-from harness import registry
-from harness.registry import HotPath
+from gwbench.harness import registry
+from gwbench.harness.registry import HotPath
 
 JSON_VERSION = 1
 

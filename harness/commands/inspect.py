@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
-
-from workloads.model import Workload
+from gwbench.workloads.model import Workload
 
 SCHEMA_VERSION = 1
 DEFAULT_TOP = 5
@@ -209,7 +208,7 @@ def command(
         raise click.UsageError("give exactly one of FILE or --from-cluster")
     if context is not None and not from_cluster:
         raise click.UsageError("--context goes with --from-cluster")
-    from workloads.loaders import load_cluster, load_file
+    from gwbench.workloads.loaders import load_cluster, load_file
 
     if from_cluster:
         workload = load_cluster(context, domain=domain)

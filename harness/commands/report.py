@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from harness.errors import InputError
-from harness.results import Results, atomic_write_text, load_results
+from gwbench.errors import InputError
+from gwbench.results import Results, atomic_write_text, load_results
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -68,9 +68,9 @@ def command(results: Path, reference: Path | None, output: Path | None, markdown
     workloads are refused (exit 2). With --markdown, prints the short summary for a pull
     request as well.
     """
-    from reports.html import render_html
-    from reports.markdown import render_markdown
-    from reports.regression import compare_results
+    from gwbench.reports.html import render_html
+    from gwbench.reports.markdown import render_markdown
+    from gwbench.reports.regression import compare_results
 
     results_path, current = _load(results)
     comparison = None

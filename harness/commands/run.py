@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 from click.core import ParameterSource
+from gwbench.harness import plan, reporting, runner
+from gwbench.harness.progress import RichProgress
+from gwbench.harness.selection import resolve_source, select_hotpaths
+from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
-from harness import plan, reporting, runner
-from harness.errors import EXIT_HARNESS, InputError
-from harness.progress import RichProgress
-from harness.results import Results
-from harness.selection import resolve_source, select_hotpaths
-from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
+from gwbench.errors import EXIT_HARNESS, InputError
+from gwbench.results import Results
 
 EXIT_INTERRUPTED = 130
 

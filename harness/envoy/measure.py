@@ -30,19 +30,19 @@ from typing import Any
 
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
+from gwbench.harness.envoy import adapt
+from gwbench.harness.envoy.bootstrap import CertificateKeyPair
+from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, CasePlan, NewHost, plan_case
+from gwbench.harness.envoy.probe import ProbeResult
+from gwbench.harness.envoy.secrets import leaf_der
+from gwbench.harness.envoy.session import LocalEnvoy
+from gwbench.harness.envoy.stats import ListenerManagerStats
+from gwbench.harness.envoy.xds_files import FORMATS, Format
+from gwbench.workloads.envoy_config import SHAPES, Shape
+from gwbench.workloads.generate import generate
+from gwbench.workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
 
-from harness.envoy import adapt
-from harness.envoy.bootstrap import CertificateKeyPair
-from harness.envoy.plan import DEFAULT_PROBE_SAMPLE, CasePlan, NewHost, plan_case
-from harness.envoy.probe import ProbeResult
-from harness.envoy.secrets import leaf_der
-from harness.envoy.session import LocalEnvoy
-from harness.envoy.stats import ListenerManagerStats
-from harness.envoy.xds_files import FORMATS, Format
-from harness.errors import InputError
-from workloads.envoy_config import SHAPES, Shape
-from workloads.generate import generate
-from workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
+from gwbench.errors import InputError
 
 DEFAULT_REPEAT = 5
 RESULT_SCHEMA = "gwbench.envoy/1"

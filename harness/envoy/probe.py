@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
+from gwbench.errors import HarnessError
 
 MAX_HEADER_BYTES = 64 * 1024
 # Envoy's worker answers a handshake in milliseconds even while its main thread applies an

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from harness.errors import HarnessError, InputError
+from gwbench.errors import HarnessError, InputError
 
 ENV_BINARY = "GWBENCH_ENVOY"
 STOP_GRACE_S = 10.0

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-
-from harness.envoy.bootstrap import CertificateKeyPair
-from workloads import certs
-from workloads.model import WILDCARD_SECRET, Workload
+from gwbench.harness.envoy.bootstrap import CertificateKeyPair
+from gwbench.workloads import certs
+from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
 CREDENTIAL_PREFIX = "kubernetes-ingress://"
 ROTATION_SEED_OFFSET = 1_000_003

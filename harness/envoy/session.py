@@ -22,19 +22,30 @@ from types import TracebackType
 
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
-
-from harness.envoy.bootstrap import LOOPBACK, CertificateKeyPair, local_bootstrap, tls_secret
-from harness.envoy.probe import PROBE_TIMEOUT_S, ProbeResult, ProbeTimeout, probe, wait_until
-from harness.envoy.process import EnvoyProcess, envoy_version, find_envoy
-from harness.envoy.stats import AdminClient
-from harness.envoy.xds_files import (
+from gwbench.harness.envoy.bootstrap import (
+    LOOPBACK,
+    CertificateKeyPair,
+    local_bootstrap,
+    tls_secret,
+)
+from gwbench.harness.envoy.probe import (
+    PROBE_TIMEOUT_S,
+    ProbeResult,
+    ProbeTimeout,
+    probe,
+    wait_until,
+)
+from gwbench.harness.envoy.process import EnvoyProcess, envoy_version, find_envoy
+from gwbench.harness.envoy.stats import AdminClient
+from gwbench.harness.envoy.xds_files import (
     LISTENER_TYPE,
     ROUTE_TYPE,
     SECRET_TYPE,
     Format,
     XdsFile,
 )
-from harness.errors import HarnessError
+
+from gwbench.errors import HarnessError
 
 REJECTED = re.compile(r"(?:config update rejected|config rejected|update rejected)[:\s]*(.*)$")
 PORT_TAKEN = "Address already in use"

@@ -12,7 +12,7 @@ import http.client
 import urllib.parse
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
+from gwbench.errors import HarnessError
 
 LISTENER_MANAGER = r"^listener_manager\."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.envoy.measure import RESULT_SCHEMA, EnvoyResult
+from gwbench.harness.envoy.measure import RESULT_SCHEMA, EnvoyResult
 
 HEADERS = (
     "N",

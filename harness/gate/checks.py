@@ -7,10 +7,10 @@
    its threshold (relative; byte counters have their own). A counter that goes from 0 to
    anything is an unbounded rise.
 3. Scaling (exact on counters): ``log(counter) = a + b log(N)`` fitted over the sweep on
-   each side (:func:`harness.scaling.fit_power_law`); the check fails when ``b`` rises by
+   each side (:func:`gwbench.scaling.fit_power_law`); the check fails when ``b`` rises by
    more than the slope threshold (an accidental N -> N^2 is about +1).
 4. Wall time (statistical): the median of the per-round log-ratios ``r_i`` with a seeded
-   99% percentile-bootstrap interval over rounds (:func:`harness.stats.bootstrap_median`).
+   99% percentile-bootstrap interval over rounds (:func:`gwbench.stats.bootstrap_median`).
    With ``T = ln(1 + time_fail)`` and ``W = ln(1 + time_warn)``: regression when the
    estimate is above ``T`` and the interval entirely above 0, and only when a second,
    independent batch of rounds says so too (otherwise inconclusive); improvement,
@@ -30,10 +30,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.gate.protocol import CheckPoint, PointKey
-from harness.gate.thresholds import Thresholds
-from harness.scaling import fit_power_law
-from harness.stats import GATE_CONFIDENCE, GATE_RESAMPLES, bootstrap_median, median, stable_seed
+from gwbench.harness.gate.protocol import CheckPoint, PointKey
+from gwbench.harness.gate.thresholds import Thresholds
+
+from gwbench.scaling import fit_power_law
+from gwbench.stats import GATE_CONFIDENCE, GATE_RESAMPLES, bootstrap_median, median, stable_seed
 
 TimeVerdict = Literal[
     "regression", "warn", "no change", "minor improvement", "improvement", "inconclusive"

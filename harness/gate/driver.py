@@ -56,8 +56,11 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 PROTOCOL = 1
-SIDE_PACKAGES = ("harness", "workloads", "baselines", "optimized")
+SIDE_PACKAGES = ("gwbench", "harness", "workloads", "baselines", "optimized")
 """Top-level packages whose modules must come from the side's worktree."""
+PREFIX = ""
+"""``"gwbench."`` when the side installs under the one import package ``gwbench`` (a
+``gwbench/__init__.py`` in its worktree), ``""`` for sides whose packages were top-level."""
 
 
 class ProtocolError(Exception):
@@ -76,7 +79,9 @@ def _under(path: str, root: str) -> bool:
 
 def isolate(root: str) -> None:
     """Put ``root`` first on ``sys.path`` and drop editable-install finders of gwbench."""
+    global PREFIX
     root = os.path.realpath(root)
+    PREFIX = "gwbench." if os.path.isfile(os.path.join(root, "gwbench", "__init__.py")) else ""
     sys.path[:] = [root, *(p for p in sys.path if p and os.path.realpath(p) != root)]
     sys.meta_path[:] = [f for f in sys.meta_path if not _is_editable_finder(f)]
     sys.path_hooks[:] = [h for h in sys.path_hooks if not _is_editable_finder(h)]
@@ -119,6 +124,7 @@ def _need(obj: object, name: str, what: str) -> Any:
 def _import(name: str) -> Any:
     import importlib
 
+    name = PREFIX + name
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -432,7 +438,7 @@ def handle(
             "modules of the side were loaded from outside its worktree "
             f"{root}: " + "; ".join(foreign[:5])
         )
-    harness_mod = sys.modules.get("harness")
+    harness_mod = sys.modules.get(PREFIX + "harness")
     return {
         "protocol": PROTOCOL,
         "ok": True,

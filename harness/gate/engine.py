@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
-from harness.gate import checks, rounds, worktree
-from harness.gate.profiles import RowProfiles, profile_rows
-from harness.gate.protocol import (
+from gwbench.harness.gate import checks, rounds, worktree
+from gwbench.harness.gate.profiles import RowProfiles, profile_rows
+from gwbench.harness.gate.protocol import (
     PointKey,
     SideCheck,
     SideDescription,
@@ -39,9 +38,11 @@ from harness.gate.protocol import (
     parse_check,
     parse_description,
 )
-from harness.gate.sides import Server, Side, SideLabel, SideRunner, round_cpu
-from harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths, from_commit
-from harness.progress import NullProgress, Progress
+from gwbench.harness.gate.sides import Server, Side, SideLabel, SideRunner, round_cpu
+from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths, from_commit
+from gwbench.harness.progress import NullProgress, Progress
+
+from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 
 LABELS: tuple[SideLabel, SideLabel] = ("base", "head")
 

@@ -19,13 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import flamegraph
-from harness.gate import driver
-from harness.gate.protocol import PointKey
-from harness.gate.sides import Side, SideLabel, SideRunner, side_environment
-from harness.gate.worktree import short
-from harness.profile import PY_SPY_NOT_FOUND, SAMPLE_RATE, find_py_spy, read_raw
-from harness.subprocesses import ProcessTimeout, log_tail
+from gwbench.harness import flamegraph
+from gwbench.harness.gate import driver
+from gwbench.harness.gate.protocol import PointKey
+from gwbench.harness.gate.sides import Side, SideLabel, SideRunner, side_environment
+from gwbench.harness.gate.worktree import short
+from gwbench.harness.profile import PY_SPY_NOT_FOUND, SAMPLE_RATE, find_py_spy, read_raw
+from gwbench.harness.subprocesses import ProcessTimeout, log_tail
 
 PROFILE_SECONDS = 2.0
 MAX_PROFILED_ROWS = 3

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from harness.errors import HarnessError
+from gwbench.errors import HarnessError
 
 
 class PointKey(NamedTuple):

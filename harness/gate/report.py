@@ -14,8 +14,8 @@ import json
 import math
 from typing import Any
 
-from harness.gate.checks import Row, TimeCheck
-from harness.gate.engine import GateOutcome, SideInfo
+from gwbench.harness.gate.checks import Row, TimeCheck
+from gwbench.harness.gate.engine import GateOutcome, SideInfo
 
 KIND = "gwbench-gate"
 SCHEMA_VERSION = 1

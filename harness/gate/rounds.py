@@ -26,9 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.gate.protocol import PointKey
-from harness.gate.sides import SideLabel
-from harness.stats import median, round_log_ratio
+from gwbench.harness.gate.protocol import PointKey
+from gwbench.harness.gate.sides import SideLabel
+
+from gwbench.stats import median, round_log_ratio
 
 TimeMetric = Literal["wall", "cpu"]
 Value = tuple[float, float]

@@ -1,4 +1,4 @@
-"""One side of the gate as a ``results.json`` (:mod:`harness.results`, the format of
+"""One side of the gate as a ``results.json`` (:mod:`gwbench.results`, the format of
 ``gwbench run``), so ``gwbench report`` and ``gwbench compare`` read it like any run.
 
 Per hot path and implementation, one point per size of the sweep with the side's counters
@@ -17,11 +17,13 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from harness import environment
-from harness.gate.engine import GateOutcome, SideInfo
-from harness.gate.protocol import CheckPoint, PointKey, TimeSample
-from harness.gate.sides import SideLabel
-from harness.results import (
+from gwbench.harness import environment
+from gwbench.harness.gate.engine import GateOutcome, SideInfo
+from gwbench.harness.gate.protocol import CheckPoint, PointKey, TimeSample
+from gwbench.harness.gate.sides import SideLabel
+from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
+
+from gwbench.results import (
     SCHEMA_VERSION,
     HotPathResult,
     ImplementationResult,
@@ -31,8 +33,7 @@ from harness.results import (
     Timing,
     WorkloadInfo,
 )
-from harness.scaling import point_fits
-from workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
+from gwbench.scaling import point_fits
 
 
 def _timing(samples: Sequence[TimeSample]) -> Timing | None:

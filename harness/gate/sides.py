@@ -18,7 +18,7 @@ the next usable CPU each round): only one of them runs at a time, and a busy nei
 one CPU then slows both sides alike instead of only the side that landed there.
 
 A side that crashes, cannot import its code, or answers malformed JSON is a harness failure
-(:class:`~harness.errors.HarnessError`, exit 3) whose message names the side, its commit
+(:class:`~gwbench.errors.HarnessError`, exit 3) whose message names the side, its commit
 and the error, with the last lines of the traceback.
 """
 
@@ -37,11 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
-from harness.errors import HarnessError
-from harness.gate import driver
-from harness.gate.worktree import short
-from harness.registry import EXTRA_HOTPATHS_ENV
-from harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail
+from gwbench.harness.gate import driver
+from gwbench.harness.gate.worktree import short
+from gwbench.harness.registry import EXTRA_HOTPATHS_ENV
+from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail
+
+from gwbench.errors import HarnessError
 
 SideLabel = Literal["base", "head"]
 DRIVER_FILE = "side_driver.py"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import math
 import re
 
-from harness.gate.checks import Row, RowVerdict, TimeCheck
-from harness.gate.engine import GateOutcome
-from harness.gate.profiles import diff_page
-from harness.gate.worktree import short
+from gwbench.harness.gate.checks import Row, RowVerdict, TimeCheck
+from gwbench.harness.gate.engine import GateOutcome
+from gwbench.harness.gate.profiles import diff_page
+from gwbench.harness.gate.worktree import short
 
 VERDICT_MARK: dict[RowVerdict, str] = {
     "regression": "🔴 regression",

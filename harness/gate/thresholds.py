@@ -1,7 +1,7 @@
 """The gate's thresholds and round settings: ``ci/thresholds.toml``, versioned in the repo.
 
 Read with :mod:`tomllib` and validated field by field; any mistake is an
-:class:`~harness.errors.InputError` naming the file and the field (exit 2). Every key is
+:class:`~gwbench.errors.InputError` naming the file and the field (exit 2). Every key is
 optional; the defaults are docs/gate.md's starting values::
 
     schema_version = 1
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import InputError
+from gwbench.errors import InputError
 
 SCHEMA_VERSION = 1
 TimeMetric = Literal["wall", "cpu"]
@@ -343,7 +343,7 @@ THRESHOLDS_PATH = "ci/thresholds.toml"
 def from_commit(repo: Path, commit: str) -> Thresholds:
     """The thresholds file as committed in ``commit`` (the base: a pull request cannot
     loosen the thresholds it is judged by); the defaults when the commit has none."""
-    from harness.gate.worktree import git, short
+    from gwbench.harness.gate.worktree import git, short
 
     found = git(repo, "show", f"{commit}:{THRESHOLDS_PATH}")
     if found.code != 0:

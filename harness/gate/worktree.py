@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import HarnessError, InputError
+from gwbench.errors import HarnessError, InputError
 
 GIT_TIMEOUT_SECONDS = 300.0
 DEFAULT_BRANCH_CANDIDATES = ("main", "master", "origin/main", "origin/master")

@@ -18,8 +18,4 @@ PIPELINE = (
 )
 
 for _name in PIPELINE:
-    try:
-        importlib.import_module(f"harness.hotpaths.{_name}")
-    except ModuleNotFoundError as exc:  # a hot path not yet written
-        if exc.name != f"harness.hotpaths.{_name}":
-            raise
+    importlib.import_module(f"gwbench.harness.hotpaths.{_name}")

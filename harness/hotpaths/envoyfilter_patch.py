@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from baselines import envoyfilter_patch as baseline
-from harness.registry import HotPath, Implementation, register
-from harness.worker import INPUTS_PICKLABLE_TAG
-from optimized import envoyfilter_patch as optimized
-from workloads.envoy_config import translate
-from workloads.envoyfilters import EnvoyFilterInputs, PatchResult, typical_patch_set
-from workloads.model import Workload
+from gwbench.baselines import envoyfilter_patch as baseline
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.optimized import envoyfilter_patch as optimized
+from gwbench.workloads.envoy_config import translate
+from gwbench.workloads.envoyfilters import EnvoyFilterInputs, PatchResult, typical_patch_set
+from gwbench.workloads.model import Workload
 
 COUNTERS = ("any_decodes", "any_encodes", "merges", "clones", "bytes_encoded")
 
@@ -81,13 +81,13 @@ HOTPATH = register(
                 "baseline",
                 "baseline",
                 baseline.apply_listener_patches,
-                "baselines.envoyfilter_patch",
+                "gwbench.baselines.envoyfilter_patch",
             ),
             Implementation(
                 "optimized",
                 "optimized",
                 optimized.apply_listener_patches,
-                "optimized.envoyfilter_patch",
+                "gwbench.optimized.envoyfilter_patch",
             ),
         ),
         compare=compare,

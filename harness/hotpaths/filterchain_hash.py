@@ -10,13 +10,13 @@ equal keys (hash values differ between strategies by design; the partition must 
 
 from __future__ import annotations
 
-from baselines import filterchain_hash as baseline
-from harness.registry import HotPath, Implementation, register
-from harness.worker import INPUTS_PICKLABLE_TAG
-from optimized import filterchain_hash as optimized
-from workloads.envoy_config import translate
-from workloads.model import Workload
-from workloads.protohash import ChainsInput, compare_partitions
+from gwbench.baselines import filterchain_hash as baseline
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.optimized import filterchain_hash as optimized
+from gwbench.workloads.envoy_config import translate
+from gwbench.workloads.model import Workload
+from gwbench.workloads.protohash import ChainsInput, compare_partitions
 
 COUNTERS = (
     "chains_hashed",
@@ -56,22 +56,22 @@ HOTPATH = register(
         make_inputs=make_inputs,
         implementations=(
             Implementation(
-                "baseline", "baseline", baseline.hash_pass, "baselines.filterchain_hash"
+                "baseline", "baseline", baseline.hash_pass, "gwbench.baselines.filterchain_hash"
             ),
             Implementation(
-                "cached", "optimized", optimized.hash_pass, "optimized.filterchain_hash"
+                "cached", "optimized", optimized.hash_pass, "gwbench.optimized.filterchain_hash"
             ),
             Implementation(
                 "deterministic",
                 "optimized",
                 optimized.hash_pass_deterministic,
-                "optimized.filterchain_hash",
+                "gwbench.optimized.filterchain_hash",
             ),
             Implementation(
                 "serialized",
                 "ablation",
                 optimized.hash_pass_serialized,
-                "optimized.filterchain_hash",
+                "gwbench.optimized.filterchain_hash",
             ),
         ),
         compare=compare_partitions,

@@ -14,16 +14,16 @@ per HTTPS server, the key of the gateway its lookup returned.
 
 from __future__ import annotations
 
-from baselines import gateway_lookup as baseline
-from harness.registry import HotPath, Implementation, register
-from optimized import gateway_lookup as optimized
-from workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
-from workloads.istio import (
+from gwbench.baselines import gateway_lookup as baseline
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.optimized import gateway_lookup as optimized
+from gwbench.workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
+from gwbench.workloads.istio import (
     gateways_from_ingresses,
     merge_gateways,
     with_enable_h2_mix,
 )
-from workloads.model import Workload
+from gwbench.workloads.model import Workload
 
 __all__ = ["HOTPATH", "compare", "make_inputs", "with_enable_h2_mix"]
 
@@ -65,13 +65,16 @@ HOTPATH = register(
         make_inputs=make_inputs,
         implementations=(
             Implementation(
-                "baseline", "baseline", baseline.build_gateway_listener, "baselines.gateway_lookup"
+                "baseline",
+                "baseline",
+                baseline.build_gateway_listener,
+                "gwbench.baselines.gateway_lookup",
             ),
             Implementation(
                 "optimized",
                 "optimized",
                 optimized.build_gateway_listener,
-                "optimized.gateway_lookup",
+                "gwbench.optimized.gateway_lookup",
             ),
         ),
         compare=compare,

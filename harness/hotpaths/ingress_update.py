@@ -15,22 +15,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from baselines import ingress_update as baseline
-from baselines import listener_update as baseline_update
-from harness.hotpaths.envoyfilter_patch import sni_targets
-from harness.registry import HotPath, Implementation, register
-from harness.worker import INPUTS_PICKLABLE_TAG
-from optimized import envoyfilter_patch as optimized_patch
-from optimized import gateway_lookup as optimized_lookup
-from optimized import ingress_update as optimized
-from optimized import listener_update as optimized_update
-from workloads.counters import Counters, NullCounters
-from workloads.envoy_config import GatewayListenerInputs
-from workloads.envoyfilters import EnvoyFilterInputs, PatchSet, typical_patch_set
-from workloads.flatmap import ListenerState
-from workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
-from workloads.model import Workload
-from workloads.push import PushInputs, PushResult, PushSetup, compare_pushes
+from gwbench.baselines import ingress_update as baseline
+from gwbench.baselines import listener_update as baseline_update
+from gwbench.harness.hotpaths.envoyfilter_patch import sni_targets
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.optimized import envoyfilter_patch as optimized_patch
+from gwbench.optimized import gateway_lookup as optimized_lookup
+from gwbench.optimized import ingress_update as optimized
+from gwbench.optimized import listener_update as optimized_update
+from gwbench.workloads.counters import Counters, NullCounters
+from gwbench.workloads.envoy_config import GatewayListenerInputs
+from gwbench.workloads.envoyfilters import EnvoyFilterInputs, PatchSet, typical_patch_set
+from gwbench.workloads.flatmap import ListenerState
+from gwbench.workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
+from gwbench.workloads.model import Workload
+from gwbench.workloads.push import PushInputs, PushResult, PushSetup, compare_pushes
 
 CHANGES = ("add", "delete", "change-path", "rotate-certificate")
 
@@ -59,7 +59,7 @@ def active_listener(workload: Workload) -> tuple[bytes, PatchSet]:
 
 def changed(workload: Workload, change: str, seed: int = 0) -> Workload:
     """``workload`` after one change of kind ``change`` (see :data:`CHANGES`)."""
-    from workloads import churn  # with the kubernetes models: only where inputs are built
+    from gwbench.workloads import churn  # with the kubernetes models: only where inputs are built
 
     if change == "add":
         return churn.add_ingress(workload, seed)[0]
@@ -113,8 +113,12 @@ HOTPATH = register(
         ),
         make_inputs=make_inputs,
         implementations=(
-            Implementation("baseline", "baseline", baseline.push, "baselines.ingress_update"),
-            Implementation("optimized", "optimized", optimized.push, "optimized.ingress_update"),
+            Implementation(
+                "baseline", "baseline", baseline.push, "gwbench.baselines.ingress_update"
+            ),
+            Implementation(
+                "optimized", "optimized", optimized.push, "gwbench.optimized.ingress_update"
+            ),
         ),
         compare=compare,
         tags=(INPUTS_PICKLABLE_TAG,),

@@ -16,14 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from baselines import listener_update as baseline
-from harness.registry import HotPath, Implementation, register
-from harness.worker import INPUTS_PICKLABLE_TAG
-from optimized import listener_update as optimized
-from workloads.counters import NullCounters
-from workloads.envoy_config import translate
-from workloads.flatmap import UpdateInputs, compare_updates
-from workloads.model import WILDCARD_SECRET, Workload
+from gwbench.baselines import listener_update as baseline
+from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.optimized import listener_update as optimized
+from gwbench.workloads.counters import NullCounters
+from gwbench.workloads.envoy_config import translate
+from gwbench.workloads.flatmap import UpdateInputs, compare_updates
+from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
 if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
     from kubernetes.client import V1Ingress
@@ -163,16 +163,22 @@ HOTPATH = register(
         make_inputs=make_inputs,
         implementations=(
             Implementation(
-                "baseline", "baseline", baseline.update_listener, "baselines.listener_update"
+                "baseline",
+                "baseline",
+                baseline.update_listener,
+                "gwbench.baselines.listener_update",
             ),
             Implementation(
-                "cached", "optimized", optimized.update_listener, "optimized.listener_update"
+                "cached",
+                "optimized",
+                optimized.update_listener,
+                "gwbench.optimized.listener_update",
             ),
             Implementation(
                 "deterministic",
                 "optimized",
                 optimized.update_listener_deterministic,
-                "optimized.listener_update",
+                "gwbench.optimized.listener_update",
             ),
         ),
         compare=compare_updates,

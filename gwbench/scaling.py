@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.results import Point, ScalingFit
+    from gwbench.results import Point, ScalingFit
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def fit_power_law(sizes: Sequence[int], values: Sequence[float]) -> PowerLawFit:
 
 def point_fits(points: Sequence[Point]) -> tuple[ScalingFit, ...]:
     """Fits of one implementation's points: time (medians), then every counter."""
-    from harness.results import COUNTER_METRIC_PREFIX, TIME_METRIC, ScalingFit
+    from gwbench.results import COUNTER_METRIC_PREFIX, TIME_METRIC, ScalingFit
 
     fits: list[ScalingFit] = []
     timed = [p for p in points if p.timing is not None]

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from harness.errors import InputError
-from harness.stats import spread
+from gwbench.errors import InputError
+from gwbench.stats import spread
 
 SCHEMA_VERSION = 1
 

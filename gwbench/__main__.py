@@ -1,0 +1,5 @@
+"""``python -m gwbench``: the command line."""
+
+from gwbench.harness.cli import main
+
+main()
