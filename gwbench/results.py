@@ -88,6 +88,22 @@ class WorkloadInfo:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """One part of a plan split over several runs (``gwbench run --shard I/K``)."""
+
+    index: int
+    """I, from 1."""
+    count: int
+    """K, the number of parts."""
+    plan_hotpaths: tuple[str, ...]
+    """Every hot path of the whole plan, in plan order (``gwbench merge`` checks that the
+    shards cover them)."""
+    source_digest: str | None = None
+    """SHA-256 of the user's Ingresses (``--from-file``, ``--from-cluster``); ``None``
+    for generated ones, which the workload's parameters identify."""
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """How the run went."""
 
@@ -111,6 +127,10 @@ class RunInfo:
     warnings: tuple[str, ...] = ()
     """What the reader should know about how the run went: a time budget it could not
     keep, inputs it could not hand on to later workers."""
+    shard: Shard | None = None
+    """Set when this run measured one part of a plan (``--shard I/K``)."""
+    merged_from: tuple[Shard, ...] = ()
+    """The shards ``gwbench merge`` made this file of (empty for a run)."""
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,11 @@ COMMANDS: dict[str, str] = {
     "compare": "compare",
     "gate": "gate",
     "envoy": "envoy",
+    "merge": "merge",
 }
 
 SHORT_HELP: dict[str, str] = {
+    "merge": "Merge the results of `run --shard I/K` into one results file and report.",
     "generate": "Write N seeded Ingresses and their Secrets as YAML.",
     "inspect": "Load, validate and summarize Ingress manifests.",
     "hotpaths": "List the registered hot paths and the real code each models.",

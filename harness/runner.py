@@ -71,6 +71,7 @@ from gwbench.results import (
     Profile,
     Results,
     RunInfo,
+    Shard,
     Speedup,
     Timing,
     WorkloadInfo,
@@ -92,6 +93,7 @@ class RunConfig:
     budget_seconds: float
     envoy: bool = False
     command_line: tuple[str, ...] = ()
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,7 @@ class _State:
             peak_rss_bytes=own or None,
             children_peak_rss_bytes=children or None,
             warnings=tuple(self.warnings),
+            shard=cfg.shard,
         )
         return Results(
             schema_version=SCHEMA_VERSION,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 from gwbench.harness import plan, reporting, runner
+from gwbench.harness import shard as sharding
 from gwbench.harness.progress import RichProgress
 from gwbench.harness.selection import resolve_source, select_hotpaths
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
@@ -70,6 +71,12 @@ EXIT_INTERRUPTED = 130
     default=None,
     help="Results directory (default ./gwbench-results/<timestamp>).",
 )
+@click.option(
+    "--shard",
+    metavar="I/K",
+    help="Run only the I-th of K parts of the plan (whole hot paths, balanced by cost); "
+    "`gwbench merge` joins the parts.",
+)
 def command(
     ingresses: int | None,
     hotpaths: tuple[str, ...],
@@ -85,6 +92,7 @@ def command(
     custom_domains: float,
     budget: float | None,
     output: Path | None,
+    shard: str | None,
 ) -> None:
     """Verify, time, profile and sweep the hot paths at N Ingresses.
 
@@ -97,6 +105,7 @@ def command(
         raise InputError("choose one of --quick and --rigorous")
     mode = plan.MODES["quick" if quick else "rigorous" if rigorous else "default"]
     selected = select_hotpaths(hotpaths)
+    shard_spec = sharding.parse(shard) if shard is not None else None
     if envoy:
         runner.envoy_entry_point()  # exit 2 now, not after the benchmarks
     provider, n = resolve_source(
@@ -106,6 +115,7 @@ def command(
         seed=seed,
         custom_domain_share=custom_domains,
     )
+    selected, shard_info = sharding.select(shard_spec, selected, provider)
     sweep = plan.parse_sizes(sizes, n) if sizes is not None else plan.sweep_sizes(n, mode)
     out_dir = output if output is not None else runner.default_output_dir()
     if (out_dir / runner.RESULTS_FILE).exists():
@@ -121,7 +131,8 @@ def command(
         source=provider.spec,
         out_dir=out_dir,
         budget_seconds=budget if budget is not None else mode.budget_seconds,
-        envoy=envoy,
+        envoy=envoy and sharding.measures_envoy(shard_info),
+        shard=shard_info,
         command_line=command_line(click.get_current_context()),
     )
     report_path = out_dir / "report.html"
@@ -167,3 +178,7 @@ def _report(results: Results, path: Path) -> None:
     _, warning = reporting.write_report(results, path)
     if warning:
         click.echo(f"gwbench: warning: {warning}", err=True)
+    from gwbench.harness.commands.gate import _append_step_summary
+    from gwbench.reports.markdown import render_markdown
+
+    _append_step_summary(render_markdown(results))
