@@ -28,15 +28,16 @@ from gwbench.results import Shard
 OPTION = "--shard"
 
 COST_WEIGHTS: Mapping[str, float] = {
-    "ingress_update": 47.0,
-    "listener_update": 24.0,
-    "filterchain_hash": 2.7,
-    "gateway_lookup": 2.0,
-    "envoyfilter_patch": 0.6,
+    "ingress_update": 118.0,
+    "listener_update": 31.0,
+    "gateway_lookup": 7.0,
+    "filterchain_hash": 3.6,
+    "envoyfilter_patch": 0.95,
 }
 """Relative cost of each built-in hot path: seconds of one call of each of its
-implementations at 4,000 generated Ingresses, added up (measured on the 2-core reference
-machine, see docs/run.md). Only the ratios matter."""
+implementations at 8,000 generated Ingresses, added up (measured on the 2-core machine of
+docs/run.md). A run's time goes mostly to these calls at the largest sizes, so they rank
+the hot paths; only the ratios matter."""
 
 DEFAULT_WEIGHT = 1.0
 """Weight of a hot path not in :data:`COST_WEIGHTS` (a plugin's)."""
