@@ -12,15 +12,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gwbench.errors import HarnessError, InputError
+from gwbench.stats import stable_seed
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_SEED,
     Workload,
     WorkloadSpec,
 )
-
-from gwbench.errors import HarnessError, InputError
-from gwbench.stats import stable_seed
 
 SourceKind = Literal["generated", "file", "cluster"]
 

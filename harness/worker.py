@@ -385,9 +385,8 @@ class CheckReport:
 
 
 def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
-    from gwbench.harness import equivalence, registry
-
     from gwbench.errors import HarnessError
+    from gwbench.harness import equivalence, registry
 
     hotpath = registry.get(spec.hotpath)
     report: dict[str, Any] = {"check": None}

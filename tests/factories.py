@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from gwbench.workloads.model import WILDCARD_SECRET, Workload
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -15,6 +14,8 @@ from kubernetes.client import (
     V1ObjectMeta,
     V1ServiceBackendPort,
 )
+
+from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
 DOMAIN = "cloud.example.com"
 

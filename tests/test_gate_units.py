@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from gwbench.errors import HarnessError, InputError
 from gwbench.harness.gate import checks, engine, rounds, summary, thresholds
 from gwbench.harness.gate.protocol import CheckPoint, PointKey, SideCheck, SideDescription
 from gwbench.harness.gate.sides import Side, SideRunner
-
-from gwbench.errors import HarnessError, InputError
 
 KEY = PointKey("gateway_lookup", "optimized", 300)
 

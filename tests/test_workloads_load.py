@@ -7,9 +7,6 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
-from gwbench.workloads import loaders, yamlio
-from gwbench.workloads.generate import EdgeCaseRates, generate
-from gwbench.workloads.model import WorkloadSpec
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -25,6 +22,9 @@ from kubernetes.client import (
 from kubernetes.client.exceptions import ApiException
 
 from gwbench.errors import InputError
+from gwbench.workloads import loaders, yamlio
+from gwbench.workloads.generate import EdgeCaseRates, generate
+from gwbench.workloads.model import WorkloadSpec
 
 DATA = Path(__file__).parent / "data" / "manifests"
 ALL_EDGE_CASES = EdgeCaseRates(0.01, 0.01, 0.01, 0.01, 0.01)

@@ -20,6 +20,10 @@ from pathlib import Path
 from types import FrameType
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gwbench.errors import EXIT_FINDING
 from gwbench.harness.envoy.measure import (
     DEFAULT_REPEAT,
     EnvoyOptions,
@@ -37,10 +41,6 @@ from gwbench.harness.envoy.process import find_envoy
 from gwbench.harness.envoy.table import format_table, results_document
 from gwbench.workloads.envoy_config import SHAPES
 from gwbench.workloads.model import DEFAULT_SEED
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from gwbench.errors import EXIT_FINDING
 
 
 @contextmanager

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 
 import click
+
+from gwbench.errors import InputError
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_DOMAIN,
     DEFAULT_SEED,
     WorkloadSpec,
 )
-
-from gwbench.errors import InputError
 
 PROGRESS_THRESHOLD = 2000  # Ingresses; below this generation takes well under a second
 

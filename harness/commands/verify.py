@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import click
+
+from gwbench.errors import EquivalenceError
 from gwbench.harness import equivalence
 from gwbench.harness.reporting import format_seconds
 from gwbench.harness.selection import resolve_source, select_hotpaths
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
-
-from gwbench.errors import EquivalenceError
 
 JSON_VERSION = 1
 
