@@ -15,11 +15,9 @@ implementation over the baseline at each size; an optional ``envoy`` section.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import tempfile
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from gwbench.errors import InputError
+from gwbench.files import atomic_write_text
 from gwbench.stats import spread
 
 SCHEMA_VERSION = 1
@@ -325,33 +324,8 @@ def dumps(results: Results) -> str:
 
 
 def write_results(results: Results, path: str | os.PathLike[str]) -> Path:
-    """Write ``results`` to ``path`` atomically (temporary file in the same directory,
-    then ``os.replace``)."""
+    """Write ``results`` to ``path`` atomically (:mod:`gwbench.files`)."""
     return atomic_write_text(Path(path), dumps(results))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}

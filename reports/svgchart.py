@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from gwbench.units import format_seconds
+
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
@@ -43,18 +45,6 @@ def format_count(value: float) -> str:
         if abs(value) >= limit:
             return f"{value / limit:.3g}{suffix}"
     return f"{value:.3g}"
-
-
-def format_seconds(value: float) -> str:
-    """Seconds in the unit that keeps three significant digits readable."""
-    if value == 0:
-        return "0 s"
-    if abs(value) >= 1000:  # .3g would switch to exponent notation
-        return f"{value:,.0f} s"
-    for limit, scale, unit in ((1.0, 1.0, "s"), (1e-3, 1e3, "ms"), (1e-6, 1e6, "µs")):
-        if abs(value) >= limit:
-            return f"{value * scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
 
 
 def log_ticks(low: float, high: float) -> list[float]:

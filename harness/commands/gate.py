@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
+from gwbench.files import atomic_write_text
 from gwbench.harness.gate import (
     engine,
     profiles,
@@ -21,7 +22,7 @@ from gwbench.harness.gate import (
     thresholds,
     worktree,
 )
-from gwbench.results import atomic_write_text, write_results
+from gwbench.results import write_results
 from gwbench.workloads.model import DEFAULT_SEED
 
 if TYPE_CHECKING:

@@ -7,16 +7,15 @@ ready for ``kubectl apply -f``. The same options always write the same bytes.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import click
 
 from gwbench.errors import InputError
+from gwbench.files import atomic_write_text
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_DOMAIN,
@@ -46,14 +45,7 @@ def write_atomically(path: Path, text: str) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the output directory does not exist", file=str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 @click.command(name="generate")

@@ -8,8 +8,8 @@ import click
 
 from gwbench.errors import EquivalenceError
 from gwbench.harness import equivalence
-from gwbench.harness.reporting import format_seconds
 from gwbench.harness.selection import resolve_source, select_hotpaths
+from gwbench.units import format_seconds
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
 JSON_VERSION = 1
