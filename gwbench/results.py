@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from pydantic import TypeAdapter
-    from pydantic_core import ErrorDetails
 
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
@@ -442,7 +441,7 @@ _EXPECTED = {
 }
 
 
-def _problem(error: ErrorDetails) -> str:
+def _problem(error: Mapping[str, Any]) -> str:
     """What is wrong, in the words of docs/results-schema.md."""
     kind = error["type"]
     if kind == "missing":

@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
 
 from gwbench.errors import InputError
 from gwbench.results import field_path
@@ -225,7 +224,7 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
-def _problem(error: ErrorDetails) -> str:
+def _problem(error: Mapping[str, Any]) -> str:
     """pydantic's error in the words of docs/gate.md."""
     kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
     if kind == "extra_forbidden":
