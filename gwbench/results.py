@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
 from gwbench.stats import spread
+from gwbench.validation import input_error
 
 SCHEMA_VERSION = 1
 
@@ -413,44 +414,7 @@ def _validate(data: dict[str, Any], source: str) -> Results:
     try:
         return _adapter().validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        raise InputError(
-            _problem(error), file=source, field=field_path(error["loc"]) or None
-        ) from None
-
-
-def field_path(loc: Sequence[int | str]) -> str:
-    """``("hotpaths", 0, "points", 1, "size")`` -> ``hotpaths[0].points[1].size``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
-    return out
-
-
-_EXPECTED = {
-    "int_type": "an integer",
-    "int_from_float": "an integer",
-    "float_type": "a number",
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "tuple_type": "a list",
-    "list_type": "a list",
-    "dict_type": "an object",
-    "dataclass_type": "an object",
-    "dataclass_exact_type": "an object",
-}
-
-
-def _problem(error: Mapping[str, Any]) -> str:
-    """What is wrong, in the words of docs/results-schema.md."""
-    kind = error["type"]
-    if kind == "missing":
-        return "missing"
-    if kind == "literal_error":
-        return f"{error['input']!r} is not one of {error.get('ctx', {}).get('expected', '')}"
-    if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {json.dumps(error['input'])[:80]}"
-    return str(error["msg"])
+        raise input_error(exc, source) from None
 
 
 def json_schema() -> dict[str, Any]:

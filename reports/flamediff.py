@@ -35,7 +35,7 @@ from typing import Literal
 from markupsafe import Markup, escape
 
 from gwbench.folded import PREPARE_LABEL, Stacks, is_code_frame, split_frame
-from gwbench.reports.flamegraph import FONT, truncate
+from gwbench.reports.flamegraph import FONT, icicle, truncate
 from gwbench.units import format_seconds
 
 Unit = Literal["seconds", "samples", "share"]
@@ -247,34 +247,29 @@ def render_diff_svg(
     pad = 10
     inner = width - 2 * pad
     px_per_unit = inner / root.width if root.width > 0 else 0.0
-    rects: list[str] = []
-    hidden = 0
-    depth_seen = 0
-    todo: list[tuple[DiffNode, float, int]] = [(root, 0.0, 0)]
-    while todo:
-        node, x, depth = todo.pop()
-        w = node.width * px_per_unit
-        if w < min_width_px or depth > max_depth:
-            hidden += 1
-            continue
-        depth_seen = max(depth_seen, depth)
-        rects.append(
-            _frame(
-                node,
-                pad + x,
-                depth * frame_height,
-                w,
-                frame_height,
-                scale,
-                normalized.unit,
-                before.label,
-                after.label,
-            )
+    placed, hidden = icicle(
+        root,
+        _width,
+        _children,
+        px_per_unit,
+        min_width_px=min_width_px,
+        max_depth=max_depth,
+    )
+    rects = [
+        _frame(
+            f.node,
+            pad + f.offset * px_per_unit,
+            f.depth * frame_height,
+            f.width,
+            frame_height,
+            scale,
+            normalized.unit,
+            before.label,
+            after.label,
         )
-        child_x = x
-        for child in sorted(node.children.values(), key=lambda c: c.name):
-            todo.append((child, child_x, depth + 1))
-            child_x += child.width * px_per_unit
+        for f in placed
+    ]
+    depth_seen = max((f.depth for f in placed), default=0)
     top = 4
     height = top + (depth_seen + 1) * frame_height + 4
     svg = (
@@ -292,6 +287,14 @@ def render_diff_svg(
         frames_hidden=hidden,
     )
     return Markup(svg), summary
+
+
+def _width(node: DiffNode) -> float:
+    return node.width
+
+
+def _children(node: DiffNode) -> list[DiffNode]:
+    return sorted(node.children.values(), key=lambda c: c.name)
 
 
 def _frame(

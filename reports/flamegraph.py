@@ -25,12 +25,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from markupsafe import Markup, escape
 
 from gwbench.folded import is_code_frame
+
+N = TypeVar("N")
 
 WIDTH = 640
 """Width in SVG units: two graphs side by side keep 11px text readable."""
@@ -92,6 +95,58 @@ def truncate(name: str, width: float) -> str:
     return name if len(name) <= chars else name[: chars - 1] + "…"
 
 
+@dataclass(frozen=True)
+class Placed(Generic[N]):
+    """A frame's place in an icicle layout."""
+
+    node: N
+    offset: float
+    """From the left edge of the root, in the units of the layout's ``size``."""
+    depth: int
+    width: float
+    """In SVG units."""
+
+
+def icicle(
+    root: N,
+    size: Callable[[N], float],
+    children: Callable[[N], Iterable[N]],
+    px_per_unit: float,
+    *,
+    min_width_px: float,
+    max_depth: int,
+) -> tuple[list[Placed[N]], int]:
+    """Every frame of the tree under ``root`` placed as an icicle (children side by side
+    under their parent, left to right in the order ``children`` gives), parents before
+    their children, and
+    how many frames were left out: narrower than ``min_width_px`` or deeper than
+    ``max_depth`` (with everything under them). Iterative: py-spy stacks can be deeper
+    than Python's recursion limit."""
+    placed: list[Placed[N]] = []
+    hidden = 0
+    todo: list[tuple[N, float, int]] = [(root, 0, 0)]
+    while todo:
+        node, offset, depth = todo.pop()
+        width = size(node) * px_per_unit
+        if width < min_width_px or depth > max_depth:
+            hidden += 1
+            continue
+        placed.append(Placed(node, offset, depth, width))
+        child_offset = offset
+        for child in children(node):
+            todo.append((child, child_offset, depth + 1))
+            child_offset += size(child)
+    return placed, hidden
+
+
+def _value(node: _Node) -> float:
+    return node.value
+
+
+def _children(node: _Node) -> list[_Node]:
+    return sorted(node.children.values(), key=lambda c: c.name)
+
+
 def _frames(
     stacks: Mapping[tuple[str, ...], int],
     title: str,
@@ -107,17 +162,12 @@ def _frames(
     total = root.value
     inner = width - 2 * PAD
     per_sample = inner / total if total else 0.0
+    placed, hidden = icicle(
+        root, _value, _children, per_sample, min_width_px=min_width_px, max_depth=max_depth
+    )
     parts: list[str] = []
-    hidden = 0
-    depth_seen = 0
-    todo: list[tuple[_Node, int, int]] = [(root, 0, 0)]
-    while todo:
-        node, x, depth = todo.pop()
-        w = node.value * per_sample
-        if w < min_width_px or depth > max_depth:
-            hidden += 1
-            continue
-        depth_seen = max(depth_seen, depth)
+    for frame in placed:
+        node, x, depth, w = frame.node, frame.offset, frame.depth, frame.width
         px = PAD + x * per_sample
         y = depth * FRAME_H
         pct = 100.0 * node.value / total if total else 0.0
@@ -125,16 +175,13 @@ def _frames(
         tip = f"{name}\n{node.value:,} samples, {pct:.2f}%"
         fill = "rgb(200,203,208)" if depth == 0 else hot_colour(node.name)
         parts.append(
-            f'<g class="f" data-x="{x}" data-w="{node.value}" data-d="{depth}">'
+            f'<g class="f" data-x="{x:.0f}" data-w="{node.value}" data-d="{depth}">'
             f"<title>{escape(tip)}</title>"
             f'<rect x="{px:.1f}" y="{y}" width="{max(w - 0.4, 0.2):.1f}" '
             f'height="{FRAME_H - 1}" fill="{fill}" rx="1.5"/>'
             f'<text x="{px + 3:.1f}" y="{y + FRAME_H - 5}">{escape(truncate(name, w))}</text></g>'
         )
-        child_x = x
-        for child in sorted(node.children.values(), key=lambda c: c.name):
-            todo.append((child, child_x, depth + 1))
-            child_x += child.value
+    depth_seen = max((f.depth for f in placed), default=0)
     return parts, total, hidden, depth_seen
 
 

@@ -9,7 +9,7 @@ What each layer may import, besides the standard library, third-party packages a
 itself:
 
 - the leaf modules in ``gwbench/`` (errors, results, stats, scaling, verdicts, files,
-  units, folded): other leaf modules only; every layer may import them;
+  units, folded, validation): other leaf modules only; every layer may import them;
 - ``workloads``: nothing else;
 - ``baselines`` and ``optimized``: ``workloads`` (never each other: a baseline and its twin
   are compared, not shared);

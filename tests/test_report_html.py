@@ -22,6 +22,15 @@ PAYLOAD = "<script>window.__pwned=1</script>"
 NAME = "<b>bold</b>-ingress"
 
 
+def _baseline_profiled(profile: Profile) -> Results:
+    """The sample results with ``profile`` as the baseline's."""
+    results = report_data.results()
+    hp = results.hotpaths[0]
+    impl = replace(hp.implementations[0], profile=profile)
+    impls = (impl, *hp.implementations[1:])
+    return replace(results, hotpaths=(replace(hp, implementations=impls),))
+
+
 class Collector(HTMLParser):
     """Tags with their attributes, and the text of inline scripts."""
 
@@ -130,14 +139,9 @@ def test_run_warnings_are_shown_escaped(tmp_path: Path) -> None:
 
 
 def test_missing_profiles_say_why(tmp_path: Path) -> None:
-    results = report_data.results()  # no base_dir: no profiles
-    hp = results.hotpaths[0]
-    impl = replace(
-        hp.implementations[0],
-        profile=Profile(200, None, None, None, 0, 0.0, missing_reason="py-spy not found"),
-    )
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
+    # no base_dir: no profiles
+    results = _baseline_profiled(
+        Profile(200, None, None, None, 0, 0.0, missing_reason="py-spy not found")
     )
     text, _ = _render(tmp_path, results)
     assert "No flame graph: py-spy not found" in text
@@ -149,14 +153,7 @@ def test_artefacts_outside_the_results_directory_are_not_read(tmp_path: Path) ->
     secret.write_text("stolen (x.py:1) 5\n")
     base = tmp_path / "run"
     base.mkdir()
-    results = report_data.results()
-    hp = results.hotpaths[0]
-    impl = replace(
-        hp.implementations[0], profile=Profile(200, None, None, "../secret.folded", 5, 1.0)
-    )
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
-    )
+    results = _baseline_profiled(Profile(200, None, None, "../secret.folded", 5, 1.0))
     text = render_html(results, base_dir=base)
     assert "stolen" not in text and "outside the results directory" in text
 
@@ -195,14 +192,7 @@ def test_user_values_are_escaped(tmp_path: Path) -> None:
 def test_hostile_frame_names_stay_text_in_the_report(tmp_path: Path) -> None:
     # GIVEN a real py-spy profile whose hottest function is named like an <img> payload
     shutil.copy(DATA / "pyspy-hostile.folded", tmp_path / "flame.folded")
-    results = report_data.results()
-    hp = results.hotpaths[0]
-    impl = replace(
-        hp.implementations[0], profile=Profile(200, None, None, "flame.folded", 165, 0.66)
-    )
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
-    )
+    results = _baseline_profiled(Profile(200, None, None, "flame.folded", 165, 0.66))
     # WHEN the report renders THEN the frame is drawn, escaped, and no <img> exists
     text, doc = _render(tmp_path, results)
     assert "&lt;img src=x onerror=window.__pwned=1&gt;" in text

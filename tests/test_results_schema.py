@@ -218,7 +218,7 @@ def test_not_a_results_file_and_bad_fields_are_input_errors(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("where", "value", "field", "words"),
     [
-        (("run", "wall_seconds"), True, "run.wall_seconds", "expected a number, got true"),
+        (("run", "wall_seconds"), True, "run.wall_seconds", "expected a number, got a boolean"),
         (("workload", "sizes"), "1,2", "workload.sizes", "expected a list"),
         (("environment", "git_dirty"), 1, "environment.git_dirty", "expected true or false"),
         (("environment", "packages"), [], "environment.packages", "expected an object"),

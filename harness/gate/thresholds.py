@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from gwbench.errors import InputError
-from gwbench.results import field_path
+from gwbench.validation import input_error
 
 SCHEMA_VERSION = 1
 TimeMetric = Literal["wall", "cpu"]
@@ -198,52 +198,6 @@ class _File(_Table):
     hotpaths: dict[str, _HotPath] = {}
 
 
-_NOUNS = {
-    "float_type": "a number",
-    "int_type": "an integer",
-    "string_type": "a string",
-    "tuple_type": "a list",
-    "list_type": "a list",
-    "dict_type": "a table",
-    "model_type": "a table",
-    "literal_error": "one of",
-}
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
-
-
-def _problem(error: Mapping[str, Any]) -> str:
-    """pydantic's error in the words of docs/gate.md."""
-    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
-    if kind == "extra_forbidden":
-        return "unknown key"
-    if kind == "literal_error":
-        return f"{value!r} is not one of {ctx.get('expected')}"
-    if kind in _NOUNS:
-        return f"expected {_NOUNS[kind]}, got {_kind(value)}"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"{value!r} must be {'at least' if kind.endswith('equal') else 'above'} " + (
-            f"{ctx.get('ge', ctx.get('gt'))}"
-        )
-    if kind in ("less_than_equal", "less_than"):
-        return f"{value!r} must be at most {ctx.get('le', ctx.get('lt'))}"
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    return str(error["msg"])
-
-
 def _known_keys(loc: tuple[int | str, ...]) -> str:
     """The keys allowed where an unknown key ``loc`` stands."""
     model: type[BaseModel] = _File
@@ -271,12 +225,7 @@ def parse(data: Mapping[str, Any], source: str) -> Thresholds:
     try:
         file = _File.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        loc = tuple(error["loc"])
-        message = _problem(error)
-        if error["type"] == "extra_forbidden":
-            message += f" (known: {_known_keys(loc)})"
-        raise InputError(message, file=source, field=field_path(loc)) from None
+        raise input_error(exc, source, mapping="a table", known_keys=_known_keys) from None
     result = Thresholds(
         **_fields(file.gate),
         hotpaths={
