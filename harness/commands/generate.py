@@ -16,10 +16,9 @@ import click
 
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
+from gwbench.harness.commands import options
 from gwbench.workloads.model import (
-    DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_DOMAIN,
-    DEFAULT_SEED,
     WorkloadSpec,
 )
 
@@ -56,15 +55,8 @@ def write_atomically(path: Path, text: str) -> None:
     required=True,
     help="Number of Ingresses to generate (>= 1).",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--custom-domains",
-    "custom_domains",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_CUSTOM_DOMAIN_SHARE,
-    show_default=True,
-    help="Share of Ingresses on a custom domain with its own certificate (0 to 1).",
-)
+@options.seed()
+@options.custom_domains("Share of Ingresses on a custom domain with its own certificate (0 to 1).")
 @click.option(
     "--domain",
     default=DEFAULT_DOMAIN,

@@ -12,12 +12,12 @@ from gwbench import folded
 from gwbench.errors import EXIT_HARNESS, InputError
 from gwbench.files import atomic_write_text
 from gwbench.harness import plan, reporting, runner
+from gwbench.harness.commands import options
 from gwbench.harness.progress import RichProgress
 from gwbench.harness.selection import resolve_source, select_hotpaths
 from gwbench.reports.flamegraph import flamegraph_document
 from gwbench.reports.speedscope import render_speedscope
 from gwbench.results import Results
-from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
 EXIT_INTERRUPTED = 130
 
@@ -45,21 +45,10 @@ EXIT_INTERRUPTED = 130
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
-@click.option(
-    "--from-file",
-    type=click.Path(exists=True, dir_okay=False, readable=True),
-    help="Benchmark your own Ingresses (multi-document YAML or a kind: List).",
-)
-@click.option("--from-cluster", is_flag=True, help="Benchmark the current cluster's Ingresses.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--custom-domains",
-    "custom_domains",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_CUSTOM_DOMAIN_SHARE,
-    show_default=True,
-    help="Share of generated Ingresses on a custom domain (0 to 1).",
-)
+@options.from_file("Benchmark your own Ingresses (multi-document YAML or a kind: List).")
+@options.from_cluster("Benchmark the current cluster's Ingresses.")
+@options.seed()
+@options.custom_domains()
 @click.option(
     "--budget",
     type=click.FloatRange(min=1.0),
