@@ -249,8 +249,8 @@ def render_diff_svg(
     px_per_unit = inner / root.width if root.width > 0 else 0.0
     placed, hidden = icicle(
         root,
-        _width,
-        _children,
+        lambda n: n.width,
+        lambda n: sorted(n.children.values(), key=lambda c: c.name),
         px_per_unit,
         min_width_px=min_width_px,
         max_depth=max_depth,
@@ -287,14 +287,6 @@ def render_diff_svg(
         frames_hidden=hidden,
     )
     return Markup(svg), summary
-
-
-def _width(node: DiffNode) -> float:
-    return node.width
-
-
-def _children(node: DiffNode) -> list[DiffNode]:
-    return sorted(node.children.values(), key=lambda c: c.name)
 
 
 def _frame(

@@ -139,14 +139,6 @@ def icicle(
     return placed, hidden
 
 
-def _value(node: _Node) -> float:
-    return node.value
-
-
-def _children(node: _Node) -> list[_Node]:
-    return sorted(node.children.values(), key=lambda c: c.name)
-
-
 def _frames(
     stacks: Mapping[tuple[str, ...], int],
     title: str,
@@ -163,7 +155,12 @@ def _frames(
     inner = width - 2 * PAD
     per_sample = inner / total if total else 0.0
     placed, hidden = icicle(
-        root, _value, _children, per_sample, min_width_px=min_width_px, max_depth=max_depth
+        root,
+        lambda n: n.value,
+        lambda n: sorted(n.children.values(), key=lambda c: c.name),
+        per_sample,
+        min_width_px=min_width_px,
+        max_depth=max_depth,
     )
     parts: list[str] = []
     for frame in placed:

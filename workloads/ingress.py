@@ -8,18 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kubernetes.client import (
-    V1HTTPIngressPath,
-    V1HTTPIngressRuleValue,
-    V1Ingress,
-    V1IngressBackend,
-    V1IngressRule,
-    V1IngressServiceBackend,
-    V1IngressSpec,
-    V1IngressTLS,
-    V1ObjectMeta,
-    V1ServiceBackendPort,
-)
+from kubernetes import client as k8s
 
 from gwbench.workloads.model import WILDCARD_SECRET
 
@@ -36,27 +25,28 @@ def plain_ingress(
     annotations: dict[str, str] | None = None,
     paths: Sequence[tuple[str, str]] = (("/", "Prefix"),),
     manifest: bool = True,
-) -> V1Ingress:
+) -> k8s.V1Ingress:
     """A networking.k8s.io/v1 Ingress routing ``paths`` (path, pathType) of ``host`` to
     ``service:port``, with a TLS entry naming ``secret`` when ``tls`` (and a host).
     ``manifest`` sets apiVersion and kind (a document of its own; items of a list read
     from the API carry neither)."""
-    backend = V1IngressBackend(
-        service=V1IngressServiceBackend(name=service, port=V1ServiceBackendPort(number=port))
+    port_ref = k8s.V1ServiceBackendPort(number=port)
+    backend = k8s.V1IngressBackend(
+        service=k8s.V1IngressServiceBackend(name=service, port=port_ref)
     )
-    rule = V1IngressRule(
+    rule = k8s.V1IngressRule(
         host=host,
-        http=V1HTTPIngressRuleValue(
-            paths=[V1HTTPIngressPath(path=p, path_type=t, backend=backend) for p, t in paths]
+        http=k8s.V1HTTPIngressRuleValue(
+            paths=[k8s.V1HTTPIngressPath(path=p, path_type=t, backend=backend) for p, t in paths]
         ),
     )
-    return V1Ingress(
+    return k8s.V1Ingress(
         api_version="networking.k8s.io/v1" if manifest else None,
         kind="Ingress" if manifest else None,
-        metadata=V1ObjectMeta(name=name, namespace=namespace, annotations=annotations),
-        spec=V1IngressSpec(
+        metadata=k8s.V1ObjectMeta(name=name, namespace=namespace, annotations=annotations),
+        spec=k8s.V1IngressSpec(
             rules=[rule],
-            tls=[V1IngressTLS(hosts=[host], secret_name=secret)]
+            tls=[k8s.V1IngressTLS(hosts=[host], secret_name=secret)]
             if tls and host is not None
             else None,
         ),
