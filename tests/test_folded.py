@@ -21,7 +21,7 @@ from gwbench.folded import (
     total,
 )
 from gwbench.harness.commands.run import write_flame_artefacts
-from gwbench.reports.flamegraph import SCRIPT, flamegraph_document, render_flamegraph
+from gwbench.reports.flamegraph import SCRIPT, flamegraph_document, icicle, render_flamegraph
 from gwbench.reports.speedscope import render_speedscope
 from gwbench.results import Profile
 from tests import report_data
@@ -99,6 +99,28 @@ def test_the_flame_graph_file_is_the_report_graph_with_its_script() -> None:
     frames = root.findall(".//svg:g[@class='f']", ns)
     assert len(frames) == inline.frames == 5
     assert "title &lt;&amp;&gt;" in document and "<&>" not in document
+
+
+def test_icicle_places_children_side_by_side_and_leaves_out_narrow_subtrees() -> None:
+    # GIVEN a tree as (name, size, children): a root of 100 with children of 60, 39 and 1
+    a = ("a", 60.0, (("a1", 30.0, ()),))
+    c = ("c", 1.0, (("deep", 1.0, ()),))
+    root = ("root", 100.0, (a, ("b", 39.0, ()), c))
+    # WHEN laid out at 1 px per unit, frames under 2 px hidden
+    placed, hidden = icicle(
+        root, lambda n: n[1], lambda n: n[2], 1.0, min_width_px=2.0, max_depth=10
+    )
+    spots = {p.node[0]: (p.offset, p.depth, p.width) for p in placed}
+    # THEN siblings follow each other left to right, children start under their parent,
+    # and the 1 px frame is left out together with what hangs under it
+    assert spots == {
+        "root": (0, 0, 100.0),
+        "a": (0, 1, 60.0),
+        "a1": (0, 2, 30.0),
+        "b": (60.0, 1, 39.0),
+    }
+    assert hidden == 1
+    assert icicle(root, lambda n: n[1], lambda n: n[2], 1.0, min_width_px=0, max_depth=0)[1] == 3
 
 
 def test_run_draws_flame_graph_and_speedscope_files_from_the_folded_stacks(
