@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import xxhash
 from google.protobuf import descriptor_pool, text_format
+
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.protohash import ChainsInput, Message, Partition, partition_of
 

@@ -8,7 +8,8 @@ installs them here, and in a source checkout the links in this folder (``gwbench
 ``PYTHONPATH=.``.
 
 Data flows one way: workloads -> baselines | optimized -> harness -> reports. The leaf
-modules in this folder (errors, results, stats, scaling) may be imported by all of them.
+modules in this folder (errors, results, stats, scaling, verdicts, files, units, folded,
+validation) may be imported by all of them; tests/test_layering.py keeps it so.
 """
 
 __version__ = "0.2.0"

@@ -15,20 +15,22 @@ implementation over the baseline at each size; an optional ``envoy`` section.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import functools
 import json
 import os
-import tempfile
-import types
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 from gwbench.errors import InputError
+from gwbench.files import atomic_write_text
 from gwbench.stats import spread
+from gwbench.validation import input_error
 
 SCHEMA_VERSION = 1
 
@@ -345,33 +347,8 @@ def dumps(results: Results) -> str:
 
 
 def write_results(results: Results, path: str | os.PathLike[str]) -> Path:
-    """Write ``results`` to ``path`` atomically (temporary file in the same directory,
-    then ``os.replace``)."""
+    """Write ``results`` to ``path`` atomically (:mod:`gwbench.files`)."""
     return atomic_write_text(Path(path), dumps(results))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -412,17 +389,7 @@ def from_json_dict(data: object, *, source: str = "results") -> Results:
             f"reads schema version {SCHEMA_VERSION}",
             file=source,
         )
-    try:
-        return _build(Results, data, "")
-    except _SchemaError as exc:
-        raise InputError(exc.message, file=source, field=exc.field or None) from None
-
-
-class _SchemaError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+    return _validate(data, source)
 
 
 def _plain(value: object) -> object:
@@ -435,79 +402,52 @@ def _plain(value: object) -> object:
     return value
 
 
-_T = TypeVar("_T")
-_HINTS: dict[type, dict[str, Any]] = {}
+
+# --------------------------------------------------------------------------- validation
+#
+# pydantic validates the file against the dataclasses above (strict: no "3" for 3, no 1 for
+# true), so the schema is written once, as Python types. It is imported on first use:
+# it takes a fifth of a second, and most commands never read a results file.
+
+@functools.cache
+def _adapter() -> TypeAdapter[Results]:
+    from pydantic import ConfigDict, TypeAdapter
+
+    for cls in _schema_classes():
+        # Field docstrings become the JSON Schema's descriptions; unknown keys are ignored
+        # (a newer gwbench may add optional fields without a new schema version).
+        cls.__pydantic_config__ = ConfigDict(use_attribute_docstrings=True)  # type: ignore[attr-defined]
+    return TypeAdapter(Results)
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls)
-    return _HINTS[cls]
+def _schema_classes() -> list[type]:
+    return [
+        obj
+        for obj in globals().values()
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == __name__
+    ]
 
 
-def _build(cls: type[_T], data: object, where: str) -> _T:
-    if not isinstance(data, dict):
-        raise _SchemaError(where, f"expected an object, got {type(data).__name__}")
-    hints = _hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        path = f"{where}.{f.name}" if where else f.name
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise _SchemaError(path, "missing")
-            continue
-        kwargs[f.name] = _convert(hints[f.name], data[f.name], path)
-    return cls(**kwargs)
+def _validate(data: dict[str, Any], source: str) -> Results:
+    from pydantic import ValidationError
+
+    try:
+        return _adapter().validate_json(json.dumps(data), strict=True)
+    except ValidationError as exc:
+        raise input_error(exc, source) from None
 
 
-def _convert(tp: Any, value: object, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors: list[str] = []
-        for arm in args:
-            if arm is type(None):
-                continue
-            try:
-                return _convert(arm, value, where)
-            except _SchemaError as exc:
-                errors.append(exc.message)
-        raise _SchemaError(where, "; ".join(errors) or "unexpected null")
-    if origin is Literal:
-        if value not in args:
-            allowed = ", ".join(repr(a) for a in args)
-            raise _SchemaError(where, f"{value!r} is not one of {allowed}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise _SchemaError(where, f"expected a list, got {type(value).__name__}")
-        item = args[0]
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise _SchemaError(where, f"expected an object, got {type(value).__name__}")
-        _, vt = args
-        return {str(k): _convert(vt, v, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _build(tp, value, where)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise _SchemaError(where, f"expected true or false, got {value!r}")
-        return value
-    if tp is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise _SchemaError(where, f"expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise _SchemaError(where, f"expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise _SchemaError(where, f"expected a string, got {value!r}")
-        return value
-    raise TypeError(f"results schema: unsupported type {tp!r} at {where}")
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``results.json`` (published as docs/results.schema.json)."""
+    schema = _adapter().json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$comment": f"gwbench results.json, schema_version {SCHEMA_VERSION}; generated from "
+        "gwbench/results.py by `python -m gwbench.results`, described in "
+        "docs/results-schema.md",
+        **schema,
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))

@@ -20,9 +20,8 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from gwbench.harness.registry import HotPath
-
 from gwbench.errors import InputError
+from gwbench.harness.registry import HotPath
 from gwbench.results import Mode
 
 MIN_VALUES = 3

@@ -5,9 +5,10 @@
   (``gwbench run`` samples that check worker; :func:`check_profiles` keeps one whole call
   of each implementation); a shorter one gets a worker of its own in ``--profile-loop``
   mode (the implementation called repeatedly for the profile seconds). The samples under
-  the worker's profiling frames become a flame graph SVG, a speedscope JSON and folded
-  stacks (see :mod:`harness.flamegraph`). When py-spy is missing or cannot attach (no ptrace
-  permission), the profile records why and the run goes on. ``GWBENCH_PY_SPY`` names the
+  the worker's profiling frames become folded stacks (:mod:`gwbench.folded`), from which
+  ``gwbench run`` draws the flame graph SVG and the speedscope JSON beside them. When
+  py-spy is missing or cannot attach (no ptrace permission), the profile records why and
+  the run goes on. ``GWBENCH_PY_SPY`` names the
   py-spy executable (empty: treat py-spy as unavailable).
 - memray: one call in a worker under ``memray.Tracker`` (Python allocators traced), read
   back with ``memray.FileReader``: peak heap memory and allocation count of the call.
@@ -25,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gwbench.harness import flamegraph
+from gwbench import folded
+from gwbench.files import atomic_write_text
 from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
 from gwbench.harness.worker import (
     PROFILE_CALL_FRAME,
@@ -33,7 +35,6 @@ from gwbench.harness.worker import (
     WorkerSpec,
     check_call_frame,
 )
-
 from gwbench.results import Memory, Profile
 
 PY_SPY_ENV = "GWBENCH_PY_SPY"
@@ -107,30 +108,26 @@ def py_spy_command(py_spy: str, raw: Path, child: Sequence[str]) -> list[str]:
     ]
 
 
-def read_raw(raw: Path) -> flamegraph.Stacks:
+def read_raw(raw: Path) -> folded.Stacks:
     """py-spy's raw output (deleted once read)."""
     try:
         with open(raw, encoding="utf-8", errors="replace") as fh:
-            return flamegraph.parse_folded(fh)
+            return folded.parse_folded(fh, strict=False)
     finally:
         raw.unlink(missing_ok=True)
 
 
 def write_profile(
-    hot: flamegraph.Stacks,
+    hot: folded.Stacks,
     paths: ArtefactPaths,
     label: str,
     size: int,
     source: str,
     calls: int | None = None,
 ) -> Profile:
-    """The three artefacts of the hot stacks ``hot`` (at least one sample)."""
-    paths.file(".folded").parent.mkdir(parents=True, exist_ok=True)
-    paths.file(".folded").write_text(flamegraph.to_folded(hot), encoding="utf-8")
-    paths.file(".speedscope.json").write_text(
-        flamegraph.to_speedscope(hot, label), encoding="utf-8"
-    )
-    paths.file(".svg").write_text(flamegraph.to_svg(hot, label), encoding="utf-8")
+    """The folded stacks of ``hot`` (at least one sample); the flame graph and speedscope
+    files it names are drawn from them when the run writes its report."""
+    atomic_write_text(paths.file(".folded"), folded.to_folded(hot))
     samples = sum(hot.values())
     return Profile(
         size=size,
@@ -183,7 +180,7 @@ def record_profile(
         return missing(f"py-spy: {exc}")
     if rc != 0 or not raw.exists():
         return missing(_failure_reason(rc, log))
-    hot = flamegraph.hot_stacks(read_raw(raw), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
+    hot = folded.hot_stacks(read_raw(raw), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
     if not hot:
         tail = log_tail(log, 3).replace("\n", " | ")
         return missing("py-spy recorded no samples of the hot path" + (f": {tail}" if tail else ""))
@@ -191,7 +188,7 @@ def record_profile(
 
 
 def check_profiles(
-    stacks: flamegraph.Stacks,
+    stacks: folded.Stacks,
     calls: Mapping[str, ArtefactPaths],
     size: int,
     label: Callable[[str], str],
@@ -201,7 +198,7 @@ def check_profiles(
     call). Implementations without a sample are left out."""
     out: dict[str, Profile] = {}
     for impl, paths in calls.items():
-        hot = flamegraph.hot_stacks(stacks, check_call_frame(impl), None, label(impl))
+        hot = folded.hot_stacks(stacks, check_call_frame(impl), None, label(impl))
         if hot:
             out[impl] = write_profile(hot, paths, label(impl), size, PROFILE_FROM_CHECK, calls=1)
     return out

@@ -12,24 +12,12 @@ from pathlib import Path
 
 import jinja2
 
-from gwbench.results import Results, atomic_write_text
+from gwbench.files import atomic_write_text
+from gwbench.results import Results
+from gwbench.units import format_seconds
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
 MINIMAL_TEMPLATE = "minimal.html.j2"
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds >= 100:
-        return f"{seconds:.0f} s"
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.3g} ms"
-    if seconds >= 1e-6:
-        return f"{seconds * 1e6:.3g} us"
-    return f"{seconds * 1e9:.3g} ns"
 
 
 def format_bytes(n: int | None) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gwbench.errors import InputError
 from gwbench.harness import registry
 from gwbench.harness.registry import HotPath
 from gwbench.harness.sources import SourceSpec, WorkloadProvider
-
-from gwbench.errors import InputError
 
 
 def select_hotpaths(names: Sequence[str]) -> list[HotPath]:

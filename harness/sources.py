@@ -12,15 +12,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gwbench.errors import InputError
+from gwbench.stats import stable_seed
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_SEED,
     Workload,
     WorkloadSpec,
 )
-
-from gwbench.errors import HarnessError, InputError
-from gwbench.stats import stable_seed
 
 SourceKind = Literal["generated", "file", "cluster"]
 
@@ -34,23 +33,15 @@ class SourceSpec:
 
 
 def generate_workload(spec: WorkloadSpec) -> Workload:
-    """The seeded generator (workloads.generate)."""
-    try:
-        from gwbench.workloads.generate import generate
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.generate":
-            raise
-        raise HarnessError("the workload generator (workloads/generate.py) is missing") from None
+    """The seeded generator (workloads.generate, imported when first needed)."""
+    from gwbench.workloads.generate import generate
+
     return generate(spec)
 
 
 def load_file(path: str) -> Workload:
-    try:
-        from gwbench.workloads.loaders import load_file as loader
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.loaders":
-            raise
-        raise HarnessError("the manifest loader (workloads/loaders.py) is missing") from None
+    from gwbench.workloads.loaders import load_file as loader
+
     try:
         return loader(path)
     except OSError as exc:
@@ -58,12 +49,8 @@ def load_file(path: str) -> Workload:
 
 
 def load_cluster() -> Workload:
-    try:
-        from gwbench.workloads.loaders import load_cluster as loader
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.loaders":
-            raise
-        raise HarnessError("the cluster loader (workloads/loaders.py) is missing") from None
+    from gwbench.workloads.loaders import load_cluster as loader
+
     return loader()
 
 

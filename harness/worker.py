@@ -57,6 +57,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gwbench.files import atomic_write_bytes, atomic_write_text
 from gwbench.workloads.counters import NullCounters
 
 if TYPE_CHECKING:
@@ -338,10 +339,7 @@ def measure_memory_call(subject: Subject, out_json: str, capture: str) -> None:
     finally:
         reader.close()
     os.remove(capture)
-    tmp = out_json + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(out, fh)
-    os.replace(tmp, out_json)
+    atomic_write_text(out_json, json.dumps(out))
 
 
 def memory_once(spec: WorkerSpec, out_json: str, capture: str) -> int:
@@ -385,9 +383,8 @@ class CheckReport:
 
 
 def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
-    from gwbench.harness import equivalence, registry
-
     from gwbench.errors import HarnessError
+    from gwbench.harness import equivalence, registry
 
     hotpath = registry.get(spec.hotpath)
     report: dict[str, Any] = {"check": None}
@@ -402,10 +399,7 @@ def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
         )
     except HarnessError as exc:
         report["error"] = str(exc)
-    tmp = out + ".tmp"
-    with open(tmp, "wb") as fh:
-        pickle.dump(report, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, out)
+    atomic_write_bytes(out, pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
     return 0
 
 

@@ -1,8 +1,8 @@
 """Differential flame graph of two folded-stack profiles, as static inline SVG.
 
-Input: py-spy's ``record --format raw`` output, Brendan Gregg's folded format (one line
-per distinct stack, ``root;caller;callee count``), as read by ``difffolded.pl`` and
-``flamegraph.pl --negate`` in brendangregg/FlameGraph. Line numbers are dropped from frame
+Input: two profiles of the folded-stack model (:mod:`gwbench.folded`; py-spy's ``record
+--format raw`` output), compared as ``difffolded.pl`` and ``flamegraph.pl --negate`` in
+brendangregg/FlameGraph compare them. Line numbers are dropped from frame
 names, and directories from file names (``f (baselines/x.py:12)`` -> ``f (x.py)``), so that
 samples on different lines of one function meet in one frame, and so do a baseline and its
 optimized twin, which sit at the same relative path with the same function names. A root
@@ -28,17 +28,18 @@ than ``min_width_px`` are left out (their time stays in their parent's width).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from gwbench.harness.flamegraph import PREPARE_LABEL
 from markupsafe import Markup, escape
+
+from gwbench.folded import PREPARE_LABEL, Stacks, is_code_frame, split_frame
+from gwbench.reports.flamegraph import FONT, icicle, truncate
+from gwbench.units import format_seconds
 
 Unit = Literal["seconds", "samples", "share"]
 
-_FRAME = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _NEUTRAL = (236, 238, 241)
 _RED = (214, 39, 40)
 _BLUE = (31, 101, 196)
@@ -46,46 +47,22 @@ NO_CHANGE = 0.005
 """A change below this share of the larger total is drawn neutral."""
 
 
-class FoldedStackError(ValueError):
-    """A line of a folded-stack file is malformed."""
-
-
-def parse_folded(text: str) -> dict[tuple[str, ...], int]:
-    """``frame;frame;frame count`` lines -> stack tuple -> samples (repeated stacks add up).
-
-    Blank lines and samples without a stack (py-spy's idle lines) are skipped; a line
-    whose last field is not a non-negative integer raises :class:`FoldedStackError`.
-    """
-    stacks: dict[tuple[str, ...], int] = {}
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        line = line.rstrip()
-        if not line.strip():
-            continue
-        stack_text, sep, count_text = line.rpartition(" ")
-        if not sep or not count_text.isdigit():
-            raise FoldedStackError(f"line {lineno}: expected 'frame;frame count', got {line!r}")
-        key = tuple(f for f in stack_text.split(";") if f)
-        if key:
-            stacks[key] = stacks.get(key, 0) + int(count_text)
-    return stacks
-
-
 def frame_key(frame: str) -> str:
     """The name two profiles are matched on: function and file name, without line number
     or directory, so that ``build (baselines/gateway_lookup.py:12)`` and ``build
     (optimized/gateway_lookup.py:30)`` (twins at the same relative path) meet."""
-    m = _FRAME.match(frame)
-    if m is None:
+    parts = split_frame(frame)
+    if parts.file is None:
         return frame
-    return f"{m['name']} ({m['file'].replace(chr(92), '/').rsplit('/', 1)[-1]})"
+    return f"{parts.name} ({parts.file.replace(chr(92), '/').rsplit('/', 1)[-1]})"
 
 
-def match_frames(stacks: Mapping[tuple[str, ...], int]) -> dict[tuple[str, ...], int]:
+def match_frames(stacks: Mapping[tuple[str, ...], int]) -> Stacks:
     """Stacks keyed by :func:`frame_key`, without a root label shared by every stack
     (the harness roots each profile at its own ``hotpath/implementation N=..`` label)."""
     firsts = {s[0] for s in stacks}
-    strip = len(firsts) == 1 and _FRAME.match(next(iter(firsts))) is None
-    out: dict[tuple[str, ...], int] = {}
+    strip = len(firsts) == 1 and not is_code_frame(next(iter(firsts)))
+    out: Stacks = {}
     for stack, count in stacks.items():
         frames = stack[1:] if strip else stack
         if frames and frames[0] == PREPARE_LABEL:
@@ -233,10 +210,7 @@ def colour(delta: float, scale: float) -> str:
 
 def describe(value: float, unit: Unit) -> str:
     if unit == "seconds":
-        for limit, scale, suffix in ((1.0, 1.0, "s"), (1e-3, 1e3, "ms"), (1e-6, 1e6, "µs")):
-            if abs(value) >= limit:
-                return f"{value * scale:.3g} {suffix}/call"
-        return f"{value * 1e9:.3g} ns/call"
+        return f"{format_seconds(value)}/call"
     if unit == "samples":
         return f"{value:.3g} samples/call"
     return f"{value * 100:.2f}%"
@@ -273,41 +247,36 @@ def render_diff_svg(
     pad = 10
     inner = width - 2 * pad
     px_per_unit = inner / root.width if root.width > 0 else 0.0
-    rects: list[str] = []
-    hidden = 0
-    depth_seen = 0
-    todo: list[tuple[DiffNode, float, int]] = [(root, 0.0, 0)]
-    while todo:
-        node, x, depth = todo.pop()
-        w = node.width * px_per_unit
-        if w < min_width_px or depth > max_depth:
-            hidden += 1
-            continue
-        depth_seen = max(depth_seen, depth)
-        rects.append(
-            _frame(
-                node,
-                pad + x,
-                depth * frame_height,
-                w,
-                frame_height,
-                scale,
-                normalized.unit,
-                before.label,
-                after.label,
-            )
+    placed, hidden = icicle(
+        root,
+        lambda n: n.width,
+        lambda n: sorted(n.children.values(), key=lambda c: c.name),
+        px_per_unit,
+        min_width_px=min_width_px,
+        max_depth=max_depth,
+    )
+    rects = [
+        _frame(
+            f.node,
+            pad + f.offset * px_per_unit,
+            f.depth * frame_height,
+            f.width,
+            frame_height,
+            scale,
+            normalized.unit,
+            before.label,
+            after.label,
         )
-        child_x = x
-        for child in sorted(node.children.values(), key=lambda c: c.name):
-            todo.append((child, child_x, depth + 1))
-            child_x += child.width * px_per_unit
+        for f in placed
+    ]
+    depth_seen = max((f.depth for f in placed), default=0)
     top = 4
     height = top + (depth_seen + 1) * frame_height + 4
     svg = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flamediff" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" '
-        f'font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, monospace" '
-        f'font-size="11"><g transform="translate(0,{top})">{"".join(rects)}</g></svg>'
+        f'font-family="{FONT}" font-size="11">'
+        f'<g transform="translate(0,{top})">{"".join(rects)}</g></svg>'
     )
     summary = DiffSummary(
         unit=normalized.unit,
@@ -342,11 +311,7 @@ def _frame(
         f"{after_label}: {describe(node.after, unit)}\n"
         f"change: {sign}{describe(change, unit)}{rel}"
     )
-    label = ""
-    chars = int((w - 6) / 6.6)
-    if chars >= 3:
-        short = node.name
-        label = short if len(short) <= chars else short[: max(1, chars - 1)] + "…"
+    label = truncate(node.name, w)
     fill = colour(change, scale)
     text = (
         f'<text x="{x + 3:.1f}" y="{y + h - 5}" fill="#111">{escape(label)}</text>' if label else ""

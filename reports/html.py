@@ -10,8 +10,7 @@ Everything from the results (and so from the user's manifests and command line) 
 through jinja2's autoescaping; only SVG this package generated itself, from escaped text,
 and its own flame-graph script are marked safe. The page carries a Content-Security-Policy
 that forbids every network fetch and every script but the flame graphs' own, by hash: the
-zoom and search script of :mod:`reports.flamegraph`, and py-spy's own script when a py-spy
-SVG is embedded (in a sandboxed iframe, :mod:`reports.embed`).
+zoom and search script of :mod:`reports.flamegraph`.
 
 Flame graphs are the bulk of the file. When the report would exceed
 :data:`MAX_REPORT_BYTES`, they are drawn again with coarser detail until it fits.
@@ -25,28 +24,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-from gwbench.reports import view as v
-from gwbench.reports.embed import (
-    SANDBOX,
-    EmbeddedFlamegraph,
-    FlamegraphError,
-    csp_hash,
-    embed_pyspy_svg,
-)
-from gwbench.reports.flamediff import (
-    DiffSummary,
-    FoldedStackError,
-    ProfileSide,
-    describe,
-    parse_folded,
-    render_diff_svg,
-)
-from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
-from gwbench.reports.flamegraph import FlameGraph, render_flamegraph
-from gwbench.reports.regression import Comparison, compare_results
-from gwbench.reports.svgchart import format_count, loglog_chart
 from markupsafe import Markup
 
+from gwbench.folded import FoldedStackError, parse_folded
+from gwbench.reports import view as v
+from gwbench.reports.flamediff import DiffSummary, ProfileSide, describe, render_diff_svg
+from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
+from gwbench.reports.flamegraph import FlameGraph, csp_hash, render_flamegraph
+from gwbench.reports.regression import Comparison, compare_results
+from gwbench.reports.svgchart import format_count, loglog_chart
 from gwbench.results import Results
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,8 +44,6 @@ it larger, they are drawn again with coarser detail (:data:`COARSEN_STEPS`)."""
 COARSEN_STEPS = (1.0, 4.0, 16.0, 64.0)
 FLAME_MIN_WIDTH_PX = 0.25
 DIFF_MIN_WIDTH_PX = 0.6
-EMBED_MIN_WIDTH = 0.0005
-"""Smallest frame drawn, as a share of all samples, in an embedded py-spy SVG."""
 
 if "</" in FLAME_SCRIPT:  # it is inlined in a <script> element
     raise RuntimeError("gwbench.reports.flamegraph.SCRIPT must not contain '</'")
@@ -67,7 +51,7 @@ if "</" in FLAME_SCRIPT:  # it is inlined in a <script> element
 
 @dataclass(frozen=True)
 class FlameView:
-    """One implementation's py-spy flame graph, embedded or the reason it is not."""
+    """One implementation's py-spy flame graph, or the reason it is not drawn."""
 
     implementation: str
     kind: str
@@ -75,8 +59,6 @@ class FlameView:
     samples: int
     seconds: float
     calls: int | None
-    embedded: EmbeddedFlamegraph | None
-    """py-spy's interactive SVG, for a sandboxed iframe."""
     graph: FlameGraph | None
     """Drawn from the folded stacks, inline."""
     note: str | None
@@ -147,22 +129,11 @@ class _Artefacts:
 def _flame(
     hp: v.HotPathView, ref: v.ProfileRef, artefacts: _Artefacts, coarsen: float
 ) -> FlameView:
-    """py-spy's own interactive SVG when the artefact is one (embedded in a sandboxed
-    iframe); else a graph drawn here from the folded stacks (zoom and search by
-    :data:`reports.flamegraph.SCRIPT`); else a static SVG artefact; else the reason."""
-    embedded: EmbeddedFlamegraph | None = None
+    """The graph drawn from the folded stacks (zoom and search by
+    :data:`reports.flamegraph.SCRIPT`), or the reason there is none."""
     graph: FlameGraph | None = None
     notes: list[str] = []
-    svg_text: str | None = None
-    if ref.flamegraph_svg is not None:
-        svg_text, why = artefacts.read(ref.flamegraph_svg)
-        if why:
-            notes.append(why)
-    if svg_text is not None and "<script" in svg_text:
-        embedded, why = _embed(ref, svg_text, coarsen)
-        if why:
-            notes.append(why)
-    if embedded is None and ref.folded_stacks is not None:
+    if ref.folded_stacks is not None:
         text, why = artefacts.read(ref.folded_stacks)
         if text is not None:
             try:
@@ -181,11 +152,7 @@ def _flame(
                     notes.append(f"{ref.folded_stacks}: no samples")
         elif why:
             notes.append(why)
-    if embedded is None and graph is None and svg_text is not None and "<script" not in svg_text:
-        embedded, why = _embed(ref, svg_text, coarsen)
-        if why:
-            notes.append(why)
-    if embedded is None and graph is None and ref.missing_reason:
+    if graph is None and ref.missing_reason:
         notes.insert(0, ref.missing_reason)
     return FlameView(
         implementation=ref.implementation,
@@ -194,22 +161,12 @@ def _flame(
         samples=ref.samples,
         seconds=ref.seconds,
         calls=ref.calls,
-        embedded=embedded,
         graph=graph,
-        note="; ".join(notes) if embedded is None and graph is None else None,
+        note="; ".join(notes) if graph is None else None,
         speedscope_json=ref.speedscope_json,
         folded_stacks=ref.folded_stacks,
         flamegraph_svg=ref.flamegraph_svg,
     )
-
-
-def _embed(
-    ref: v.ProfileRef, text: str, coarsen: float
-) -> tuple[EmbeddedFlamegraph | None, str | None]:
-    try:
-        return embed_pyspy_svg(text, min_width=EMBED_MIN_WIDTH * coarsen), None
-    except FlamegraphError as exc:
-        return None, f"{ref.flamegraph_svg} not embedded: {exc}"
 
 
 def _side(ref: v.ProfileRef, artefacts: _Artefacts) -> tuple[ProfileSide | None, str | None]:
@@ -344,8 +301,6 @@ def _render(
     for hp in summary.hotpaths:
         flames = tuple(_flame(hp, ref, artefacts, coarsen) for ref in hp.profiles)
         for f in flames:
-            if f.embedded is not None:
-                hashes.update(f.embedded.script_hashes)
             if f.graph is not None:
                 hashes.add(csp_hash(FLAME_SCRIPT))
                 uses_script = True
@@ -374,7 +329,6 @@ def _render(
         comparison=comparison,
         csp=content_security_policy(hashes),
         flame_script=Markup(FLAME_SCRIPT) if uses_script else None,
-        sandbox=SANDBOX,
         coarsen=coarsen,
         min_width_px=FLAME_MIN_WIDTH_PX * coarsen,
         rendered_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

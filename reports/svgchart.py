@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from gwbench.units import format_seconds
+
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies.
 PALETTE = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
@@ -45,16 +47,20 @@ def format_count(value: float) -> str:
     return f"{value:.3g}"
 
 
-def format_seconds(value: float) -> str:
-    """Seconds in the unit that keeps three significant digits readable."""
-    if value == 0:
-        return "0 s"
-    if abs(value) >= 1000:  # .3g would switch to exponent notation
-        return f"{value:,.0f} s"
-    for limit, scale, unit in ((1.0, 1.0, "s"), (1e-3, 1e3, "ms"), (1e-6, 1e6, "µs")):
-        if abs(value) >= limit:
-            return f"{value * scale:.3g} {unit}"
-    return f"{value * 1e9:.3g} ns"
+def _tick(
+    axis: str,
+    line: tuple[float, float, float, float],
+    at: tuple[float, float],
+    anchor: str,
+    label: str,
+) -> str:
+    """A grid line across the plot and its tick label."""
+    x1, y1, x2, y2 = line
+    return (
+        f'<line class="grid" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+        f'stroke="{GRID}"/><text class="tick {axis}-tick" x="{at[0]:.1f}" y="{at[1]:.1f}" '
+        f'text-anchor="{anchor}">{escape(label)}</text>'
+    )
 
 
 def log_ticks(low: float, high: float) -> list[float]:
@@ -157,18 +163,12 @@ def loglog_chart(
         for t in log_ticks(x_lo, x_hi):
             x = px(t)
             out.append(
-                f'<line class="grid" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" '
-                f'stroke="{GRID}"/>'
-                f'<text class="tick x-tick" x="{x:.1f}" y="{top + plot_h + 15}" '
-                f'text-anchor="middle">{escape(x_format(t))}</text>'
+                _tick("x", (x, top, x, top + plot_h), (x, top + plot_h + 15), "middle", x_format(t))
             )
         for t in log_ticks(y_lo, y_hi):
             y = py(t)
             out.append(
-                f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-                f'stroke="{GRID}"/>'
-                f'<text class="tick y-tick" x="{left - 6}" y="{y + 4:.1f}" '
-                f'text-anchor="end">{escape(y_format(t))}</text>'
+                _tick("y", (left, y, left + plot_w, y), (left - 6, y + 4), "end", y_format(t))
             )
         out.append(
             f'<text class="axis-label" x="{left + plot_w / 2:.1f}" y="{top + plot_h + 32}" '

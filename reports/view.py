@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gwbench.reports.svgchart import Series, format_seconds
-
+from gwbench.reports.svgchart import Series
 from gwbench.results import (
     TIME_METRIC,
     HotPathResult,
@@ -27,6 +26,7 @@ from gwbench.results import (
     Speedup,
 )
 from gwbench.scaling import fit_power_law
+from gwbench.units import format_seconds
 
 END_TO_END = "ingress_update"
 KIND_ORDER = {"baseline": 0, "optimized": 1, "ablation": 2}

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
+from kubernetes.client import V1Ingress
+
+from gwbench.workloads.ingress import plain_ingress
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
-from kubernetes.client import (
-    V1HTTPIngressPath,
-    V1HTTPIngressRuleValue,
-    V1Ingress,
-    V1IngressBackend,
-    V1IngressRule,
-    V1IngressServiceBackend,
-    V1IngressSpec,
-    V1IngressTLS,
-    V1ObjectMeta,
-    V1ServiceBackendPort,
-)
 
 DOMAIN = "cloud.example.com"
 
@@ -30,30 +21,16 @@ def make_ingress(
     paths: tuple[tuple[str, str], ...] = (("/", "Prefix"),),
 ) -> V1Ingress:
     """One networking.k8s.io/v1 Ingress with one rule (and one TLS entry when ``tls``)."""
-    rule_paths = [
-        V1HTTPIngressPath(
-            path=p,
-            path_type=t,
-            backend=V1IngressBackend(
-                service=V1IngressServiceBackend(
-                    name=f"{name}-svc", port=V1ServiceBackendPort(number=3000)
-                )
-            ),
-        )
-        for p, t in paths
-    ]
-    return V1Ingress(
-        api_version="networking.k8s.io/v1",
-        kind="Ingress",
-        metadata=V1ObjectMeta(
-            name=name,
-            namespace=namespace,
-            annotations={"kubernetes.io/ingress.class": "nginx", **(annotations or {})},
-        ),
-        spec=V1IngressSpec(
-            rules=[V1IngressRule(host=host, http=V1HTTPIngressRuleValue(paths=rule_paths))],
-            tls=[V1IngressTLS(hosts=[host], secret_name=secret)] if tls else None,
-        ),
+    return plain_ingress(
+        name,
+        host,
+        namespace=namespace,
+        service=f"{name}-svc",
+        port=3000,
+        secret=secret,
+        tls=tls,
+        annotations={"kubernetes.io/ingress.class": "nginx", **(annotations or {})},
+        paths=paths,
     )
 
 

@@ -7,8 +7,9 @@ import os
 import sys
 
 import pytest
-from gwbench.workloads.model import Workload, WorkloadSpec
 from kubernetes.client import V1Ingress, V1ObjectMeta
+
+from gwbench.workloads.model import Workload, WorkloadSpec
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 MODULE = "fake_hotpaths"

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from gwbench.harness.cli import main
 from gwbench.workloads import loaders, yamlio
 from gwbench.workloads.generate import generate

@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
-from gwbench.harness.cli import main
 
+from gwbench.harness.cli import main
 from gwbench.results import load_results
 
 
@@ -243,13 +243,17 @@ def test_end_to_end_run_with_pyperf_workers_and_py_spy(
             # one worker served py-spy and memray
             assert not list((out_dir / "logs").glob("memory-*"))
             assert prof.samples > 0
+            # the SVG on disk is the report's interactive graph (zoom script, search box)
             svg = (out_dir / str(prof.flamegraph_svg)).read_text()
-            assert "fake_search/" in svg
+            assert "fake_search/" in svg and "<script>" in svg and "flame-search" in svg
             folded = (out_dir / str(prof.folded_stacks)).read_text()
             assert all(
                 line.startswith(f"fake_search/{impl.name} N=40") for line in folded.splitlines()
             )
-            json.loads((out_dir / str(prof.speedscope_json)).read_text())
+            # speedscope weighs samples in seconds: together, the profile's duration
+            doc = json.loads((out_dir / str(prof.speedscope_json)).read_text())
+            assert doc["profiles"][0]["unit"] == "seconds"
+            assert sum(doc["profiles"][0]["weights"]) == pytest.approx(prof.seconds)
 
 
 DRIVER = """

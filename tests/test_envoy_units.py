@@ -13,6 +13,8 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from envoy.service.discovery.v3 import discovery_pb2
 from factories import DOMAIN, make_ingress, make_workload
+
+from gwbench.errors import HarnessError, InputError
 from gwbench.harness.cli import main
 from gwbench.harness.envoy import adapt
 from gwbench.harness.envoy.measure import (
@@ -32,8 +34,6 @@ from gwbench.harness.envoy.xds_files import LISTENER_TYPE, XdsFile
 from gwbench.workloads.envoy_config import translate, wildcard_credential
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
-
-from gwbench.errors import HarnessError, InputError
 
 REJECTION_LOG = (
     "[2026-01-01 00:00:00.000][1][warning][main] [source/server/server.cc:1059] There is no "

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from gwbench.errors import HarnessError, InputError
 from gwbench.harness.gate import checks, engine, rounds, summary, thresholds
 from gwbench.harness.gate.protocol import CheckPoint, PointKey, SideCheck, SideDescription
 from gwbench.harness.gate.sides import Side, SideRunner
-
-from gwbench.errors import HarnessError, InputError
 
 KEY = PointKey("gateway_lookup", "optimized", 300)
 
@@ -61,16 +61,23 @@ def test_per_hotpath_and_per_counter_overrides() -> None:
 @pytest.mark.parametrize(
     ("text", "field", "words"),
     [
-        ("[gate]\ncounts = -0.1", "gate.counts", "between 0"),
+        ("[gate]\ncounts = -0.1", "gate.counts", "-0.1 must be at least 0"),
+        ("[gate]\nslope = 11", "gate.slope", "11 must be at most 10"),
+        ("[gate]\ncounts = true", "gate.counts", "expected a number, got a boolean"),
+        ("[gate]\nsweep = [0.5, 1.0, 1.5]", "gate.sweep[2]", "at most 1"),
+        ("[gate]\nrounds = 5.0", "gate.rounds", "expected an integer"),
+        ("gate = 3", "gate", "expected a table"),
+        ("[hotpath.x]\ncounts = 0.1", "hotpath", "unknown key (known: gate, hotpaths"),
+        ("[hotpaths.x]\nignor = []", "hotpaths.x.ignor", "known: bytes, counters, counts"),
         ("[gate]\ncounts = 'two'", "gate.counts", "expected a number"),
-        ("[gate]\nrounds = 2", "gate.rounds", "between 3"),
+        ("[gate]\nrounds = 2", "gate.rounds", "at least 3"),
         ("[gate]\nround = 5", "gate.round", "unknown key"),
         ("[gate]\ntime_warn = 0.2", "gate.time_warn", "above time_fail"),
         ("[gate]\ntime_metric = 'cycles'", "gate.time_metric", "not one of"),
         ("[gate]\nsweep = [0.5]", "gate.sweep", "1.0"),
         ("[gate]\ntime_kinds = ['fast']", "gate.time_kinds", "implementation kind"),
         ("schema_version = 9", "schema_version", "version 9"),
-        ("[hotpaths.x]\nignore = 'a'", "hotpaths.x.ignore", "list of strings"),
+        ("[hotpaths.x]\nignore = 'a'", "hotpaths.x.ignore", "expected a list"),
         ("[hotpaths.x]\ncounters = {a = true}", "hotpaths.x.counters.a", "boolean"),
     ],
 )

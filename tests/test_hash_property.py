@@ -16,13 +16,14 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from gwbench.baselines import filterchain_hash as baseline
 from gwbench.optimized import filterchain_hash as optimized
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import ALPN_H1, ALPN_H2, build_filter_chain, pack
 from gwbench.workloads.protohash import ChainsInput, Partition, partition_of
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 SERVER_NAMES = ("a.example.com", "b.example.com", "c.example.org")
 SDS_NAMES = (

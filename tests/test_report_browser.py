@@ -4,7 +4,7 @@
   requests, shows its tables, charts and flame graphs, and the flame graphs zoom and search;
 - the report of the user's own manifests, with markup in an Ingress name, an annotation and
   the file's path, runs none of it;
-- py-spy's own interactive SVG, embedded in a sandboxed iframe, still zooms and searches.
+- the flame graph SVG written beside the results zooms and searches on its own.
 
 Screenshots go to ``test-artifacts/`` (git-ignored; CI keeps it as an artefact). The tests
 skip when Chromium is missing, unless ``CI`` is set: then they fail.
@@ -17,13 +17,12 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from gwbench.results import Profile, write_results
-from tests import report_data
+from gwbench.folded import parse_folded
+from gwbench.reports.flamegraph import flamegraph_document
 from tests.browser import Chromium, Page, Session, chromium_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,74 +178,38 @@ def test_manifest_markup_never_runs(chromium: Chromium, tmp_path: Path) -> None:
         s.screenshot(ARTIFACTS / "report-from-file.png", width=1400, height=1200)
 
 
-def test_pyspy_svg_stays_interactive_and_inert(chromium: Chromium, tmp_path: Path) -> None:
-    # GIVEN a baseline profiled as py-spy's own SVG and an optimized one as folded stacks,
-    # both holding a frame whose function name is an <img onerror> payload
-    shutil.copy(DATA / "pyspy-hostile.svg", tmp_path / "baseline.svg")
-    shutil.copy(DATA / "pyspy-hostile.folded", tmp_path / "gwbench.optimized.folded")
-    results = report_data.results()
-    hp = results.hotpaths[0]
-    base = replace(hp.implementations[0], profile=Profile(200, "baseline.svg", None, None, 165, 1))
-    opt = replace(
-        hp.implementations[1], profile=Profile(200, None, None, "gwbench.optimized.folded", 165, 1)
-    )
-    results = replace(results, hotpaths=(replace(hp, implementations=(base, opt)),))
-    write_results(results, tmp_path / "results.json")
-    _gwbench("report", str(tmp_path), timeout=60)
+def test_flame_graph_file_zooms_and_searches_on_its_own(
+    chromium: Chromium, tmp_path: Path
+) -> None:
+    # GIVEN the flame graph file gwbench run writes beside the results, drawn from a real
+    # py-spy profile whose hottest function is named like an <img onerror> payload
+    stacks = parse_folded((DATA / "pyspy-hostile.folded").read_text(encoding="utf-8"))
+    svg = tmp_path / "optimized-N200.svg"
+    svg.write_text(flamegraph_document(stacks, title="hostile/optimized N=200"), "utf-8")
+    # WHEN Chromium opens the SVG itself (no report around it)
     with chromium.session() as s:
-        s.dialog_answer = "lookup"
-        page = s.navigate((tmp_path / "report.html").as_uri(), settle_s=0.8)
+        page = s.navigate(svg.as_uri(), settle_s=0.5)
         _clean(page)
-        # the py-spy graph lives in its own sandboxed (out-of-process) frame
-        frames = [sid for sid, url in s.frames.items() if url == "about:srcdoc"]
-        assert len(frames) == 1
-        frame = frames[0]
-        assert s.evaluate("document.getElementById('frames') !== null", session=frame)
-        # its script ran: inferno's init() found its elements (offscreen frames run their
-        # timers late, so wait for it once the frame is in view)
-        s.evaluate("document.querySelector('iframe.flame').scrollIntoView()")
-        for _ in range(50):
-            if s.evaluate("typeof unzoombtn === 'object' && unzoombtn !== null", session=frame):
-                break
-            s.drain(0.1)
-        assert s.evaluate("frames.getAttribute('width') > 0", session=frame)
-        s.evaluate(
-            "document.querySelector('#frames g:nth-child(3) rect').dispatchEvent("
-            "new MouseEvent('click', {bubbles: true}))",
-            session=frame,
-        )
-        s.drain(0.3)
-        assert (
-            s.evaluate("document.getElementById('unzoom').getAttribute('class')", session=frame)
-            == ""
-        )
-        # and search (inferno asks with prompt(); the test answers "lookup")
-        s.evaluate(
-            "document.getElementById('unzoom').dispatchEvent("
-            "new MouseEvent('click', {bubbles: true}))",
-            session=frame,
-        )
-        s.evaluate(
-            "document.getElementById('search').dispatchEvent("
-            "new MouseEvent('click', {bubbles: true}))",
-            session=frame,
-        )
-        s.drain(0.5)
-        assert page.dialogs and page.dialogs[-1].startswith("Enter a search term")
-        matched = s.evaluate("document.getElementById('matched').textContent", session=frame)
-        assert matched.startswith("Matched: ")
-        # the payload frame is text in both graphs, and ran nowhere
-        for where in (None, frame):
-            assert s.evaluate("typeof window.__pwned", session=where) == "undefined"
-            assert s.evaluate("document.querySelectorAll('img').length", session=where) == 0
+        graph = "document.querySelector('svg.flame')"
+        # THEN a click on a frame zooms: its ancestors grey, unrelated frames hide
+        _click(s, f"{graph}.querySelector('g.f[data-d=\"2\"] rect')")
+        assert s.evaluate(f"{graph}.querySelectorAll('g.f.anc').length") >= 1
+        assert s.evaluate(f"{graph}.dataset.zoomed") == "1"
+        _click(s, "document.querySelector('button.flame-reset')")
+        assert s.evaluate(f"{graph}.querySelectorAll('g.f.hide, g.f.anc').length") == 0
+        # AND the search box inside the file highlights frames and says the share
+        s.evaluate("document.querySelector('input.flame-search').focus()")
+        s.send("Input.insertText", {"text": "lookup"})
+        s.drain(0.2)
+        assert s.evaluate(f"{graph}.querySelectorAll('g.f.match').length") >= 1
+        matched = s.evaluate("document.querySelector('.flame-matched').textContent")
+        assert matched.startswith("matched ") and matched.endswith("% of samples")
+        # AND the payload frame is text that ran nowhere
+        assert s.evaluate("typeof window.__pwned") == "undefined"
+        assert s.evaluate("document.querySelectorAll('img').length") == 0
         titles = s.evaluate(
-            "[...document.querySelectorAll('svg.flame title')].map(t => t.textContent).join('\\n')"
+            f"[...{graph}.querySelectorAll('title')].map(t => t.textContent).join('\\n')"
         )
         assert HOSTILE_DIR in titles
-        assert HOSTILE_DIR in s.evaluate(
-            "[...document.querySelectorAll('#frames title')].map(t => t.textContent).join()",
-            session=frame,
-        )
         _clean(page)
-        s.evaluate("document.querySelector('.flames').scrollIntoView()")
-        s.screenshot(ARTIFACTS / "report-pyspy-embed.png", width=1400, height=900)
+        s.screenshot(ARTIFACTS / "flamegraph-file.png", width=1400, height=900)

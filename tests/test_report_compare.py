@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gwbench.harness.cli import main
-from gwbench.reports.regression import compare_results, verdict
 
 from gwbench.errors import InputError
+from gwbench.harness.cli import main
+from gwbench.reports.regression import compare_results, verdict
 from gwbench.results import write_results
 from tests import report_data
 

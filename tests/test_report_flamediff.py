@@ -6,15 +6,15 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+
+from gwbench.folded import parse_folded
 from gwbench.reports.flamediff import (
-    FoldedStackError,
     ProfileSide,
     build_tree,
     colour,
     frame_key,
     match_frames,
     normalize,
-    parse_folded,
     render_diff_svg,
 )
 
@@ -151,7 +151,3 @@ def test_titles_are_escaped_and_parse() -> None:
     ET.fromstring(svg)
 
 
-def test_parse_folded_rejects_garbage_and_skips_idle() -> None:
-    assert parse_folded("a;b 3\na;b 2\n\n 4\n") == {("a", "b"): 5}
-    with pytest.raises(FoldedStackError, match="line 2"):
-        parse_folded("a;b 3\nnot a count\n")

@@ -10,16 +10,25 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from gwbench.reports.embed import FlamegraphError, csp_hash, embed_pyspy_svg
+
+from gwbench.reports.flamegraph import csp_hash
 from gwbench.reports.html import render_html
 from gwbench.reports.view import fmt_speedup
-
 from gwbench.results import Profile, Results
 from tests import report_data
 
 DATA = Path(__file__).parent / "data" / "report"
 PAYLOAD = "<script>window.__pwned=1</script>"
 NAME = "<b>bold</b>-ingress"
+
+
+def _baseline_profiled(profile: Profile) -> Results:
+    """The sample results with ``profile`` as the baseline's."""
+    results = report_data.results()
+    hp = results.hotpaths[0]
+    impl = replace(hp.implementations[0], profile=profile)
+    impls = (impl, *hp.implementations[1:])
+    return replace(results, hotpaths=(replace(hp, implementations=impls),))
 
 
 class Collector(HTMLParser):
@@ -130,14 +139,9 @@ def test_run_warnings_are_shown_escaped(tmp_path: Path) -> None:
 
 
 def test_missing_profiles_say_why(tmp_path: Path) -> None:
-    results = report_data.results()  # no base_dir: no profiles
-    hp = results.hotpaths[0]
-    impl = replace(
-        hp.implementations[0],
-        profile=Profile(200, None, None, None, 0, 0.0, missing_reason="py-spy not found"),
-    )
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
+    # no base_dir: no profiles
+    results = _baseline_profiled(
+        Profile(200, None, None, None, 0, 0.0, missing_reason="py-spy not found")
     )
     text, _ = _render(tmp_path, results)
     assert "No flame graph: py-spy not found" in text
@@ -149,14 +153,7 @@ def test_artefacts_outside_the_results_directory_are_not_read(tmp_path: Path) ->
     secret.write_text("stolen (x.py:1) 5\n")
     base = tmp_path / "run"
     base.mkdir()
-    results = report_data.results()
-    hp = results.hotpaths[0]
-    impl = replace(
-        hp.implementations[0], profile=Profile(200, None, None, "../secret.folded", 5, 1.0)
-    )
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
-    )
+    results = _baseline_profiled(Profile(200, None, None, "../secret.folded", 5, 1.0))
     text = render_html(results, base_dir=base)
     assert "stolen" not in text and "outside the results directory" in text
 
@@ -192,31 +189,19 @@ def test_user_values_are_escaped(tmp_path: Path) -> None:
     assert all("__pwned" not in s for s in doc.scripts)
 
 
-def test_pyspy_svg_embeds_in_a_sandboxed_iframe_escaped(tmp_path: Path) -> None:
-    shutil.copy(DATA / "pyspy-hostile.svg", tmp_path / "flame.svg")
-    results = report_data.results()
-    hp = results.hotpaths[0]
-    impl = replace(hp.implementations[0], profile=Profile(200, "flame.svg", None, None, 165, 0.66))
-    results = replace(
-        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
-    )
+def test_hostile_frame_names_stay_text_in_the_report(tmp_path: Path) -> None:
+    # GIVEN a real py-spy profile whose hottest function is named like an <img> payload
+    shutil.copy(DATA / "pyspy-hostile.folded", tmp_path / "flame.folded")
+    results = _baseline_profiled(Profile(200, None, None, "flame.folded", 165, 0.66))
+    # WHEN the report renders THEN the frame is drawn, escaped, and no <img> exists
     text, doc = _render(tmp_path, results)
-    frames = doc.find("iframe")
-    assert len(frames) == 1
-    assert frames[0]["sandbox"] == "allow-scripts allow-modals"
-    srcdoc = frames[0]["srcdoc"] or ""  # the parser has unescaped the attribute once
-    assert "<svg" in srcdoc and "function init(evt)" in srcdoc
-    assert "&lt;img src=x onerror=window.__pwned=1&gt;" in srcdoc  # still escaped inside
-    assert "<img" not in srcdoc and "<img" not in text
-    assert "onload=" not in srcdoc  # replaced by the hashed init() call
-    policy = doc.find("meta", **{"http-equiv": "Content-Security-Policy"})[0]["content"] or ""
-    for script in re.findall(r"<script[^>]*>(.*?)</script>", srcdoc, re.S):
-        assert csp_hash(htmllib.unescape(script)) in policy
+    assert "&lt;img src=x onerror=window.__pwned=1&gt;" in text
+    assert "<img" not in text and not doc.find("iframe")
+    assert len([t for t, a in doc.tags if t == "svg" and a.get("class") == "flame"]) == 1
 
 
 def test_a_profile_of_one_whole_call_says_so(tmp_path: Path) -> None:
     # GIVEN a baseline profiled from the check (one whole call) and a twin from a loop
-    shutil.copy(DATA / "pyspy-hostile.svg", tmp_path / "flame.svg")
     results = report_data.results()
     hp = results.hotpaths[0]
     whole = Profile(200, "flame.svg", None, None, 3210, 32.1, source="check", calls=1)
@@ -230,48 +215,6 @@ def test_a_profile_of_one_whole_call_says_so(tmp_path: Path) -> None:
     text, _ = _render(tmp_path, results)
     assert text.count("one whole call") == 1
     assert "3,210 samples over 32.1 s, one whole call" in text and "400 samples over" in text
-
-
-@pytest.mark.parametrize(
-    ("mutation", "message"),
-    [
-        (
-            lambda s: s.replace('fill="url(#background)"', 'fill="url(https://x.test/a#b)"'),
-            "external reference",
-        ),
-        (lambda s: s.replace("<rect ", '<rect onclick="alert(1)" ', 1), "event handler"),
-        (
-            lambda s: s.replace("<g>", '<g><a href="https://x.test">', 1).replace(
-                "</g>", "</a></g>", 1
-            ),
-            "unexpected element",
-        ),
-        (lambda s: s.replace("<g>", "<g><script>alert(1)</script>", 1), "script below"),
-        (
-            lambda s: s.replace("text { font-family", "@import 'https://x.test/a.css'; text {"),
-            "@import",
-        ),
-        (
-            lambda s: s.replace("<svg version", '<!DOCTYPE x [<!ENTITY a "b">]><svg version', 1),
-            "entities",
-        ),
-        (lambda s: s[: len(s) // 2], "well-formed"),
-    ],
-)
-def test_embed_refuses_what_py_spy_never_writes(mutation: object, message: str) -> None:
-    svg = (DATA / "pyspy-hostile.svg").read_text()
-    embed_pyspy_svg(svg)
-    with pytest.raises(FlamegraphError, match=message):
-        embed_pyspy_svg(mutation(svg))  # type: ignore[operator]
-
-
-def test_embed_prunes_narrow_frames() -> None:
-    svg = (DATA / "pyspy-hostile.svg").read_text()
-    everything = embed_pyspy_svg(svg, min_width=0.0)
-    trimmed = embed_pyspy_svg(svg, min_width=0.05)
-    assert everything.pruned == 0 and trimmed.pruned > 0
-    assert trimmed.frames + trimmed.pruned == everything.frames
-    assert len(trimmed.srcdoc) < len(everything.srcdoc)
 
 
 def test_report_stays_under_its_size_budget(

@@ -6,7 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
-from gwbench.reports.svgchart import Series, format_count, format_seconds, log_ticks, loglog_chart
+
+from gwbench.reports.svgchart import Series, format_count, log_ticks, loglog_chart
+from gwbench.units import format_seconds
 
 SVG = "{http://www.w3.org/2000/svg}"
 

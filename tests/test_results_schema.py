@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from gwbench import results as r
@@ -215,23 +215,62 @@ def test_not_a_results_file_and_bad_fields_are_input_errors(tmp_path: Path) -> N
         r.from_json_dict(data)
 
 
-def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN a results file on disk
-    path = tmp_path / "results.json"
-    r.write_results(make_results(), path)
-    before = path.read_bytes()
+@pytest.mark.parametrize(
+    ("where", "value", "field", "words"),
+    [
+        (("run", "wall_seconds"), True, "run.wall_seconds", "expected a number, got a boolean"),
+        (("workload", "sizes"), "1,2", "workload.sizes", "expected a list"),
+        (("environment", "git_dirty"), 1, "environment.git_dirty", "expected true or false"),
+        (("environment", "packages"), [], "environment.packages", "expected an object"),
+        (("workload", "seed"), 1.5, "workload.seed", "expected an integer"),
+    ],
+)
+def test_strict_validation_names_the_file_and_the_field(
+    where: tuple[str, str], value: object, field: str, words: str
+) -> None:
+    # GIVEN a results file with one field of the wrong type
+    data = r.to_json_dict(make_results())
+    data[where[0]][where[1]] = value
+    # WHEN read THEN an input error (exit 2) names the file, the field and what is wrong
+    with pytest.raises(InputError) as info:
+        r.loads(json.dumps(data), source="out/results.json")
+    assert info.value.exit_code == EXIT_USAGE
+    assert str(info.value).startswith(f"out/results.json, field {field}: {words}")
 
-    # WHEN the final rename fails (a crash or Ctrl-C between write and replace)
-    def boom(src: str, dst: str) -> None:
-        raise KeyboardInterrupt
 
-    monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(KeyboardInterrupt):
-        r.write_results(make_results("partial"), path)
+def test_unknown_keys_are_ignored_so_newer_optional_fields_stay_readable() -> None:
+    data = r.to_json_dict(make_results())
+    data["added_later"] = {"x": 1}
+    data["run"]["also_new"] = 2
+    assert r.from_json_dict(data) == make_results()
 
-    # THEN the old file is intact and no temporary file is left behind
-    assert path.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+def test_the_published_json_schema_is_current() -> None:
+    # GIVEN the JSON Schema committed beside docs/results-schema.md
+    committed = Path(__file__).resolve().parent.parent / "docs" / "results.schema.json"
+    # WHEN generated again from gwbench/results.py THEN it is the same (else: regenerate
+    # with `python -m gwbench.results > docs/results.schema.json`)
+    current = json.dumps(r.json_schema(), indent=2, ensure_ascii=False) + "\n"
+    assert committed.read_text(encoding="utf-8") == current, (
+        "docs/results.schema.json is stale: python -m gwbench.results > docs/results.schema.json"
+    )
+
+
+def test_the_json_schema_describes_what_gwbench_writes() -> None:
+    # GIVEN the schema and a results file written by this version
+    schema = r.json_schema()
+    data = r.to_json_dict(make_results())
+    # THEN every top-level key written is a property, the required ones are there, and
+    # field docstrings became descriptions
+    assert set(data) <= set(schema["properties"])
+    assert set(schema["required"]) <= set(data)
+    timing = schema["$defs"]["Timing"]["properties"]
+    assert "warmups excluded" in timing["values"]["description"]
+    # AND a JSON Schema validator of its own accepts the file and refuses a bad field
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(data)
+    data["run"]["mode"] = "fast"
+    assert [e.json_path for e in validator.iter_errors(data)] == ["$.run.mode"]
 
 
 def test_nan_never_reaches_the_file() -> None:

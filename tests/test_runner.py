@@ -4,7 +4,6 @@ that is interrupted or has no py-spy. Uses the toy hot paths of fake_hotpaths.py
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 import stat
@@ -18,15 +17,15 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
-from gwbench.harness import equivalence, flamegraph, plan, profile, registry, runner
+
+from gwbench.errors import EquivalenceError, InputError
+from gwbench.harness import equivalence, plan, profile, registry, runner
 from gwbench.harness.progress import NullProgress
 from gwbench.harness.sources import SourceSpec, WorkloadProvider, sample
 from gwbench.harness.subprocesses import ProcessGroup
-from gwbench.harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec, _parser
-from gwbench.workloads.model import Workload, WorkloadSpec
-
-from gwbench.errors import EquivalenceError, InputError
+from gwbench.harness.worker import PROFILE_CALL_FRAME, WorkerSpec, _parser
 from gwbench.results import load_results
+from gwbench.workloads.model import Workload, WorkloadSpec
 
 DEFAULT = plan.MODES["default"]
 QUICK = plan.MODES["quick"]
@@ -239,30 +238,6 @@ def test_worker_spec_round_trips_through_its_command_line(tmp_path: Path) -> Non
     # pyperf's --profile must not be taken for --profile-loop
     args, rest = _parser().parse_known_args([*spec.argv(), "--profile", "p.out"])
     assert args.profile_loop is None and rest == ["--profile", "p.out"]
-
-
-# ---------------------------------------------------------------- flame graphs
-
-
-def test_only_the_hot_path_samples_reach_the_artefacts() -> None:
-    folded = [
-        "<module> (worker.py:1);load_workload (worker.py:9);loads (pickle.py:1) 40\n",
-        f"<module> (worker.py:1);{PROFILE_CALL_FRAME} (worker.py:5);scan (f.py:3) 7\n",
-        f"<module> (worker.py:1);{PROFILE_CALL_FRAME} (worker.py:5);scan (f.py:3);eq (f.py:9) 3\n",
-        f"<module> (worker.py:1);{PROFILE_PREPARE_FRAME} (worker.py:4);copy (c.py:1) 2\n",
-    ]
-    stacks = flamegraph.hot_stacks(
-        flamegraph.parse_folded(folded), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, "hp/impl N=5"
-    )
-    assert sum(stacks.values()) == 12
-    assert ("hp/impl N=5", "scan (f.py:3)") in stacks
-    assert ("hp/impl N=5", flamegraph.PREPARE_LABEL, "copy (c.py:1)") in stacks
-    doc = json.loads(flamegraph.to_speedscope(stacks, "hp/impl N=5"))
-    assert sum(doc["profiles"][0]["weights"]) == 12
-    assert {"name": "scan", "file": "f.py", "line": 3} in doc["shared"]["frames"]
-    svg = flamegraph.to_svg(stacks, "title <&>")
-    assert svg.startswith("<svg") and "title &lt;&amp;&gt;" in svg and "scan (f.py:3)" in svg
-    assert flamegraph.to_folded(stacks).count("\n") == 3
 
 
 def test_memory_size_falls_back_to_the_largest_size_that_fits() -> None:

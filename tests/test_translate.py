@@ -8,6 +8,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from factories import DOMAIN, make_ingress, make_workload
+
 from gwbench.workloads.envoy_config import (
     HCM_FILTER,
     ROUTER_FILTER,

@@ -12,6 +12,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from kubernetes.client import V1Ingress
+
+from gwbench.errors import InputError
 from gwbench.workloads import certs, churn, yamlio
 from gwbench.workloads.generate import (
     CSP_VALUE,
@@ -27,9 +30,6 @@ from gwbench.workloads.generate import (
     generate,
 )
 from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
-from kubernetes.client import V1Ingress
-
-from gwbench.errors import InputError
 
 N = 5000
 DOMAIN = "cloud.example.com"

@@ -7,24 +7,14 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
-from gwbench.workloads import loaders, yamlio
-from gwbench.workloads.generate import EdgeCaseRates, generate
-from gwbench.workloads.model import WorkloadSpec
-from kubernetes.client import (
-    V1HTTPIngressPath,
-    V1HTTPIngressRuleValue,
-    V1Ingress,
-    V1IngressBackend,
-    V1IngressRule,
-    V1IngressServiceBackend,
-    V1IngressSpec,
-    V1IngressTLS,
-    V1ObjectMeta,
-    V1ServiceBackendPort,
-)
+from kubernetes.client import V1Ingress
 from kubernetes.client.exceptions import ApiException
 
 from gwbench.errors import InputError
+from gwbench.workloads import loaders, yamlio
+from gwbench.workloads.generate import EdgeCaseRates, generate
+from gwbench.workloads.ingress import plain_ingress
+from gwbench.workloads.model import WorkloadSpec
 
 DATA = Path(__file__).parent / "data" / "manifests"
 ALL_EDGE_CASES = EdgeCaseRates(0.01, 0.01, 0.01, 0.01, 0.01)
@@ -188,28 +178,18 @@ def test_domain_is_inferred_from_hosts() -> None:
 
 
 def _ingress(namespace: str, name: str, host: str | None, secret: str | None) -> V1Ingress:
-    backend = V1IngressBackend(
-        service=V1IngressServiceBackend(name=name, port=V1ServiceBackendPort(number=80))
+    ingress = plain_ingress(  # list items carry no apiVersion/kind
+        name,
+        host,
+        namespace=namespace,
+        service=name,
+        secret=secret,
+        tls=host is not None,
+        annotations={"kubernetes.io/ingress.class": "nginx"},
+        manifest=False,
     )
-    return V1Ingress(  # list items carry no apiVersion/kind
-        metadata=V1ObjectMeta(
-            name=name,
-            namespace=namespace,
-            annotations={"kubernetes.io/ingress.class": "nginx"},
-            managed_fields=[],
-        ),
-        spec=V1IngressSpec(
-            rules=[
-                V1IngressRule(
-                    host=host,
-                    http=V1HTTPIngressRuleValue(
-                        paths=[V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)]
-                    ),
-                )
-            ],
-            tls=[V1IngressTLS(hosts=[host], secret_name=secret)] if host else None,
-        ),
-    )
+    ingress.metadata.managed_fields = []
+    return ingress
 
 
 class FakeNetworkingApi:

@@ -18,13 +18,13 @@ import dataclasses
 import random
 from dataclasses import dataclass
 
+from kubernetes.client import V1Ingress, V1Secret
+
+from gwbench.errors import InputError
 from gwbench.workloads import certs
 from gwbench.workloads.generate import PORTS, IngressFactory, Producer
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
 from gwbench.workloads.validate import TLS_SECRET_TYPE
-from kubernetes.client import V1Ingress, V1Secret
-
-from gwbench.errors import InputError
 
 
 @dataclass(frozen=True)

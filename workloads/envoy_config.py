@@ -39,6 +39,7 @@ from envoy.extensions.request_id.uuid.v3 import uuid_pb2
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, secret_pb2, tls_pb2
 from google.protobuf import any_pb2, duration_pb2, struct_pb2, wrappers_pb2
 from google.protobuf.message import Message
+
 from gwbench.workloads.istio import (
     ENABLE_H2_ANNOTATION,
     HTTPS_PORT,

@@ -46,6 +46,7 @@ from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from envoy.extensions.wasm.v3 import wasm_pb2
 from google.protobuf import descriptor_pool, duration_pb2, message_factory, wrappers_pb2
 from google.protobuf.message import DecodeError
+
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import (
     HCM_FILTER,

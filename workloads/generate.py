@@ -33,9 +33,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from gwbench.workloads import certs
-from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
-from gwbench.workloads.yamlio import paused_gc
 from kubernetes.client import (
     V1HTTPIngressPath,
     V1HTTPIngressRuleValue,
@@ -49,6 +46,10 @@ from kubernetes.client import (
     V1Secret,
     V1ServiceBackendPort,
 )
+
+from gwbench.workloads import certs
+from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
+from gwbench.workloads.yamlio import paused_gc
 
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from gwbench.workloads import yamlio
-from gwbench.workloads.model import Workload
-from gwbench.workloads.validate import INGRESS_API_VERSION, TLS_SECRET_TYPE, build_workload
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client import V1Ingress, V1ObjectMeta, V1Secret
 from kubernetes.client.exceptions import ApiException
 
 from gwbench.errors import InputError
+from gwbench.workloads import yamlio
+from gwbench.workloads.model import Workload
+from gwbench.workloads.validate import INGRESS_API_VERSION, TLS_SECRET_TYPE, build_workload
 
 CLUSTER_PAGE_SIZE = 500
 CLUSTER_TIMEOUT_SECONDS = 30.0

@@ -27,9 +27,10 @@ from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
 import yaml
-from gwbench.workloads.model import Workload
 from kubernetes.client import ApiClient, V1Ingress, V1Secret
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gwbench.workloads.model import Workload
 
 _CDumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
     yaml, "CSafeDumper", yaml.SafeDumper

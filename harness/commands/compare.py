@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from gwbench.errors import EXIT_FINDING, EXIT_OK, InputError
 from gwbench.harness.gate import checks
 from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds
 from gwbench.harness.gate.thresholds import load as load_thresholds
-
-from gwbench.errors import EXIT_FINDING, EXIT_OK, InputError
 from gwbench.results import Results, load_results
 
 KIND = "gwbench-compare"

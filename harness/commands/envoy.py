@@ -9,10 +9,8 @@ JSON) and optionally writes the JSON document to a file.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +18,11 @@ from pathlib import Path
 from types import FrameType
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gwbench.errors import EXIT_FINDING
+from gwbench.files import atomic_write_text
 from gwbench.harness.envoy.measure import (
     DEFAULT_REPEAT,
     EnvoyOptions,
@@ -37,10 +40,6 @@ from gwbench.harness.envoy.process import find_envoy
 from gwbench.harness.envoy.table import format_table, results_document
 from gwbench.workloads.envoy_config import SHAPES
 from gwbench.workloads.model import DEFAULT_SEED
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from gwbench.errors import EXIT_FINDING
 
 
 @contextmanager
@@ -80,14 +79,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 @click.command(name="envoy")
@@ -195,7 +186,7 @@ def command(
     )
     text = json.dumps(document, indent=2)
     if output is not None:
-        _write_atomically(output, text + "\n")
+        atomic_write_text(output, text + "\n")
     click.echo(text if as_json else "\n".join(format_table(results)))
     failed = sum(r.probes - r.probes_ok for r in results)
     if failed:

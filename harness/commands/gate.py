@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
+from gwbench.files import atomic_write_text
 from gwbench.harness.gate import (
     engine,
     profiles,
@@ -19,10 +22,8 @@ from gwbench.harness.gate import (
     thresholds,
     worktree,
 )
+from gwbench.results import write_results
 from gwbench.workloads.model import DEFAULT_SEED
-
-from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
-from gwbench.results import atomic_write_text, write_results
 
 if TYPE_CHECKING:
     from gwbench.reports.regression import Comparison
@@ -309,7 +310,6 @@ def _write_html(outcome: engine.GateOutcome, head_results: object, out_dir: Path
     """Write DIR/report.html (head against base); the error text when that fails."""
     try:
         from gwbench.reports.html import render_html
-
         from gwbench.results import Results
 
         assert isinstance(head_results, Results)
@@ -334,8 +334,10 @@ def _write_flame_diffs(outcome: engine.GateOutcome, out_dir: Path) -> str | None
     if not outcome.profiles:
         return None
     try:
-        from gwbench.reports.flamediff import ProfileSide, parse_folded, render_diff_svg
         from markupsafe import escape
+
+        from gwbench.folded import parse_folded
+        from gwbench.reports.flamediff import ProfileSide, render_diff_svg
 
         for p in outcome.profiles:
             if p.base.folded is None or p.head.folded is None:

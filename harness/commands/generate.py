@@ -7,22 +7,20 @@ ready for ``kubectl apply -f``. The same options always write the same bytes.
 
 from __future__ import annotations
 
-import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import click
-from gwbench.workloads.model import (
-    DEFAULT_CUSTOM_DOMAIN_SHARE,
-    DEFAULT_DOMAIN,
-    DEFAULT_SEED,
-    WorkloadSpec,
-)
 
 from gwbench.errors import InputError
+from gwbench.files import atomic_write_text
+from gwbench.harness.commands import options
+from gwbench.workloads.model import (
+    DEFAULT_DOMAIN,
+    WorkloadSpec,
+)
 
 PROGRESS_THRESHOLD = 2000  # Ingresses; below this generation takes well under a second
 
@@ -46,14 +44,7 @@ def write_atomically(path: Path, text: str) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise InputError("the output directory does not exist", file=str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 @click.command(name="generate")
@@ -64,15 +55,8 @@ def write_atomically(path: Path, text: str) -> None:
     required=True,
     help="Number of Ingresses to generate (>= 1).",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--custom-domains",
-    "custom_domains",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_CUSTOM_DOMAIN_SHARE,
-    show_default=True,
-    help="Share of Ingresses on a custom domain with its own certificate (0 to 1).",
-)
+@options.seed()
+@options.custom_domains("Share of Ingresses on a custom domain with its own certificate (0 to 1).")
 @click.option(
     "--domain",
     default=DEFAULT_DOMAIN,

@@ -6,6 +6,7 @@ import json
 import textwrap
 
 import click
+
 from gwbench.harness import registry
 from gwbench.harness.registry import HotPath
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+
 from gwbench.workloads.model import Workload
 
 SCHEMA_VERSION = 1

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from gwbench.errors import InputError
-from gwbench.results import Results, atomic_write_text, load_results
+from gwbench.files import atomic_write_text
+from gwbench.results import Results, load_results
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"

@@ -7,13 +7,17 @@ from pathlib import Path
 
 import click
 from click.core import ParameterSource
+
+from gwbench import folded
+from gwbench.errors import EXIT_HARNESS, InputError
+from gwbench.files import atomic_write_text
 from gwbench.harness import plan, reporting, runner
 from gwbench.harness import shard as sharding
+from gwbench.harness.commands import options
 from gwbench.harness.progress import RichProgress
 from gwbench.harness.selection import resolve_source, select_hotpaths
-from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
-
-from gwbench.errors import EXIT_HARNESS, InputError
+from gwbench.reports.flamegraph import flamegraph_document
+from gwbench.reports.speedscope import render_speedscope
 from gwbench.results import Results
 
 EXIT_INTERRUPTED = 130
@@ -42,21 +46,10 @@ EXIT_INTERRUPTED = 130
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
-@click.option(
-    "--from-file",
-    type=click.Path(exists=True, dir_okay=False, readable=True),
-    help="Benchmark your own Ingresses (multi-document YAML or a kind: List).",
-)
-@click.option("--from-cluster", is_flag=True, help="Benchmark the current cluster's Ingresses.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed.")
-@click.option(
-    "--custom-domains",
-    "custom_domains",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_CUSTOM_DOMAIN_SHARE,
-    show_default=True,
-    help="Share of generated Ingresses on a custom domain (0 to 1).",
-)
+@options.from_file("Benchmark your own Ingresses (multi-document YAML or a kind: List).")
+@options.from_cluster("Benchmark the current cluster's Ingresses.")
+@options.seed()
+@options.custom_domains()
 @click.option(
     "--budget",
     type=click.FloatRange(min=1.0),
@@ -175,6 +168,8 @@ def command_line(ctx: click.Context) -> tuple[str, ...]:
 
 
 def _report(results: Results, path: Path) -> None:
+    for problem in write_flame_artefacts(results, path.parent):
+        click.echo(f"gwbench: warning: {problem}", err=True)
     _, warning = reporting.write_report(results, path)
     if warning:
         click.echo(f"gwbench: warning: {warning}", err=True)
@@ -182,3 +177,34 @@ def _report(results: Results, path: Path) -> None:
     from gwbench.reports.markdown import render_markdown
 
     _append_step_summary(render_markdown(results))
+
+
+def write_flame_artefacts(results: Results, out_dir: Path) -> list[str]:
+    """Draw each profile's flame graph SVG (interactive: zoom, search) and speedscope JSON
+    (weights in seconds) from its folded stacks, at the paths the results name. Returns
+    what could not be drawn."""
+    problems: list[str] = []
+    for hp in results.hotpaths:
+        for impl in hp.implementations:
+            prof = impl.profile
+            if prof is None or prof.folded_stacks is None or not prof.samples:
+                continue
+            label = f"{hp.name}/{impl.name} N={prof.size}"
+            try:
+                stacks = folded.parse_folded(
+                    (out_dir / prof.folded_stacks).read_text(encoding="utf-8")
+                )
+            except (OSError, folded.FoldedStackError) as exc:
+                problems.append(f"{label}: no flame graph drawn: {exc}")
+                continue
+            if prof.flamegraph_svg is not None:
+                atomic_write_text(
+                    out_dir / prof.flamegraph_svg, flamegraph_document(stacks, title=label)
+                )
+            if prof.speedscope_json is not None:
+                per_sample = prof.seconds / prof.samples
+                atomic_write_text(
+                    out_dir / prof.speedscope_json,
+                    render_speedscope(stacks, name=label, seconds_per_sample=per_sample),
+                )
+    return problems

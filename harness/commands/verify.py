@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from gwbench.harness import equivalence
-from gwbench.harness.reporting import format_seconds
-from gwbench.harness.selection import resolve_source, select_hotpaths
-from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
 from gwbench.errors import EquivalenceError
+from gwbench.harness import equivalence
+from gwbench.harness.commands import options
+from gwbench.harness.selection import resolve_source, select_hotpaths
+from gwbench.units import format_seconds
 
 JSON_VERSION = 1
 
@@ -51,22 +51,11 @@ def check_json(check: equivalence.Check) -> dict[str, object]:
 @click.command(name="verify")
 @click.option("-n", "--ingresses", type=int, default=None, help="Number of Ingresses N.")
 @click.option("--hotpath", "hotpaths", multiple=True, metavar="NAME", help="Repeatable.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
-@click.option(
-    "--custom-domains",
-    "custom_domains",
-    type=click.FloatRange(0.0, 1.0),
-    default=DEFAULT_CUSTOM_DOMAIN_SHARE,
-    show_default=True,
-    help="Share of generated Ingresses on a custom domain (0 to 1).",
-)
-@click.option(
-    "--from-file",
-    type=click.Path(exists=True, dir_okay=False, readable=True),
-    help="Check on your own Ingresses (a seeded subset of N of them).",
-)
-@click.option("--from-cluster", is_flag=True, help="Check on the current cluster's Ingresses.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@options.seed(help="Random seed.")
+@options.custom_domains()
+@options.from_file("Check on your own Ingresses (a seeded subset of N of them).")
+@options.from_cluster("Check on the current cluster's Ingresses.")
+@options.as_json()
 def command(
     ingresses: int | None,
     hotpaths: tuple[str, ...],

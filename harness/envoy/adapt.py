@@ -30,9 +30,9 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
-from gwbench.harness.envoy.bootstrap import LOOPBACK, file_config_source
 
 from gwbench.errors import HarnessError
+from gwbench.harness.envoy.bootstrap import LOOPBACK, file_config_source
 
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 TLS_SOCKET = "envoy.transport_sockets.tls"

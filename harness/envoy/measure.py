@@ -30,6 +30,8 @@ from typing import Any
 
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
+
+from gwbench.errors import InputError
 from gwbench.harness.envoy import adapt
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, CasePlan, NewHost, plan_case
@@ -41,8 +43,6 @@ from gwbench.harness.envoy.xds_files import FORMATS, Format
 from gwbench.workloads.envoy_config import SHAPES, Shape
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
-
-from gwbench.errors import InputError
 
 DEFAULT_REPEAT = 5
 RESULT_SCHEMA = "gwbench.envoy/1"

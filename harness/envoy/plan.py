@@ -19,15 +19,15 @@ from dataclasses import dataclass
 
 from envoy.config.listener.v3 import listener_components_pb2
 from envoy.config.route.v3 import route_components_pb2, route_pb2
+from kubernetes.client import V1Ingress
+
+from gwbench.errors import InputError
 from gwbench.harness.envoy import adapt
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.harness.envoy.secrets import certificates, leaf_der, rotated
 from gwbench.workloads.envoy_config import Shape, Translation, translate, wildcard_credential
 from gwbench.workloads.istio import ENABLE_H2_ANNOTATION
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
-from kubernetes.client import V1Ingress
-
-from gwbench.errors import InputError
 
 DEFAULT_PROBE_SAMPLE = 50
 CUSTOM_PROBES = 10

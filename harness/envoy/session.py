@@ -22,6 +22,8 @@ from types import TracebackType
 
 from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
+
+from gwbench.errors import HarnessError
 from gwbench.harness.envoy.bootstrap import (
     LOOPBACK,
     CertificateKeyPair,
@@ -44,8 +46,6 @@ from gwbench.harness.envoy.xds_files import (
     Format,
     XdsFile,
 )
-
-from gwbench.errors import HarnessError
 
 REJECTED = re.compile(r"(?:config update rejected|config rejected|update rejected)[:\s]*(.*)$")
 PORT_TAKEN = "Address already in use"

@@ -32,7 +32,6 @@ from typing import Literal
 
 from gwbench.harness.gate.protocol import CheckPoint, PointKey
 from gwbench.harness.gate.thresholds import Thresholds
-
 from gwbench.scaling import fit_power_law
 from gwbench.stats import GATE_CONFIDENCE, GATE_RESAMPLES, bootstrap_median, median, stable_seed
 

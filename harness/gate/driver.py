@@ -372,7 +372,7 @@ def serve(request: dict[str, Any], commands: IO[str], answers: IO[str]) -> dict[
 PROFILE_CALL_FRAME = "_gwbench_profiled_call"
 PROFILE_PREPARE_FRAME = "_gwbench_profiled_prepare"
 """Frame names a sampling profiler sees around each call and each ``prepare`` (the same
-names as ``harness.worker``'s, so :mod:`harness.flamegraph` keeps only these samples)."""
+names as ``harness.worker``'s, so :func:`gwbench.folded.hot_stacks` keeps only these samples)."""
 
 
 def _gwbench_profiled_prepare(prepare: Callable[[Any], Any], inputs: Any) -> Any:

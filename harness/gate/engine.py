@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 from gwbench.harness.gate import checks, rounds, worktree
 from gwbench.harness.gate.profiles import RowProfiles, profile_rows
 from gwbench.harness.gate.protocol import (
@@ -41,8 +42,6 @@ from gwbench.harness.gate.protocol import (
 from gwbench.harness.gate.sides import Server, Side, SideLabel, SideRunner, round_cpu
 from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths, from_commit
 from gwbench.harness.progress import NullProgress, Progress
-
-from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 
 LABELS: tuple[SideLabel, SideLabel] = ("base", "head")
 

@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gwbench.harness import flamegraph
+from gwbench import folded
+from gwbench.files import atomic_write_text
 from gwbench.harness.gate import driver
 from gwbench.harness.gate.protocol import PointKey
 from gwbench.harness.gate.sides import Side, SideLabel, SideRunner, side_environment
@@ -113,14 +114,13 @@ def profile_side(
         return missing(f"py-spy failed (exit {code})" + (f": {tail}" if tail else ""))
     stacks = read_raw(raw)
     label = f"{side.label} {short(side.commit)} {key.label()}"
-    hot = flamegraph.hot_stacks(
+    hot = folded.hot_stacks(
         stacks, driver.PROFILE_CALL_FRAME, driver.PROFILE_PREPARE_FRAME, label
     )
-    samples = sum(hot.values())
+    samples = folded.total(hot)
     if samples == 0:
         return missing("py-spy recorded no samples of the hot path")
-    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    (out_dir / rel).write_text(flamegraph.to_folded(hot), encoding="utf-8")
+    atomic_write_text(out_dir / rel, folded.to_folded(hot))
     result = answer.get("result") or {}
     calls = result.get("calls") if isinstance(result, dict) else None
     spent = result.get("seconds") if isinstance(result, dict) else None

@@ -21,8 +21,6 @@ from gwbench.harness import environment
 from gwbench.harness.gate.engine import GateOutcome, SideInfo
 from gwbench.harness.gate.protocol import CheckPoint, PointKey, TimeSample
 from gwbench.harness.gate.sides import SideLabel
-from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
-
 from gwbench.results import (
     SCHEMA_VERSION,
     HotPathResult,
@@ -34,6 +32,7 @@ from gwbench.results import (
     WorkloadInfo,
 )
 from gwbench.scaling import point_fits
+from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_DOMAIN
 
 
 def _timing(samples: Sequence[TimeSample]) -> Timing | None:

@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from gwbench.errors import HarnessError
 from gwbench.harness.gate import driver
 from gwbench.harness.gate.worktree import short
 from gwbench.harness.registry import EXTRA_HOTPATHS_ENV
 from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail
-
-from gwbench.errors import HarnessError
 
 SideLabel = Literal["base", "head"]
 DRIVER_FILE = "side_driver.py"

@@ -1,6 +1,6 @@
 """The gate's thresholds and round settings: ``ci/thresholds.toml``, versioned in the repo.
 
-Read with :mod:`tomllib` and validated field by field; any mistake is an
+Read with :mod:`tomllib` and validated by pydantic models of the file; any mistake is an
 :class:`~gwbench.errors.InputError` naming the file and the field (exit 2). Every key is
 optional; the defaults are docs/gate.md's starting values::
 
@@ -36,14 +36,16 @@ Resolution for one counter: ``hotpaths.H.counters.NAME``, else ``hotpaths.H.byte
 from __future__ import annotations
 
 import fnmatch
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from gwbench.errors import InputError
+from gwbench.validation import input_error
 
 SCHEMA_VERSION = 1
 TimeMetric = Literal["wall", "cpu"]
@@ -124,188 +126,133 @@ def is_bytes_counter(name: str) -> bool:
 
 DEFAULTS = Thresholds()
 
-_GATE_KEYS = {
-    "counts",
-    "bytes",
-    "slope",
-    "time_fail",
-    "time_warn",
-    "time_metric",
-    "rounds",
-    "confirm_rounds",
-    "values",
-    "min_values",
-    "value_seconds",
-    "budget_seconds",
-    "warmups",
-    "sweep",
-    "time_kinds",
-}
-_HOTPATH_KEYS = {"counts", "bytes", "slope", "time_fail", "time_warn", "ignore", "counters"}
+# --------------------------------------------------------------------------- the file
+#
+# The TOML file as pydantic models (strict: a boolean is not a number, a string not a
+# list; unknown keys refused). Defaults come from :class:`Thresholds`, so they are
+# written once; cross-field rules (warn band below the fail threshold ...) are checked on
+# the result.
+
+Ratio = Annotated[float, Field(ge=0.0, le=100.0)]
+Slope = Annotated[float, Field(ge=0.0, le=10.0)]
+Rounds = Annotated[int, Field(ge=3, le=1000)]
+Values = Annotated[int, Field(ge=1, le=10000)]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
 
 
-class _Reader:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, message: str) -> InputError:
-        return InputError(message, file=self.source, field=where)
-
-    def table(self, value: object, where: str) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(where, f"expected a table, got {_kind(value)}")
-        return value
-
-    def unknown(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        extra = sorted(set(table) - allowed)
-        if extra:
-            prefix = f"{where}." if where else ""
-            raise self.fail(
-                prefix + extra[0],
-                f"unknown key (known: {', '.join(sorted(allowed))})",
-            )
-
-    def ratio(self, value: object, where: str, *, upper: float = 100.0) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(where, f"expected a number, got {_kind(value)}")
-        number = float(value)
-        if math.isnan(number) or not 0.0 <= number <= upper:
-            raise self.fail(where, f"{value!r} must be between 0 and {upper:g}")
-        return number
-
-    def positive(self, value: object, where: str, *, upper: float = 3600.0) -> float:
-        number = self.ratio(value, where, upper=upper)
-        if number <= 0.0:
-            raise self.fail(where, f"{value!r} must be above 0")
-        return number
-
-    def integer(self, value: object, where: str, *, low: int, high: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(where, f"expected an integer, got {_kind(value)}")
-        if not low <= value <= high:
-            raise self.fail(where, f"{value} must be between {low} and {high}")
-        return value
-
-    def strings(self, value: object, where: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(where, "expected a list of strings")
-        return tuple(value)
+class _Table(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__
+def _kinds(kinds: list[str]) -> tuple[str, ...]:
+    bad = [k for k in kinds if k not in IMPLEMENTATION_KINDS]
+    if bad:
+        raise ValueError(
+            f"{bad[0]!r} is not an implementation kind ({', '.join(IMPLEMENTATION_KINDS)})"
+        )
+    return tuple(kinds)
+
+
+def _sweep(fractions: list[float]) -> tuple[float, ...]:
+    if not fractions:
+        raise ValueError("expected a non-empty list of fractions of N")
+    if 1.0 not in fractions:
+        raise ValueError("must include 1.0 (N itself)")
+    if len(set(fractions)) < 2:
+        raise ValueError("needs at least two distinct fractions to fit a slope")
+    return tuple(sorted(set(fractions)))
+
+
+class _Gate(_Table):
+    counts: Ratio = DEFAULTS.counts
+    bytes: Ratio = DEFAULTS.bytes
+    slope: Slope = DEFAULTS.slope
+    time_fail: Ratio = DEFAULTS.time_fail
+    time_warn: Ratio = DEFAULTS.time_warn
+    time_metric: TimeMetric = DEFAULTS.time_metric
+    rounds: Rounds = DEFAULTS.rounds
+    confirm_rounds: Rounds = DEFAULTS.confirm_rounds
+    values: Values = DEFAULTS.values
+    min_values: Values = DEFAULTS.min_values
+    value_seconds: Annotated[float, Field(gt=0.0, le=60.0)] = DEFAULTS.value_seconds
+    budget_seconds: Annotated[float, Field(gt=0.0, le=3600.0)] = DEFAULTS.budget_seconds
+    warmups: Annotated[int, Field(ge=0, le=1000)] = DEFAULTS.warmups
+    # TOML arrays arrive as lists; the validators hand on tuples.
+    sweep: Annotated[list[Fraction], AfterValidator(_sweep)] = list(DEFAULTS.sweep)
+    time_kinds: Annotated[list[str], AfterValidator(_kinds)] = list(DEFAULTS.time_kinds)
+
+
+class _HotPath(_Table):
+    counts: Ratio | None = None
+    bytes: Ratio | None = None
+    slope: Slope | None = None
+    time_fail: Ratio | None = None
+    time_warn: Ratio | None = None
+    ignore: Annotated[list[str], AfterValidator(tuple)] = []
+    counters: dict[str, Ratio] = {}
+
+
+class _File(_Table):
+    schema_version: int = SCHEMA_VERSION
+    gate: _Gate = _Gate()
+    hotpaths: dict[str, _HotPath] = {}
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> str:
+    """The keys allowed where an unknown key ``loc`` stands."""
+    model: type[BaseModel] = _File
+    for part in loc[:-1]:
+        if part == "hotpaths" and model is _File:
+            model = _HotPath
+            continue
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    return ", ".join(sorted(model.model_fields))
 
 
 def parse(data: Mapping[str, Any], source: str) -> Thresholds:
     """Validate parsed TOML into :class:`Thresholds`."""
-    r = _Reader(source)
-    r.unknown(data, {"schema_version", "gate", "hotpaths"}, "")
     version = data.get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION:
-        raise r.fail(
-            "schema_version",
+        raise InputError(
             f"thresholds schema version {version!r} is not supported: this gwbench reads "
             f"version {SCHEMA_VERSION}",
+            file=source,
+            field="schema_version",
         )
-    gate = r.table(data.get("gate", {}), "gate")
-    r.unknown(gate, _GATE_KEYS, "gate")
-    kw: dict[str, Any] = {"source": source}
-    for key in ("counts", "bytes", "time_fail", "time_warn"):
-        if key in gate:
-            kw[key] = r.ratio(gate[key], f"gate.{key}")
-    if "slope" in gate:
-        kw["slope"] = r.ratio(gate["slope"], "gate.slope", upper=10.0)
-    if "time_metric" in gate:
-        metric = gate["time_metric"]
-        if metric not in ("wall", "cpu"):
-            raise r.fail("gate.time_metric", f"{metric!r} is not one of 'wall', 'cpu'")
-        kw["time_metric"] = metric
-    if "rounds" in gate:
-        kw["rounds"] = r.integer(gate["rounds"], "gate.rounds", low=3, high=1000)
-    if "confirm_rounds" in gate:
-        kw["confirm_rounds"] = r.integer(
-            gate["confirm_rounds"], "gate.confirm_rounds", low=3, high=1000
-        )
-    if "values" in gate:
-        kw["values"] = r.integer(gate["values"], "gate.values", low=1, high=10000)
-    if "min_values" in gate:
-        kw["min_values"] = r.integer(gate["min_values"], "gate.min_values", low=1, high=10000)
-    if "warmups" in gate:
-        kw["warmups"] = r.integer(gate["warmups"], "gate.warmups", low=0, high=1000)
-    if "value_seconds" in gate:
-        kw["value_seconds"] = r.positive(gate["value_seconds"], "gate.value_seconds", upper=60)
-    if "budget_seconds" in gate:
-        kw["budget_seconds"] = r.positive(gate["budget_seconds"], "gate.budget_seconds")
-    if "sweep" in gate:
-        kw["sweep"] = _sweep(r, gate["sweep"])
-    if "time_kinds" in gate:
-        kinds = r.strings(gate["time_kinds"], "gate.time_kinds")
-        bad = [k for k in kinds if k not in IMPLEMENTATION_KINDS]
-        if bad:
-            raise r.fail(
-                "gate.time_kinds",
-                f"{bad[0]!r} is not an implementation kind ({', '.join(IMPLEMENTATION_KINDS)})",
-            )
-        kw["time_kinds"] = kinds
-    hotpaths_table = r.table(data.get("hotpaths", {}), "hotpaths")
-    kw["hotpaths"] = {
-        name: _hotpath(r, name, value) for name, value in sorted(hotpaths_table.items())
-    }
-    result = Thresholds(**kw)
-    _check_consistency(r, result)
+    try:
+        file = _File.model_validate(data)
+    except ValidationError as exc:
+        raise input_error(exc, source, mapping="a table", known_keys=_known_keys) from None
+    result = Thresholds(
+        **_fields(file.gate),
+        hotpaths={
+            name: HotPathThresholds(**_fields(hp)) for name, hp in sorted(file.hotpaths.items())
+        },
+        source=source,
+    )
+    _check_consistency(result)
     return result
 
 
-def _sweep(r: _Reader, value: object) -> tuple[float, ...]:
-    if not isinstance(value, list) or not value:
-        raise r.fail("gate.sweep", "expected a non-empty list of fractions of N")
-    fractions = tuple(r.positive(v, f"gate.sweep[{i}]", upper=1.0) for i, v in enumerate(value))
-    if 1.0 not in fractions:
-        raise r.fail("gate.sweep", "must include 1.0 (N itself)")
-    if len(set(fractions)) < 2:
-        raise r.fail("gate.sweep", "needs at least two distinct fractions to fit a slope")
-    return tuple(sorted(set(fractions)))
+def _fields(table: BaseModel) -> dict[str, Any]:
+    return {name: getattr(table, name) for name in type(table).model_fields}
 
 
-def _hotpath(r: _Reader, name: str, value: object) -> HotPathThresholds:
-    where = f"hotpaths.{name}"
-    table = r.table(value, where)
-    r.unknown(table, _HOTPATH_KEYS, where)
-    kw: dict[str, Any] = {}
-    for key in ("counts", "bytes", "time_fail", "time_warn"):
-        if key in table:
-            kw[key] = r.ratio(table[key], f"{where}.{key}")
-    if "slope" in table:
-        kw["slope"] = r.ratio(table["slope"], f"{where}.slope", upper=10.0)
-    if "ignore" in table:
-        kw["ignore"] = r.strings(table["ignore"], f"{where}.ignore")
-    if "counters" in table:
-        counters = r.table(table["counters"], f"{where}.counters")
-        kw["counters"] = {
-            str(k): r.ratio(v, f"{where}.counters.{k}") for k, v in sorted(counters.items())
-        }
-    return HotPathThresholds(**kw)
+def _check_consistency(t: Thresholds) -> None:
+    def fail(field: str, message: str) -> InputError:
+        return InputError(message, file=t.source, field=field)
 
-
-def _check_consistency(r: _Reader, t: Thresholds) -> None:
     if t.time_warn > t.time_fail:
-        raise r.fail("gate.time_warn", f"warn band {t.time_warn} is above time_fail {t.time_fail}")
+        raise fail("gate.time_warn", f"warn band {t.time_warn} is above time_fail {t.time_fail}")
     if t.min_values > t.values:
-        raise r.fail("gate.min_values", f"{t.min_values} is above values = {t.values}")
+        raise fail("gate.min_values", f"{t.min_values} is above values = {t.values}")
     for name in t.hotpaths:
-        fail, warn = t.time_limits(name)
-        if warn > fail:
-            raise r.fail(f"hotpaths.{name}.time_warn", f"warn band {warn} is above {fail}")
+        fail_at, warn = t.time_limits(name)
+        if warn > fail_at:
+            raise fail(f"hotpaths.{name}.time_warn", f"warn band {warn} is above {fail_at}")
 
 
 def load(path: str | Path) -> Thresholds:

@@ -23,7 +23,7 @@ from gwbench.optimized import listener_update as optimized
 from gwbench.workloads.counters import NullCounters
 from gwbench.workloads.envoy_config import translate
 from gwbench.workloads.flatmap import UpdateInputs, compare_updates
-from gwbench.workloads.model import WILDCARD_SECRET, Workload
+from gwbench.workloads.model import Workload
 
 if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark workers may not need them
     from kubernetes.client import V1Ingress
@@ -58,43 +58,14 @@ COUNTERS = (
 
 def new_domain_ingress(workload: Workload, taken: set[str]) -> V1Ingress:
     """One more Ingress for a host none of ``taken`` uses, under the wildcard certificate."""
-    from kubernetes.client import (
-        V1HTTPIngressPath,
-        V1HTTPIngressRuleValue,
-        V1Ingress,
-        V1IngressBackend,
-        V1IngressRule,
-        V1IngressServiceBackend,
-        V1IngressSpec,
-        V1IngressTLS,
-        V1ObjectMeta,
-        V1ServiceBackendPort,
-    )
+    from gwbench.workloads.ingress import plain_ingress
 
     i = len(workload)
     host = f"new-domain-{i}.{workload.domain}"
     while host in taken:
         i += 1
         host = f"new-domain-{i}.{workload.domain}"
-    backend = V1IngressBackend(
-        service=V1IngressServiceBackend(name="new-app", port=V1ServiceBackendPort(number=80))
-    )
-    return V1Ingress(
-        api_version="networking.k8s.io/v1",
-        kind="Ingress",
-        metadata=V1ObjectMeta(name=f"network-new-{i}", namespace="ns-new-domain"),
-        spec=V1IngressSpec(
-            rules=[
-                V1IngressRule(
-                    host=host,
-                    http=V1HTTPIngressRuleValue(
-                        paths=[V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)]
-                    ),
-                )
-            ],
-            tls=[V1IngressTLS(hosts=[host], secret_name=WILDCARD_SECRET)],
-        ),
-    )
+    return plain_ingress(f"network-new-{i}", host, namespace="ns-new-domain", service="new-app")
 
 
 def update_bytes(workload: Workload) -> tuple[bytes, bytes]:
