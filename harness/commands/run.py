@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 from gwbench.harness import plan, reporting, runner
-from gwbench.harness.progress import RichProgress
+from gwbench.harness.progress import progress_for
 from gwbench.harness.selection import resolve_source, select_hotpaths
+from gwbench.reports.console import render_console
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
 from gwbench.errors import EXIT_HARNESS, InputError
@@ -126,12 +127,12 @@ def command(
     )
     report_path = out_dir / "report.html"
     try:
-        outcome = runner.execute(config, provider, RichProgress())
+        outcome = runner.execute(config, provider, progress_for())
     except runner.RunInterrupted as exc:
         _report(exc.results, report_path)
         click.echo(f"interrupted: partial results in {exc.path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    for line in reporting.summary_lines(outcome.results):
+    for line in render_console(outcome.results):
         click.echo(line)
     _report(outcome.results, report_path)
     click.echo(f"\nresults: {outcome.path}\nreport:  {report_path}")
