@@ -68,10 +68,11 @@ def _table(rows: Sequence[tuple[str, ...]], width: int, header: tuple[str, ...])
     table = [header, *rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
     gaps = 2 * (len(HEADER) - 1)
-    for col in (0, 1):  # names give way first, down to MIN_NAME each
-        excess = sum(widths) + gaps - width
-        if excess > 0:
-            widths[col] = max(MIN_NAME, widths[col] - excess)
+    while sum(widths) + gaps > width:  # names give way first, the wider one first
+        col = 0 if widths[0] >= widths[1] else 1
+        if widths[col] <= MIN_NAME:
+            break
+        widths[col] -= 1
     lines = []
     for r in table:
         cells = [
