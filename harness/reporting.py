@@ -14,7 +14,6 @@ from pathlib import Path
 from gwbench.reports.html import Artefacts, artefact_paths, render_html
 from gwbench.reports.regression import Comparison
 from gwbench.reports.view import fmt_seconds as format_seconds
-
 from gwbench.results import Results, atomic_write_text
 
 __all__ = [

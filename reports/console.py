@@ -13,7 +13,6 @@ import textwrap
 from collections.abc import Sequence
 
 from gwbench.reports import view as v
-
 from gwbench.results import Results
 
 WIDTH = 80

@@ -31,6 +31,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
+
 from gwbench.reports import view as v
 from gwbench.reports.embed import (
     SANDBOX,
@@ -51,8 +53,6 @@ from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
 from gwbench.reports.flamegraph import FlameGraph, render_flamegraph
 from gwbench.reports.regression import Comparison, compare_results
 from gwbench.reports.svgchart import format_count, loglog_chart
-from markupsafe import Markup
-
 from gwbench.results import Results
 
 TEMPLATES = Path(__file__).parent / "templates"

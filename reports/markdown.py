@@ -16,7 +16,6 @@ import re
 
 from gwbench.reports import view as v
 from gwbench.reports.regression import Comparison, ComparisonRow, Verdict, compare_results
-
 from gwbench.results import Results
 
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from gwbench.reports.svgchart import Series, format_seconds
-
 from gwbench.results import (
     TIME_METRIC,
     HotPathResult,

@@ -23,8 +23,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gwbench.reports.view import fmt_seconds
 
+from gwbench.reports.view import fmt_seconds
 from gwbench.results import ImplementationResult, Profile, load_results, write_results
 from tests import report_data
 from tests.browser import Chromium, Page, Session, chromium_or_skip

@@ -8,7 +8,6 @@ from dataclasses import replace
 
 from gwbench.harness.progress import LineProgress, RichProgress, progress_for
 from gwbench.reports.console import SLOWER_MARK, render_console
-
 from tests import report_data
 
 

@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from gwbench.reports.embed import FlamegraphError, csp_hash, embed_pyspy_svg
-from gwbench.harness.reporting import render_report
-from gwbench.reports.view import fmt_seconds, fmt_speedup, speedup_verdict
 
+from gwbench.harness.reporting import render_report
+from gwbench.reports.embed import FlamegraphError, csp_hash, embed_pyspy_svg
+from gwbench.reports.view import fmt_seconds, fmt_speedup, speedup_verdict
 from gwbench.results import Profile, Results, Speedup
 from tests import report_data
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from gwbench.harness.cli import main
 from gwbench.reports.markdown import md_escape, render_markdown
 from gwbench.reports.view import fmt_seconds, fmt_speedup
-
 from gwbench.results import ImplementationResult, write_results
 from tests import report_data
 

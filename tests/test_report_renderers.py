@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from gwbench.reports.console import render_console
 from gwbench.reports.html import render_html
 from gwbench.reports.markdown import render_markdown
 from gwbench.reports.view import fmt_ci, fmt_seconds, fmt_speedup
-
 from gwbench.results import Results
 from tests import report_data
 
