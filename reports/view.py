@@ -412,10 +412,6 @@ class HotPathView:
         return next((r.implementation for r in self.profiles if r.kind == "optimized"), None)
 
     @property
-    def time_fit(self) -> FitRow | None:
-        return next((f for f in self.fits if f.metric == TIME_METRIC), None)
-
-    @property
     def key_fits(self) -> tuple[FitRow, ...]:
         """The time fit and those of the key counters."""
         keys = {f"counter:{c.name}" for c in self.key_counters}
