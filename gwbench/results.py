@@ -210,6 +210,9 @@ class Point:
     timing: Timing | None
     error: str | None = None
     """Why timing is missing (worker failure); ``None`` otherwise."""
+    stage_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Seconds of each pipeline stage in that same untimed call, for hot paths that are a
+    pipeline (``ingress_update``): informative shares, never compared (not deterministic)."""
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,17 @@
 """Progress of a long command (``run``, ``gate``): the protocol, a silent implementation,
-and a rich progress bar on stderr over the whole plan (nothing when stderr is not a
-terminal)."""
+a rich progress bar for a terminal, and one plain line per finished step for a CI log.
+
+:func:`progress_for` picks: the bar when stderr is a terminal, else :class:`LineProgress`
+(a bar that redraws itself is unreadable in a log, and printing nothing until the end
+leaves a CI job silent for minutes).
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import sys
+import time
+from collections.abc import Callable
+from typing import Protocol, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -91,3 +98,66 @@ class RichProgress:
                 self._bar.update(self._task, description="done")
             self._bar.stop()
             self._bar = None
+
+
+def _clock_text(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+class LineProgress:
+    """Implements :class:`Progress` as plain lines: one per finished step, saying what
+    finished (the step's description), how far the plan is and the time since the start,
+    for example ``gwbench [ 7/31] 1:42 +12.0 s  time gateway_lookup/baseline N=2000``."""
+
+    def __init__(
+        self, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.clock = clock
+        self._total = 0
+        self._done = 0
+        self._text = "starting"
+        self._start = 0.0
+        self._last = 0.0
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+    def start(self, total: int) -> None:
+        self._total = total
+        self._done = 0
+        self._start = self._last = self.clock()
+        self._print(f"gwbench: {total} steps")
+
+    def describe(self, text: str) -> None:
+        self._text = text
+
+    def advance(self, steps: int = 1) -> None:
+        now = self.clock()
+        self._done += steps
+        width = len(str(self._total))
+        self._print(
+            f"gwbench [{self._done:>{width}}/{self._total}] {_clock_text(now - self._start)} "
+            f"+{now - self._last:.1f} s  {self._text}"
+        )
+        self._last = now
+
+    def note(self, text: str) -> None:
+        self._print(text)
+
+    def stop(self) -> None:
+        if self._total:
+            self._print(
+                f"gwbench: {self._done} of {self._total} steps in "
+                f"{_clock_text(self.clock() - self._start)}"
+            )
+        self._total = 0
+
+
+def progress_for(stream: TextIO | None = None) -> Progress:
+    """The rich bar when ``stream`` (default stderr) is a terminal, else plain lines."""
+    out = stream if stream is not None else sys.stderr
+    if out.isatty():
+        return RichProgress(Console(file=out))
+    return LineProgress(out)

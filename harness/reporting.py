@@ -1,124 +1,95 @@
-"""What ``gwbench run`` prints and the report it writes (results in, text out).
+"""What ``gwbench run``, ``report`` and ``gate`` hand the renderers, and where the output goes.
 
-The HTML report comes from ``reports.html.render_html(results)`` when that module exists;
-otherwise from the minimal jinja2 template ``reports/templates/minimal.html.j2``.
+The renderers in ``gwbench.reports`` are pure (data in, text out). This module is the
+caller's side: it reads the profile artefacts a report draws (relative to the results
+directory, never outside it, never above :data:`MAX_ARTEFACT_BYTES`), renders, and writes
+the report atomically.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+import os
 from pathlib import Path
 
-import jinja2
-
 from gwbench.files import atomic_write_text
+from gwbench.reports.html import Artefacts, artefact_paths, render_html
+from gwbench.reports.regression import Comparison
 from gwbench.results import Results
 from gwbench.units import format_seconds
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "reports" / "templates"
-MINIMAL_TEMPLATE = "minimal.html.j2"
+__all__ = [
+    "MAX_ARTEFACT_BYTES",
+    "format_seconds",
+    "load_artefacts",
+    "render_report",
+    "write_report",
+]
+
+MAX_ARTEFACT_BYTES = 64 << 20
+"""Artefacts larger than this are not embedded (the report says so)."""
 
 
-def format_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
-
-
-def format_exponent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-def summary_rows(results: Results) -> list[tuple[str, ...]]:
-    """One row per hot path and implementation at N: median, values, speedup, exponent."""
-    n = results.workload.ingresses
-    rows: list[tuple[str, ...]] = []
-    for hp in results.hotpaths:
-        for impl in hp.implementations:
-            point = impl.point(n)
-            timing = point.timing if point is not None else None
-            sp = hp.speedup(impl.name, n)
-            fit = impl.fit()
-            failed = point is not None and point.error is not None
-            values = str(timing.n_values) if timing else ("failed" if failed else "-")
-            if sp is not None:
-                speedup = f"{sp.ratio:.3g}x [{sp.ci_low:.3g}, {sp.ci_high:.3g}]"
-            elif impl.kind == "baseline":
-                speedup = "1x"
-            else:
-                speedup = "-"
-            rows.append(
-                (
-                    hp.name,
-                    impl.name,
-                    str(n),
-                    format_seconds(timing.median if timing else None),
-                    values,
-                    speedup,
-                    format_exponent(fit.exponent if fit else None),
-                )
-            )
-    return rows
-
-
-SUMMARY_HEADER = ("hot path", "impl", "N", "median", "values", "speedup [95% CI]", "exponent")
-
-
-def summary_lines(results: Results) -> list[str]:
-    rows = [SUMMARY_HEADER, *summary_rows(results)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(SUMMARY_HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return lines
-
-
-def _external_renderer() -> Callable[..., str] | None:
+def _read(base: Path, rel: str) -> tuple[str | None, str | None]:
+    path = (base / rel).resolve()
+    if not path.is_relative_to(base):
+        return None, f"{rel} lies outside the results directory"
     try:
-        module = importlib.import_module("gwbench.reports.html")
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.reports.html":
-            raise
-        return None
-    func = getattr(module, "render_html", None)
-    return func if callable(func) else None
+        if path.stat().st_size > MAX_ARTEFACT_BYTES:
+            return None, f"{rel} is larger than {MAX_ARTEFACT_BYTES >> 20} MiB"
+        return path.read_text(encoding="utf-8", errors="replace"), None
+    except OSError as exc:
+        return None, f"cannot read {rel}: {exc.strerror or exc}"
 
 
-def render_minimal(results: Results) -> str:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
+def load_artefacts(
+    results: Results, base_dir: Path | None, *, report_dir: Path | None = None
+) -> Artefacts:
+    """The artefacts the report of ``results`` draws, read from the results directory
+    ``base_dir``; links in the report point at them from ``report_dir`` (default: the
+    results directory itself)."""
+    if base_dir is None:
+        return Artefacts()
+    base = base_dir.resolve()
+    texts: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for rel in artefact_paths(results):
+        text, why = _read(base, rel)
+        if text is not None:
+            texts[rel] = text
+        else:
+            problems[rel] = why or "not read"
+    where = (report_dir or base_dir).resolve()
+    prefix = Path(os.path.relpath(base, where)).as_posix()
+    return Artefacts(texts, problems, link_prefix="" if prefix == "." else prefix)
+
+
+def render_report(
+    results: Results,
+    *,
+    base_dir: Path | None,
+    report_dir: Path | None = None,
+    compare: Results | Comparison | None = None,
+    reference_label: str = "reference",
+) -> str:
+    """The HTML report of ``results`` with its artefacts from ``base_dir``."""
+    return render_html(
+        results,
+        artefacts=load_artefacts(results, base_dir, report_dir=report_dir),
+        compare=compare,
+        reference_label=reference_label,
     )
-    env.filters["seconds"] = format_seconds
-    env.filters["bytes"] = format_bytes
-    env.filters["exponent"] = format_exponent
-    return env.get_template(MINIMAL_TEMPLATE).render(results=results)
 
 
 def write_report(results: Results, path: Path) -> tuple[str, str | None]:
-    """Write the HTML report; returns (renderer used, warning or None). A failing full
-    renderer falls back to the minimal page (the results file is what matters)."""
-    warning: str | None = None
-    renderer = _external_renderer()
-    html: str | None = None
-    used = "minimal"
-    if renderer is not None:
-        try:
-            html = renderer(results, base_dir=path.parent)
-            used = "gwbench.reports.html"
-        except Exception as exc:  # the report must not lose a finished run
-            warning = (
-                f"gwbench.reports.html failed ({type(exc).__name__}: {exc}); wrote the minimal page"
-            )
-    if html is None:
-        html = render_minimal(results)
+    """Write the HTML report of a run beside its results; returns (what was written,
+    warning or None). A failing renderer never loses the finished run: results.json is
+    already written, and ``gwbench report DIR`` renders it again."""
+    try:
+        html = render_report(results, base_dir=path.parent, report_dir=path.parent)
+    except Exception as exc:  # the run's results are kept whatever the renderer does
+        return "nothing", (
+            f"the report could not be rendered ({type(exc).__name__}: {exc}); the results "
+            f"are kept: `gwbench report {path.parent}` renders it again"
+        )
     atomic_write_text(path, html)
-    return used, warning
+    return "report", None

@@ -1,10 +1,15 @@
 """The HTML report: one self-contained file (inline CSS and SVG, no request to anything).
 
-``render_html(results, base_dir=..., compare=...)`` summarizes the results
-(:mod:`reports.view`), reads the profile artefacts under ``base_dir`` (py-spy flame graphs,
-folded stacks), draws the scaling charts (:mod:`reports.svgchart`) and differential flame
-graphs (:mod:`reports.flamediff`), optionally compares against a reference
-(:mod:`reports.regression`), and fills ``templates/report.html.j2``.
+``render_html(results, artefacts=..., compare=...)`` summarizes the results
+(:mod:`reports.view`), takes the profile artefacts the caller read (py-spy flame graphs,
+folded stacks: :func:`artefact_paths` names them, :class:`Artefacts` holds them; the
+renderer reads no file), draws the scaling charts (:mod:`reports.svgchart`) and
+differential flame graphs (:mod:`reports.flamediff`), optionally compares against a
+reference (:mod:`reports.regression`), and fills ``templates/report.html.j2``.
+
+The page leads with what matters: the end-to-end speedup, one card per hot path's fix with
+its absolute times and verdict, the stage breakdown of the end-to-end push; variants and
+ablations follow, and the long tables (every counter, every fit) sit behind disclosures.
 
 Everything from the results (and so from the user's manifests and command line) goes
 through jinja2's autoescaping; only SVG this package generated itself, from escaped text,
@@ -18,10 +23,11 @@ Flame graphs are the bulk of the file. When the report would exceed
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
@@ -36,8 +42,6 @@ from gwbench.reports.svgchart import format_count, loglog_chart
 from gwbench.results import Results
 
 TEMPLATES = Path(__file__).parent / "templates"
-MAX_ARTEFACT_BYTES = 64 << 20
-"""Artefacts larger than this are not embedded (the report says so)."""
 MAX_REPORT_BYTES = 9_500_000
 """The report stays below 10 MB (mail and CI artefact limits): when the flame graphs make
 it larger, they are drawn again with coarser detail (:data:`COARSEN_STEPS`)."""
@@ -65,6 +69,8 @@ class FlameView:
     speedscope_json: str | None
     folded_stacks: str | None
     flamegraph_svg: str | None
+    primary: bool = True
+    """The baseline's and the fix's are shown; variants' and ablations' are disclosed."""
 
     @property
     def graph_id(self) -> str:
@@ -81,6 +87,7 @@ class DiffView:
     before_total: str
     after_total: str
     note: str | None
+    primary: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,38 +104,45 @@ class EnvoySection:
     chart: Markup
 
 
-class _Artefacts:
-    """Reads artefacts relative to the results directory, never outside it."""
+@dataclass(frozen=True)
+class Artefacts:
+    """The profile artefacts the caller read for the report, by their path relative to
+    the results directory (as results.json names them)."""
 
-    def __init__(self, base_dir: Path | None) -> None:
-        self.base = base_dir.resolve() if base_dir is not None else None
-        self._cache: dict[str, tuple[str | None, str | None]] = {}
+    texts: Mapping[str, str] = field(default_factory=dict)
+    problems: Mapping[str, str] = field(default_factory=dict)
+    """Path -> why it was not read (missing, too large, outside the results directory)."""
+    link_prefix: str | None = None
+    """The results directory as a URL relative to the report (``""`` when the report sits
+    in it); ``None``: artefact paths are shown without links."""
 
     def read(self, rel: str | None) -> tuple[str | None, str | None]:
         """(text, None) or (None, why not)."""
         if rel is None:
             return None, "not recorded"
-        if rel not in self._cache:
-            self._cache[rel] = self._read(rel)
-        return self._cache[rel]
+        if rel in self.texts:
+            return self.texts[rel], None
+        return None, self.problems.get(rel, "results directory not given")
 
-    def _read(self, rel: str) -> tuple[str | None, str | None]:
-        if self.base is None:
-            return None, "results directory not given"
-        path = (self.base / rel).resolve()
-        if not path.is_relative_to(self.base):
-            return None, f"{rel} lies outside the results directory"
-        try:
-            if path.stat().st_size > MAX_ARTEFACT_BYTES:
-                return None, f"{rel} is larger than {MAX_ARTEFACT_BYTES >> 20} MiB"
-            return path.read_text(encoding="utf-8", errors="replace"), None
-        except OSError as exc:
-            return None, f"cannot read {rel}: {exc.strerror or exc}"
+    def url(self, rel: str) -> str | None:
+        if self.link_prefix is None:
+            return None
+        prefix = self.link_prefix.rstrip("/")
+        return quote(f"{prefix}/{rel}" if prefix and prefix != "." else rel)
 
 
-def _flame(
-    hp: v.HotPathView, ref: v.ProfileRef, artefacts: _Artefacts, coarsen: float
-) -> FlameView:
+def artefact_paths(results: Results) -> tuple[str, ...]:
+    """The artefacts :func:`render_html` draws from: each profile's folded stacks."""
+    paths: list[str] = []
+    for hp in results.hotpaths:
+        for impl in hp.implementations:
+            prof = impl.profile
+            if prof is not None and prof.folded_stacks is not None:
+                paths.append(prof.folded_stacks)
+    return tuple(dict.fromkeys(paths))
+
+
+def _flame(hp: v.HotPathView, ref: v.ProfileRef, artefacts: Artefacts, coarsen: float) -> FlameView:
     """The graph drawn from the folded stacks (zoom and search by
     :data:`reports.flamegraph.SCRIPT`), or the reason there is none."""
     graph: FlameGraph | None = None
@@ -166,10 +180,11 @@ def _flame(
         speedscope_json=ref.speedscope_json,
         folded_stacks=ref.folded_stacks,
         flamegraph_svg=ref.flamegraph_svg,
+        primary=ref.kind == "baseline" or ref.implementation == hp.fix,
     )
 
 
-def _side(ref: v.ProfileRef, artefacts: _Artefacts) -> tuple[ProfileSide | None, str | None]:
+def _side(ref: v.ProfileRef, artefacts: Artefacts) -> tuple[ProfileSide | None, str | None]:
     text, why = artefacts.read(ref.folded_stacks)
     if text is None:
         return None, f"{ref.implementation}: folded stacks {why}"
@@ -191,7 +206,7 @@ def _side(ref: v.ProfileRef, artefacts: _Artefacts) -> tuple[ProfileSide | None,
     )
 
 
-def _diffs(hp: v.HotPathView, artefacts: _Artefacts, coarsen: float) -> tuple[DiffView, ...]:
+def _diffs(hp: v.HotPathView, artefacts: Artefacts, coarsen: float) -> tuple[DiffView, ...]:
     base_ref = next((p for p in hp.profiles if p.kind == "baseline"), None)
     if base_ref is None:
         return ()
@@ -212,6 +227,7 @@ def _diffs(hp: v.HotPathView, artefacts: _Artefacts, coarsen: float) -> tuple[Di
                     "",
                     "",
                     before_why or after_why,
+                    ref.implementation == hp.fix,
                 )
             )
             continue
@@ -226,6 +242,7 @@ def _diffs(hp: v.HotPathView, artefacts: _Artefacts, coarsen: float) -> tuple[Di
                 before_total=describe(summary.before_total, summary.unit),
                 after_total=describe(summary.after_total, summary.unit),
                 note=None,
+                primary=ref.implementation == hp.fix,
             )
         )
     return tuple(out)
@@ -248,6 +265,8 @@ def _environment() -> jinja2.Environment:
         exponent=v.fmt_exponent,
         percent=v.fmt_percent,
         count=format_count,
+        verdict_class=v.verdict_class,
+        percent_level=v.fmt_level,
     )
     return env
 
@@ -263,16 +282,16 @@ def content_security_policy(script_hashes: set[str]) -> str:
 def render_html(
     results: Results,
     *,
-    base_dir: str | os.PathLike[str] | None = None,
+    artefacts: Artefacts | None = None,
     compare: Results | Comparison | None = None,
     reference_label: str = "reference",
 ) -> str:
     """The report as one HTML document.
 
-    ``base_dir`` is the results directory (artefact paths are relative to it; without it
-    the flame graphs are left out and the report says so). ``compare`` is the reference
-    results (or a ready :class:`~reports.regression.Comparison`): adds the regression table
-    and refuses a reference from another workload (:class:`~gwbench.errors.InputError`).
+    ``artefacts`` are the profile artefacts the caller read (without them the flame graphs
+    are left out and the report says why). ``compare`` is the reference results (or a
+    ready :class:`~reports.regression.Comparison`): adds the regression table and refuses a
+    reference from another workload (:class:`~gwbench.errors.InputError`).
     """
     comparison = (
         compare_results(compare, results, reference_label=reference_label)
@@ -280,7 +299,7 @@ def render_html(
         else compare
     )
     summary = v.summarize(results)
-    artefacts = _Artefacts(Path(base_dir) if base_dir is not None else None)
+    artefacts = artefacts if artefacts is not None else Artefacts()
     html = ""
     for coarsen in COARSEN_STEPS:
         html = _render(summary, comparison, artefacts, coarsen)
@@ -292,7 +311,7 @@ def render_html(
 def _render(
     summary: v.Summary,
     comparison: Comparison | None,
-    artefacts: _Artefacts,
+    artefacts: Artefacts,
     coarsen: float,
 ) -> str:
     sections = []
@@ -332,4 +351,6 @@ def _render(
         coarsen=coarsen,
         min_width_px=FLAME_MIN_WIDTH_PX * coarsen,
         rendered_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        artefact_url=artefacts.url,
+        anchors={hp.name: hp.anchor for hp in summary.hotpaths},
     )

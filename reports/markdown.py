@@ -48,6 +48,51 @@ def _interval(low: float, high: float) -> str:
     return f"[{v.fmt_speedup(low)}, {v.fmt_speedup(high)}]"
 
 
+SPEEDUP_MARK: dict[str, str] = {
+    "faster": "🟢 faster",
+    "no change": "no change",
+    "inconclusive": "⚪ inconclusive",
+    "slower": "🔴 **slower**",
+}
+"""Verdicts of ``run``'s speedups; slower is red, as on the HTML cards."""
+
+
+def _speedup_row(sp: v.SpeedupView) -> str:
+    role = "" if sp.role == "fix" else f" ({sp.role})"
+    exponents = f"{v.fmt_exponent(sp.baseline_exponent)} → {v.fmt_exponent(sp.exponent)}"
+    if sp.fit_caveat:
+        exponents += f" ⚠ {md_escape(sp.fit_caveat)}"
+    figure = v.fmt_speedup(sp.ratio)
+    return _row(
+        [
+            md_escape(sp.hotpath),
+            md_escape(sp.implementation) + role,
+            f"{sp.size:,}",
+            f"{v.fmt_seconds(sp.baseline_median)} → {v.fmt_seconds(sp.median)}",
+            f"**{figure}**",
+            sp.ci,
+            SPEEDUP_MARK[sp.verdict],
+            exponents,
+        ]
+    )
+
+
+def stage_lines(stages: v.StageBreakdown) -> list[str]:
+    """Where the end-to-end time goes, one line."""
+    names = [s.implementation for s in stages.sides]
+    parts = []
+    for label, cells in stages.rows:
+        shares = " → ".join(v.fmt_percent(c.share) if c else "–" for c in cells)
+        parts.append(f"{label} {shares}")
+    return [
+        f"Stages of {md_escape(stages.hotpath)} at N={stages.size:,} "
+        f"(share of one call, {' → '.join(md_escape(n) for n in names)}): "
+        + ", ".join(parts)
+        + ".",
+        "",
+    ]
+
+
 def summary_lines(summary: v.Summary) -> list[str]:
     w, m, r = summary.workload, summary.machine, summary.run
     share = v.fmt_percent(w.custom_domain_share) if w.custom_domain_share is not None else "–"
@@ -69,53 +114,33 @@ def summary_lines(summary: v.Summary) -> list[str]:
     for e2e in summary.end_to_end:
         lines.append(
             f"**End to end ({md_escape(e2e.hotpath)}, {md_escape(e2e.implementation)} vs "
-            f"{md_escape(e2e.baseline)} at N={e2e.size:,}): {v.fmt_speedup(e2e.ratio)} faster** "
-            f"({e2e.confidence:.0%} CI {_interval(e2e.ci_low, e2e.ci_high)})"
+            f"{md_escape(e2e.baseline)} at N={e2e.size:,}): {e2e.change}, "
+            f"{v.fmt_speedup(e2e.ratio)}, {SPEEDUP_MARK[e2e.verdict]}** ({e2e.ci})"
         )
     if summary.end_to_end:
         lines.append("")
+    if summary.stages is not None:
+        lines += stage_lines(summary.stages)
     lines += [
         _row(
             [
                 "hot path",
                 "implementation",
                 "N",
-                "baseline",
-                "median",
+                "baseline → implementation",
                 "speedup",
-                "CI",
+                "interval",
+                "verdict",
                 "exponent (baseline → impl)",
             ]
         ),
-        _row(["---", "---", "---:", "---:", "---:", "---:", "---", "---"]),
+        _row(["---", "---", "---:", "---:", "---:", "---", "---", "---"]),
     ]
     for hp in summary.hotpaths:
-        top = hp.groups[0] if hp.groups else None
-        base_row = next((t for t in top.rows if t.kind == "baseline"), None) if top else None
         if not hp.speedups:
             lines.append(_row([md_escape(hp.name), "–", "–", "–", "–", "–", "–", "–"]))
-            continue
-        for sp in hp.speedups:
-            row = (
-                next((t for t in top.rows if t.implementation == sp.implementation), None)
-                if top
-                else None
-            )
-            lines.append(
-                _row(
-                    [
-                        md_escape(hp.name),
-                        md_escape(sp.implementation)
-                        + (" (ablation)" if sp.kind == "ablation" else ""),
-                        f"{sp.size:,}",
-                        v.fmt_seconds(base_row.median if base_row else None),
-                        v.fmt_seconds(row.median if row else None),
-                        f"**{v.fmt_speedup(sp.ratio)}**",
-                        _interval(sp.ci_low, sp.ci_high),
-                        f"{v.fmt_exponent(sp.baseline_exponent)} → {v.fmt_exponent(sp.exponent)}",
-                    ]
-                )
-            )
+    lines += [_speedup_row(sp) for sp in (*summary.fixes, *summary.others)]
+    lines += ["", f"Verdicts: {md_escape(summary.thresholds)}."]
     return lines
 
 

@@ -4,7 +4,12 @@ The renderers (HTML, markdown) format these small frozen records and never read 
 results schema themselves: :func:`summarize` and the ``*_view`` builders here are the only
 code in ``reports/`` that knows the schema's field names (with
 :mod:`reports.regression`, which needs the raw timing values). Nothing here reads files;
-the HTML renderer adds the profile artefacts.
+the caller hands the HTML renderer the profile artefacts.
+
+What leads: each hot path's fix with its absolute times (baseline -> fix), speedup,
+interval and verdict (:mod:`gwbench.verdicts`); variants and ablations after the fixes;
+the end-to-end stage breakdown; the few counters that explain each speedup; fits with
+too few sizes or a poor R² flagged.
 """
 
 from __future__ import annotations
@@ -27,9 +32,27 @@ from gwbench.results import (
 )
 from gwbench.scaling import fit_power_law
 from gwbench.units import format_seconds
+from gwbench.verdicts import VERDICTS, Thresholds, Verdict, classify, describe_thresholds
 
 END_TO_END = "ingress_update"
 KIND_ORDER = {"baseline": 0, "optimized": 1, "ablation": 2}
+THRESHOLDS = Thresholds()
+"""The verdict thresholds of ``run``'s speedups (the gate reads its own from
+``ci/thresholds.toml``)."""
+KEY_COUNTERS = 3
+"""Counters shown per hot path: those that changed most between the baseline and the fix;
+the rest sit behind a disclosure."""
+FIT_MIN_SIZES = 3
+FIT_MIN_R_SQUARED = 0.9
+STAGE_LABELS = {
+    "translate": "translate",
+    "gateway_lookup": "lookup",
+    "envoyfilter_patch": "patch",
+    "encode": "encode",
+    "listener_update": "listener update",
+}
+"""Display names of the ``ingress_update`` pipeline stages (results.json names them after
+their hot paths)."""
 
 # ----------------------------------------------------------------------------- formats
 
@@ -85,6 +108,50 @@ def fmt_exponent(value: float | None) -> str:
 
 def fmt_percent(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def fmt_level(confidence: float) -> str:
+    """A confidence level: ``95%``."""
+    return f"{confidence * 100:.0f}%"
+
+
+def fmt_ci(confidence: float, low: float, high: float) -> str:
+    """An interval, stated the same way in every output: ``95% CI 1.80×–2.10×``."""
+    return f"{fmt_level(confidence)} CI {fmt_speedup(low)}–{fmt_speedup(high)}"
+
+
+def fmt_change(before: float | None, after: float | None) -> str:
+    """Absolute times, before and after: ``1.20 s → 61.0 ms``."""
+    return f"{fmt_seconds(before)} → {fmt_seconds(after)}"
+
+
+def fit_caveat(exponent: float | None, r_squared: float | None, sizes: int) -> str | None:
+    """Why a fitted exponent deserves doubt, or ``None``."""
+    if exponent is None:
+        return None
+    if sizes < FIT_MIN_SIZES:
+        return f"only {sizes} sizes"
+    if r_squared is not None and r_squared < FIT_MIN_R_SQUARED:
+        return f"R² {r_squared:.2f} < {FIT_MIN_R_SQUARED:g}"
+    return None
+
+
+def speedup_verdict(s: Speedup, thresholds: Thresholds = THRESHOLDS) -> Verdict:
+    """The speedup's own verdict when the results carry one, else the ladder of
+    :func:`gwbench.verdicts.classify` applied to its interval (``ratio`` is baseline over
+    implementation, so the log-ratio of the new side over the old is ``-ln ratio``)."""
+    recorded = getattr(s, "verdict", None)  # a field of newer results
+    for verdict in VERDICTS:
+        if recorded == verdict:
+            return verdict
+    if min(s.ratio, s.ci_low, s.ci_high) <= 0:
+        return "inconclusive"
+    return classify(-math.log(s.ratio), -math.log(s.ci_high), -math.log(s.ci_low), thresholds)
+
+
+def verdict_class(verdict: str) -> str:
+    """The CSS class of a verdict: ``verdict-faster``, ``verdict-no-change`` ..."""
+    return "verdict-" + verdict.replace(" ", "-")
 
 
 # ----------------------------------------------------------------------------- records
@@ -157,6 +224,26 @@ class SpeedupView:
     confidence: float
     baseline_exponent: float | None
     exponent: float | None
+    verdict: Verdict
+    baseline_median: float | None
+    median: float | None
+    fit_caveat: str | None
+    """Doubt about either side's time exponent (too few sizes, poor R²)."""
+    role: str = "fix"
+    """``fix`` (the hot path's first optimized implementation), ``variant`` (another
+    optimized one) or ``ablation``."""
+
+    @property
+    def ci(self) -> str:
+        return fmt_ci(self.confidence, self.ci_low, self.ci_high)
+
+    @property
+    def change(self) -> str:
+        return fmt_change(self.baseline_median, self.median)
+
+    @property
+    def verdict_class(self) -> str:
+        return verdict_class(self.verdict)
 
 
 @dataclass(frozen=True)
@@ -215,12 +302,68 @@ class MemoryRow:
 
 
 @dataclass(frozen=True)
-class FitRow:
+class FitCell:
     implementation: str
-    metric: str
     exponent: float | None
     r_squared: float | None
+    sizes: int
     reason: str | None
+
+    @property
+    def caveat(self) -> str | None:
+        return fit_caveat(self.exponent, self.r_squared, self.sizes)
+
+
+@dataclass(frozen=True)
+class FitRow:
+    """One metric's fitted exponent for every implementation (``None``: not fitted)."""
+
+    metric: str
+    cells: tuple[FitCell | None, ...]
+
+    @property
+    def caveats(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.caveat for c in self.cells if c is not None and c.caveat))
+
+
+@dataclass(frozen=True)
+class StageShare:
+    name: str
+    label: str
+    seconds: float
+    share: float
+
+
+@dataclass(frozen=True)
+class StageSide:
+    implementation: str
+    kind: str
+    total_seconds: float
+    stages: tuple[StageShare, ...]
+
+
+@dataclass(frozen=True)
+class StageBreakdown:
+    """Where the end-to-end time goes, per side: each stage's share of one untimed call
+    at N (the equivalence check's)."""
+
+    hotpath: str
+    size: int
+    sides: tuple[StageSide, ...]
+
+    @property
+    def rows(self) -> tuple[tuple[str, tuple[StageShare | None, ...]], ...]:
+        """(stage label, that stage on each side), stages in pipeline order."""
+        names = dict.fromkeys(st.name for side in self.sides for st in side.stages)
+        return tuple(
+            (
+                STAGE_LABELS.get(name, name),
+                tuple(
+                    next((st for st in side.stages if st.name == name), None) for side in self.sides
+                ),
+            )
+            for name in names
+        )
 
 
 @dataclass(frozen=True)
@@ -254,12 +397,30 @@ class HotPathView:
     groups: tuple[SizeGroup, ...]
     """Largest N first."""
     counters: tuple[CounterRow, ...]
+    key_counters: tuple[CounterRow, ...]
+    """At N, the :data:`KEY_COUNTERS` that changed most between the baseline and the fix."""
     memory: tuple[MemoryRow, ...]
     fits: tuple[FitRow, ...]
+    """Time first, then every counter."""
     series: tuple[Series, ...]
     speedups: tuple[SpeedupView, ...]
     """Non-baseline implementations at N."""
     profiles: tuple[ProfileRef, ...]
+
+    @property
+    def fix(self) -> str | None:
+        """The first optimized implementation: the fix the hot path stands for."""
+        return next((r.implementation for r in self.profiles if r.kind == "optimized"), None)
+
+    @property
+    def key_fits(self) -> tuple[FitRow, ...]:
+        """The time fit and those of the key counters."""
+        keys = {f"counter:{c.name}" for c in self.key_counters}
+        return tuple(f for f in self.fits if f.metric == TIME_METRIC or f.metric in keys)
+
+    @property
+    def caveats(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for f in self.key_fits for c in f.caveats))
 
 
 @dataclass(frozen=True)
@@ -297,6 +458,25 @@ class Summary:
     end_to_end: tuple[SpeedupView, ...]
     hotpaths: tuple[HotPathView, ...]
     envoy: EnvoyView | None
+    stages: StageBreakdown | None = None
+    thresholds: str = describe_thresholds(THRESHOLDS)
+
+    @property
+    def fixes(self) -> tuple[SpeedupView, ...]:
+        """Each hot path's fix at N, in hot-path order."""
+        return tuple(sp for hp in self.hotpaths for sp in hp.speedups if sp.role == "fix")
+
+    @property
+    def others(self) -> tuple[SpeedupView, ...]:
+        """Variants, then ablations: below the fixes."""
+        rest = [sp for hp in self.hotpaths for sp in hp.speedups if sp.role != "fix"]
+        return tuple(sorted(rest, key=lambda sp: sp.role == "ablation"))
+
+    @property
+    def confidence_levels(self) -> tuple[float, ...]:
+        return tuple(
+            sorted({sp.confidence for hp in self.hotpaths for sp in hp.speedups}, reverse=True)
+        )
 
 
 # ----------------------------------------------------------------------------- builders
@@ -313,6 +493,7 @@ def summarize(results: Results) -> Summary:
         end_to_end=end_to_end,
         hotpaths=hotpaths,
         envoy=envoy_view(results.envoy),
+        stages=stage_breakdown(results.hotpath(END_TO_END)),
     )
 
 
@@ -379,10 +560,25 @@ def _ordered(hp: HotPathResult) -> list[ImplementationResult]:
     return sorted(hp.implementations, key=lambda i: KIND_ORDER.get(i.kind, 3))
 
 
+def _role(hp: HotPathResult, impl: ImplementationResult) -> str:
+    if impl.kind == "ablation":
+        return "ablation"
+    fix = next((i for i in hp.implementations if i.kind == "optimized"), None)
+    return "fix" if fix is None or fix.name == impl.name else "variant"
+
+
+def _median(impl: ImplementationResult | None, size: int) -> float | None:
+    point = impl.point(size) if impl is not None else None
+    return point.timing.median if point is not None and point.timing is not None else None
+
+
 def _speedup_view(hp: HotPathResult, impl: ImplementationResult, s: Speedup) -> SpeedupView:
     base = hp.implementation(s.baseline) or hp.baseline
     base_fit = base.fit(TIME_METRIC) if base is not None else None
     fit = impl.fit(TIME_METRIC)
+    caveats = [
+        fit_caveat(f.exponent, f.r_squared, len(f.sizes)) for f in (base_fit, fit) if f is not None
+    ]
     return SpeedupView(
         hotpath=hp.name,
         hotpath_title=hp.title,
@@ -396,6 +592,11 @@ def _speedup_view(hp: HotPathResult, impl: ImplementationResult, s: Speedup) -> 
         confidence=s.confidence,
         baseline_exponent=base_fit.exponent if base_fit is not None else None,
         exponent=fit.exponent if fit is not None else None,
+        verdict=speedup_verdict(s),
+        baseline_median=_median(base, s.size),
+        median=_median(impl, s.size),
+        fit_caveat=next((c for c in caveats if c), None),
+        role=_role(hp, impl),
     )
 
 
@@ -493,11 +694,7 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
         )
         for i in impls
     )
-    fits = tuple(
-        FitRow(i.name, f.metric, f.exponent, f.r_squared, f.reason)
-        for i in impls
-        for f in sorted(i.scaling, key=lambda f: (f.metric != TIME_METRIC, f.metric))
-    )
+    fits = _fit_rows(impls)
     series = tuple(_time_series(i) for i in impls)
     top = max(sizes) if sizes else n
     speedups = tuple(
@@ -516,12 +713,82 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
         counter_names=counter_names,
         groups=groups,
         counters=tuple(counters),
+        key_counters=_key_counters(counters, sizes[0] if sizes else n),
         memory=memory,
         fits=fits,
         series=series,
         speedups=speedups,
         profiles=tuple(_profile_ref(i, i.profile) for i in impls),
     )
+
+
+def _fit_rows(impls: Sequence[ImplementationResult]) -> tuple[FitRow, ...]:
+    metrics = dict.fromkeys(f.metric for i in impls for f in i.scaling)
+    ordered = sorted(metrics, key=lambda m: (m != TIME_METRIC, m))
+    rows = []
+    for metric in ordered:
+        cells = []
+        for impl in impls:
+            f = impl.fit(metric)
+            cells.append(
+                FitCell(impl.name, f.exponent, f.r_squared, len(f.sizes), f.reason)
+                if f is not None
+                else None
+            )
+        rows.append(FitRow(metric, tuple(cells)))
+    return tuple(rows)
+
+
+def _change_score(row: CounterRow) -> float:
+    """How much the fix (the first non-baseline cell) changed a counter: ``|ln ratio|``,
+    infinite when the fix does none of what the baseline does."""
+    cell = next((c for c in row.cells[1:] if c.ratio is not None), None)
+    if cell is None or cell.ratio is None:
+        return 0.0
+    if cell.ratio <= 0:
+        return math.inf
+    return abs(math.log(cell.ratio))
+
+
+def _key_counters(rows: Sequence[CounterRow], size: int) -> tuple[CounterRow, ...]:
+    at_n = [r for r in rows if r.size == size]
+    changed = [r for r in at_n if _change_score(r) > 0]
+    changed.sort(key=_change_score, reverse=True)
+    return tuple(changed[:KEY_COUNTERS])
+
+
+def stage_breakdown(hp: HotPathResult | None) -> StageBreakdown | None:
+    """Each side's stage shares at the largest N where every side recorded its stages."""
+    if hp is None:
+        return None
+    impls = [i for i in _ordered(hp) if i.kind != "ablation"]
+    sizes = sorted({p.size for i in impls for p in i.points}, reverse=True)
+    for size in sizes:
+        points = [(i, i.point(size)) for i in impls]
+        if not points or any(p is None or not p.stage_seconds for _, p in points):
+            continue
+        sides = []
+        for impl, point in points:
+            assert point is not None
+            total = sum(point.stage_seconds.values())
+            sides.append(
+                StageSide(
+                    implementation=impl.name,
+                    kind=impl.kind,
+                    total_seconds=total,
+                    stages=tuple(
+                        StageShare(
+                            name,
+                            STAGE_LABELS.get(name, name),
+                            seconds,
+                            seconds / total if total > 0 else 0.0,
+                        )
+                        for name, seconds in point.stage_seconds.items()
+                    ),
+                )
+            )
+        return StageBreakdown(hp.name, size, tuple(sides))
+    return None
 
 
 def _time_series(impl: ImplementationResult) -> Series:

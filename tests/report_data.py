@@ -34,6 +34,23 @@ from gwbench.scaling import fit_power_law
 from gwbench.stats import bootstrap_ratio_of_medians
 
 SIZES = (50, 100, 200)
+STAGE_SHARES = {
+    "baseline": {
+        "translate": 0.05,
+        "gateway_lookup": 0.30,
+        "envoyfilter_patch": 0.10,
+        "encode": 0.02,
+        "listener_update": 0.53,
+    },
+    "optimized": {
+        "translate": 0.40,
+        "gateway_lookup": 0.05,
+        "envoyfilter_patch": 0.15,
+        "encode": 0.10,
+        "listener_update": 0.30,
+    },
+}
+"""Shares of one call per stage, for the fabricated ``ingress_update``."""
 
 BASELINE_FOLDED = """\
 {label};build_listener (baselines/lookup.py:10);find_gateway (baselines/lookup.py:40) 80
@@ -78,9 +95,10 @@ def implementation(
     memory: Memory | None = None,
     slowdown: float = 1.0,
     n_values: int = 9,
+    stage_shares: dict[str, float] | None = None,
 ) -> ImplementationResult:
     """Time ``coefficient * N ** exponent`` (times ``slowdown``); each counter
-    ``(c, b)`` is ``round(c * N ** b)``."""
+    ``(c, b)`` is ``round(c * N ** b)``; each stage its share of the call."""
     points = tuple(
         Point(
             size=n,
@@ -88,6 +106,9 @@ def implementation(
             call_seconds=coefficient * n**exponent,
             inputs_seconds=0.01,
             timing=timing(noisy(coefficient * n**exponent * slowdown, n_values, seed + n)),
+            stage_seconds={
+                k: share * coefficient * n**exponent for k, share in (stage_shares or {}).items()
+            },
         )
         for n in sizes
     )
@@ -167,9 +188,13 @@ def hotpath(
     slowdown: float = 1.0,
     seed: int = 1,
     sizes: Sequence[int] = SIZES,
+    stages: bool = False,
+    ablation: bool = False,
 ) -> HotPathResult:
     """A baseline that scales as N^2 and an optimized twin as N^1 (``slowdown`` scales
-    the optimized times, to fabricate a regression)."""
+    the optimized times, to fabricate a regression); with ``stages``, each point records
+    :data:`STAGE_SHARES`; with ``ablation``, a third implementation (kind ablation, 3x
+    faster than the optimized one) follows."""
     base_profile = opt_profile = None
     if base_dir is not None:
         base_profile, opt_profile = write_profiles(base_dir, name)
@@ -184,6 +209,7 @@ def hotpath(
             sizes=sizes,
             profile=base_profile,
             memory=Memory(max(sizes), 1_500_000, 120_000),
+            stage_shares=STAGE_SHARES["baseline"] if stages else None,
         ),
         implementation(
             "optimized",
@@ -196,8 +222,21 @@ def hotpath(
             profile=opt_profile,
             slowdown=slowdown,
             memory=Memory(max(sizes), 1_600_000, 110_000),
+            stage_shares=STAGE_SHARES["optimized"] if stages else None,
         ),
     )
+    if ablation:
+        impls += (
+            implementation(
+                "serialized",
+                "ablation",
+                coefficient=4e-6 / 3,
+                exponent=1.0,
+                seed=seed + 11,
+                counters={"name_comparisons": (1.0, 1.0), "lookups": (1.0, 1.0)},
+                sizes=sizes,
+            ),
+        )
     return HotPathResult(
         name=name,
         title=title,
@@ -239,6 +278,7 @@ def results(
     seed: int = 42,
     ingresses: int = 200,
     slowdown: float = 1.0,
+    ablation: bool = False,
     envoy: tuple[dict[str, Any], ...] | None = None,
     command_line: tuple[str, ...] = ("gwbench", "run", "--ingresses", "200", "--quick"),
 ) -> Results:
@@ -250,9 +290,15 @@ def results(
             base_dir=base_dir,
             slowdown=slowdown,
             sizes=sizes,
+            ablation=ablation,
         ),
         hotpath(
-            "ingress_update", title="One Ingress added at N", base_dir=base_dir, seed=5, sizes=sizes
+            "ingress_update",
+            title="One Ingress added at N",
+            base_dir=base_dir,
+            seed=5,
+            sizes=sizes,
+            stages=True,
         ),
     )
     return Results(

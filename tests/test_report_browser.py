@@ -1,7 +1,9 @@
 """The report in a real headless Chromium (Debian's ``chromium``; ``.ci/run`` installs it).
 
 - the report of a small real ``gwbench run`` loads without console errors or network
-  requests, shows its tables, charts and flame graphs, and the flame graphs zoom and search;
+  requests, leads with the verdict and the absolute times on its first screen, keeps the
+  long tables behind disclosures (the page is shorter than with everything open), shows
+  its tables, charts and flame graphs, and the flame graphs zoom and search;
 - the report of the user's own manifests, with markup in an Ingress name, an annotation and
   the file's path, runs none of it;
 - the flame graph SVG written beside the results zooms and searches on its own.
@@ -23,6 +25,8 @@ import pytest
 
 from gwbench.folded import parse_folded
 from gwbench.reports.flamegraph import flamegraph_document
+from gwbench.reports.view import fmt_seconds
+from gwbench.results import ImplementationResult, load_results
 from tests.browser import Chromium, Page, Session, chromium_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +52,11 @@ def _gwbench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[st
     )
     assert result.returncode == 0, f"gwbench {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def _median(impl: ImplementationResult, size: int) -> float | None:
+    point = impl.point(size)
+    return point.timing.median if point is not None and point.timing is not None else None
 
 
 def _clean(page: Page) -> None:
@@ -98,6 +107,42 @@ def test_report_of_a_real_run_in_chromium(chromium: Chromium, tmp_path: Path) ->
         # THEN it loads cleanly and asks nothing of the network
         _clean(page)
         assert s.evaluate("document.title").startswith("gwbench report: 200 Ingresses")
+        # the first screen (1400 x 900): the fix's card, its verdict and both absolute times
+        results = load_results(out / "results.json")
+        hp = results.hotpath("gateway_lookup")
+        assert hp is not None
+        medians = [_median(i, 200) for i in hp.implementations]
+        s.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        )
+        s.drain(0.3)
+        card = json.loads(
+            s.evaluate(
+                "(() => { const c = document.querySelector('a.card-fix');"
+                "const r = c.getBoundingClientRect();"
+                "return JSON.stringify({bottom: r.bottom, text: c.innerText,"
+                " verdict: c.querySelector('.verdict').textContent,"
+                " cls: c.className}); })()"
+            )
+        )
+        assert card["bottom"] <= 900, card
+        assert card["verdict"] in ("faster", "no change", "slower", "inconclusive")
+        assert f"verdict-{card['verdict'].replace(' ', '-')}" in card["cls"]
+        assert f"{fmt_seconds(medians[0])} → {fmt_seconds(medians[1])}" in card["text"]
+        s.screenshot(ARTIFACTS / "report-first-screen.png", width=1400, height=900)
+        # the long tables are disclosed: the page is shorter than with every one open
+        closed = s.evaluate("document.documentElement.scrollHeight")
+        s.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        opened = s.evaluate("document.documentElement.scrollHeight")
+        s.evaluate("document.querySelectorAll('details').forEach(d => d.open = false)")
+        assert closed < opened, (closed, opened)
+        # the exponent tables fit their column: nothing to scroll sideways, open or closed
+        overflow = s.evaluate(
+            "[...document.querySelectorAll('table.fits')].filter(t => t.offsetParent !== null"
+            " && t.scrollWidth > t.parentElement.clientWidth + 1).length"
+        )
+        assert overflow == 0
         # the tables: a timing row per implementation and size, counters, memory
         assert s.evaluate("document.querySelectorAll('table.timing tbody tr').length") == 4
         assert s.evaluate("document.querySelectorAll('table.counters tbody tr').length") >= 2

@@ -5,16 +5,16 @@ from __future__ import annotations
 import html as htmllib
 import re
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from gwbench.harness.reporting import render_report
 from gwbench.reports.flamegraph import csp_hash
-from gwbench.reports.html import render_html
-from gwbench.reports.view import fmt_speedup
-from gwbench.results import Profile, Results
+from gwbench.reports.view import fmt_seconds, fmt_speedup, speedup_verdict
+from gwbench.results import Profile, Results, Speedup
 from tests import report_data
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -64,7 +64,7 @@ class Collector(HTMLParser):
 
 def _render(tmp_path: Path, results: Results | None = None, **kw: object) -> tuple[str, Collector]:
     r = results if results is not None else report_data.results(base_dir=tmp_path)
-    text = render_html(r, base_dir=tmp_path, **kw)  # type: ignore[arg-type]
+    text = render_report(r, base_dir=tmp_path, **kw)  # type: ignore[arg-type]
     parsed = Collector()
     parsed.feed(text)
     return text, parsed
@@ -78,14 +78,16 @@ def test_report_has_every_section(tmp_path: Path) -> None:
     assert e2e is not None
     sp = e2e.speedup("optimized", 200)
     assert sp is not None
-    assert f'<span class="headline-figure">{fmt_speedup(sp.ratio)}</span>' in text
-    assert f"CI {fmt_speedup(sp.ci_low)}–{fmt_speedup(sp.ci_high)}" in text
+    assert f'<span class="headline-figure verdict-faster">{fmt_speedup(sp.ratio)}</span>' in text
+    assert f"95% CI {fmt_speedup(sp.ci_low)}–{fmt_speedup(sp.ci_high)}" in text
     # one section per hot path, each with its timing table (a row per impl and N),
     # counters, chart (a line per implementation), flame graphs and a differential graph
     for hp in results.hotpaths:
         section = text[text.index(f'id="hp-{hp.name}"') :]
         section = section[: section.index("</section>")]
+        # N in the open table, the smaller sizes of the sweep behind a disclosure
         assert section.count('<tr class="kind-') == 2 * len(report_data.SIZES)
+        assert "timing at the other sizes of the sweep (N = 100, 50)" in section
         assert section.count('class="series"') == 2
         for impl in hp.implementations:
             fit = impl.fit()
@@ -113,10 +115,13 @@ def test_self_contained_and_scripts_allowed_by_hash(tmp_path: Path) -> None:
     for script in doc.scripts:
         assert csp_hash(script) in policy
     assert not doc.find("link") and not doc.find("img")
-    for _, attrs in doc.tags:
+    for tag, attrs in doc.tags:
         for name in ("src", "href", "action", "data", "poster"):
             value = attrs.get(name)
-            assert value is None or value.startswith("#"), (name, value)
+            # in-page anchors, and links (never loads) to the artefacts beside the report
+            local = value is None or value.startswith("#")
+            artefact = tag == "a" and name == "href" and (value or "").startswith("profiles/")
+            assert local or artefact, (name, value)
     assert not re.search(r"url\((?!#)", text)
     assert "@import" not in text
 
@@ -153,8 +158,15 @@ def test_artefacts_outside_the_results_directory_are_not_read(tmp_path: Path) ->
     secret.write_text("stolen (x.py:1) 5\n")
     base = tmp_path / "run"
     base.mkdir()
-    results = _baseline_profiled(Profile(200, None, None, "../secret.folded", 5, 1.0))
-    text = render_html(results, base_dir=base)
+    results = report_data.results()
+    hp = results.hotpaths[0]
+    impl = replace(
+        hp.implementations[0], profile=Profile(200, None, None, "../secret.folded", 5, 1.0)
+    )
+    results = replace(
+        results, hotpaths=(replace(hp, implementations=(impl, hp.implementations[1])),)
+    )
+    text = render_report(results, base_dir=base)
     assert "stolen" not in text and "outside the results directory" in text
 
 
@@ -232,12 +244,155 @@ def test_report_stays_under_its_size_budget(
         path = tmp_path / "profiles" / "gateway_lookup" / f"{impl}-N200.folded"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines))
-    full = render_html(results, base_dir=tmp_path)
+    full = render_report(results, base_dir=tmp_path)
     assert "detail-note" not in full
     # WHEN the budget is smaller than the full report
     monkeypatch.setattr("gwbench.reports.html.MAX_REPORT_BYTES", len(full.encode()) * 2 // 3)
-    small = render_html(results, base_dir=tmp_path)
+    small = render_report(results, base_dir=tmp_path)
     # THEN the flame graphs are drawn coarser, the report fits, and says so
     assert len(small.encode()) <= len(full.encode()) * 2 // 3
     assert small.count('<g class="f"') < full.count('<g class="f"')
     assert "Detail reduced to keep this report under 10 MB" in small
+
+
+def _section(text: str, anchor: str) -> str:
+    section = text[text.index(f'id="{anchor}"') :]
+    return section[: section.index("</section>")]
+
+
+def test_cards_lead_with_times_and_verdict_and_slower_is_red(tmp_path: Path) -> None:
+    # GIVEN gateway_lookup's fix 20x slower than its baseline, with an ablation
+    results = report_data.results(base_dir=tmp_path, slowdown=20.0, ablation=True)
+    text, doc = _render(tmp_path, results)
+    summary = _section(text, "summary")
+    # THEN its card is a slower card, red, with both absolute times
+    gl = results.hotpath("gateway_lookup")
+    assert gl is not None
+    medians = []
+    for impl in gl.implementations[:2]:
+        point = impl.point(200)
+        assert point is not None and point.timing is not None
+        medians.append(point.timing.median)
+    slower = [
+        a for a in doc.find("a", **{"class": "card"}) if "verdict-slower" in (a["class"] or "")
+    ]
+    assert len(slower) == 1 and "card-fix" in (slower[0]["class"] or "")
+    assert f"{fmt_seconds(medians[0])} → {fmt_seconds(medians[1])}" in summary
+    assert '<span class="verdict verdict-slower">slower</span>' in summary
+    # the end-to-end card and headline stay faster
+    assert '<span class="verdict verdict-faster">faster</span>' in summary
+    # in the timing table the row is marked slower; the stylesheet makes all of it red
+    assert '<tr class="kind-optimized verdict-slower">' in _section(text, "hp-gateway_lookup")
+    for rule in (".card.verdict-slower", "tr.verdict-slower td", ".verdict.verdict-slower"):
+        css = text[text.index(rule) :]
+        assert "var(--bad)" in css[: css.index("}")] or "#fff5f5" in css[: css.index("}")]
+    # the ablation card comes after every fix card, under its own heading
+    assert summary.rindex("card card-fix") < summary.index("card card-ablation")
+    assert summary.index("Variants and ablations") < summary.index("card card-ablation")
+
+
+def test_stage_breakdown_shows_each_side_in_shares(tmp_path: Path) -> None:
+    text, _ = _render(tmp_path)
+    summary = _section(text, "summary")
+    assert "Where the end-to-end time goes" in summary
+    # one bar per side, each stage's share as its width, both sides in the table
+    for side, shares in report_data.STAGE_SHARES.items():
+        assert f'aria-label="{side}: translate {shares["translate"] * 100:.1f}%' in summary
+        for share in shares.values():
+            assert f'style="width: {share * 100:.2f}%"' in summary
+    assert "listener update" in summary and "lookup" in summary
+
+
+def test_counters_are_cut_to_the_few_that_explain(tmp_path: Path) -> None:
+    # GIVEN a hot path with eight counters, three of which the fix changes
+    counters_base = {f"same_{i}": (1.0, 1.0) for i in range(5)}
+    changed = {"compares": (1.0, 2.0), "hashes": (3.0, 1.0), "decodes": (2.0, 1.0)}
+    base = report_data.implementation(
+        "baseline",
+        "baseline",
+        coefficient=2e-7,
+        exponent=2.0,
+        seed=1,
+        counters={**counters_base, **changed},
+    )
+    opt = report_data.implementation(
+        "optimized",
+        "optimized",
+        coefficient=4e-6,
+        exponent=1.0,
+        seed=2,
+        counters={
+            **counters_base,
+            "compares": (1.0, 1.0),
+            "hashes": (1.0, 1.0),
+            "decodes": (1.0, 1.0),
+        },
+    )
+    results = report_data.results()
+    hp = replace(
+        results.hotpaths[0],
+        implementations=(base, opt),
+        counters=tuple(opt.points[0].counters),
+        speedups=report_data.speedups((base, opt)),
+    )
+    results = replace(results, hotpaths=(hp,))
+    text, _ = _render(tmp_path, results)
+    section = _section(text, "hp-gateway_lookup")
+    key = section[section.index('class="data counters key-counters"') :]
+    key = key[: key.index("</table>")]
+    # THEN the three changed counters are open, largest change first; the rest disclosed
+    assert key.count("<tr>") == 1 + 3  # the header row and three counters
+    assert key.index("compares") < key.index("hashes") < key.index("decodes")
+    assert "same_0" not in key
+    assert "all 8 counters at every N (24 rows)" in section
+    # AND the exponent table opens with time and those counters only
+    fits = section[section.index('class="data compact fits"') :]
+    fits = fits[: fits.index("</table>")]
+    assert fits.count("<tr><td") == 4 and "same_0" not in fits
+    assert "exponents of all 9 metrics" in section
+
+
+def test_fits_on_too_few_sizes_or_a_poor_r_squared_carry_a_caveat(tmp_path: Path) -> None:
+    # GIVEN a run on two sizes only
+    text, _ = _render(tmp_path, report_data.results(ingresses=100))
+    assert "only 2 sizes" in _section(text, "summary")
+    assert "only 2 sizes" in _section(text, "hp-gateway_lookup")
+    # GIVEN three sizes but a time fit with R² 0.5
+    results = report_data.results()
+    hp = results.hotpaths[0]
+    impl = hp.implementations[1]
+    poor = tuple(replace(f, r_squared=0.5) if f.metric == "time" else f for f in impl.scaling)
+    hp = replace(hp, implementations=(hp.implementations[0], replace(impl, scaling=poor)))
+    text, _ = _render(tmp_path, replace(results, hotpaths=(hp, *results.hotpaths[1:])))
+    assert "R² 0.50 &lt; 0.9" in _section(text, "summary")
+    # AND the well-fitted end-to-end card has none
+    e2e_card = _section(text, "summary").split('href="#hp-ingress_update"')[1].split("</a>")[0]
+    assert "⚠" not in e2e_card
+
+
+def test_profile_paths_are_links_from_where_the_report_is(tmp_path: Path) -> None:
+    results = report_data.results(base_dir=tmp_path / "run")
+    beside = render_report(results, base_dir=tmp_path / "run")
+    assert '<a href="profiles/gateway_lookup/baseline-N200.folded">' in beside
+    elsewhere = render_report(results, base_dir=tmp_path / "run", report_dir=tmp_path / "out")
+    assert '<a href="../run/profiles/gateway_lookup/baseline-N200.folded">' in elsewhere
+
+
+def test_verdict_comes_from_the_interval_or_from_the_results() -> None:
+    # GIVEN a speedup whose interval lies within ±5%, one above 1, one straddling 1
+    def sp(ratio: float, low: float, high: float) -> Speedup:
+        return Speedup("optimized", "baseline", 200, ratio, low, high, 0.95, 300, 1)
+
+    assert speedup_verdict(sp(1.01, 0.98, 1.03)) == "no change"
+    assert speedup_verdict(sp(2.0, 1.8, 2.2)) == "faster"
+    assert speedup_verdict(sp(0.5, 0.45, 0.55)) == "slower"
+    assert speedup_verdict(sp(1.2, 0.9, 1.6)) == "inconclusive"
+
+    # AND a verdict the results carry wins over the interval
+    @dataclass(frozen=True)
+    class WithVerdict(Speedup):
+        verdict: str = "inconclusive"
+
+    assert speedup_verdict(WithVerdict("o", "b", 200, 2.0, 1.8, 2.2, 0.95, 300, 1)) == (
+        "inconclusive"
+    )

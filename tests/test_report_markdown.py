@@ -9,8 +9,8 @@ import pytest
 
 from gwbench.harness.cli import main
 from gwbench.reports.markdown import md_escape, render_markdown
-from gwbench.reports.view import fmt_speedup
-from gwbench.results import write_results
+from gwbench.reports.view import fmt_seconds, fmt_speedup
+from gwbench.results import ImplementationResult, write_results
 from tests import report_data
 
 
@@ -25,6 +25,11 @@ def _table_rows(text: str, header_start: str) -> list[list[str]]:
     return rows
 
 
+def _median(impl: ImplementationResult) -> float | None:
+    point = impl.point(200)
+    return point.timing.median if point is not None and point.timing is not None else None
+
+
 def test_summary_has_workload_end_to_end_and_one_row_per_speedup() -> None:
     results = report_data.results()
     text = render_markdown(results)
@@ -34,9 +39,12 @@ def test_summary_has_workload_end_to_end_and_one_row_per_speedup() -> None:
     assert e2e is not None
     sp = e2e.speedup("optimized", 200)
     assert sp is not None
+    base, opt = (e2e.implementation(n) for n in ("baseline", "optimized"))
+    assert base is not None and opt is not None
+    change = " → ".join(fmt_seconds(_median(i)) for i in (base, opt))
     assert (
-        f"**End to end (ingress_update, optimized vs baseline at N=200): "
-        f"{fmt_speedup(sp.ratio)} faster**" in text
+        f"**End to end (ingress_update, optimized vs baseline at N=200): {change}, "
+        f"{fmt_speedup(sp.ratio)}, 🟢 faster** (95% CI " in text
     )
     rows = _table_rows(text, "| hot path |")
     assert [r[0] for r in rows] == ["gateway_lookup", "ingress_update"]
@@ -44,9 +52,14 @@ def test_summary_has_workload_end_to_end_and_one_row_per_speedup() -> None:
     assert gl is not None
     gsp = gl.speedup("optimized", 200)
     assert gsp is not None
-    assert rows[0][5] == f"**{fmt_speedup(gsp.ratio)}**"
-    assert rows[0][6] == f"[{fmt_speedup(gsp.ci_low)}, {fmt_speedup(gsp.ci_high)}]"
+    assert rows[0][3] == " → ".join(fmt_seconds(_median(i)) for i in gl.implementations)
+    assert rows[0][4] == f"**{fmt_speedup(gsp.ratio)}**"
+    assert rows[0][5] == f"95% CI {fmt_speedup(gsp.ci_low)}–{fmt_speedup(gsp.ci_high)}"
+    assert rows[0][6] == "🟢 faster"
     assert rows[0][7].startswith("2.0") and rows[0][7].endswith("→ 1.00")
+    # the stage breakdown of the end-to-end push, both sides
+    assert "Stages of ingress_update at N=200 (share of one call, baseline → optimized): " in text
+    assert "listener update 53.0% → 30.0%" in text
 
 
 def test_partial_run_says_so() -> None:

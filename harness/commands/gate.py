@@ -309,13 +309,14 @@ def comparison(outcome: engine.GateOutcome) -> Comparison:
 def _write_html(outcome: engine.GateOutcome, head_results: object, out_dir: Path) -> str | None:
     """Write DIR/report.html (head against base); the error text when that fails."""
     try:
-        from gwbench.reports.html import render_html
+        from gwbench.harness import reporting
         from gwbench.results import Results
 
         assert isinstance(head_results, Results)
-        html = render_html(
+        html = reporting.render_report(
             head_results,
             base_dir=out_dir / "head",
+            report_dir=out_dir,
             compare=comparison(outcome),
             reference_label="base",
         )

@@ -339,7 +339,9 @@ def command(
     if as_json:
         click.echo(json.dumps(_document(merged, shards, results_path, report_path), indent=1))
         return
-    for line in reporting.summary_lines(merged.results):
+    from gwbench.reports.console import render_console
+
+    for line in render_console(merged.results):
         click.echo(line)
     for text in merged.results.run.warnings:
         click.echo(f"gwbench: warning: {text}", err=True)

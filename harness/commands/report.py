@@ -69,7 +69,7 @@ def command(results: Path, reference: Path | None, output: Path | None, markdown
     workloads are refused (exit 2). With --markdown, prints the short summary for a pull
     request as well.
     """
-    from gwbench.reports.html import render_html
+    from gwbench.harness import reporting
     from gwbench.reports.markdown import render_markdown
     from gwbench.reports.regression import compare_results
 
@@ -78,8 +78,10 @@ def command(results: Path, reference: Path | None, output: Path | None, markdown
     if reference is not None:
         _, ref = _load(reference)
         comparison = compare_results(ref, current, reference_label="reference")
-    html = render_html(current, base_dir=results_path.parent, compare=comparison)
     out = output if output is not None else results_path.parent / REPORT_FILE
+    html = reporting.render_report(
+        current, base_dir=results_path.parent, report_dir=out.parent, compare=comparison
+    )
     try:
         atomic_write_text(out, html)
         _readable(out)

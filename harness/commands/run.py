@@ -14,8 +14,9 @@ from gwbench.files import atomic_write_text
 from gwbench.harness import plan, reporting, runner
 from gwbench.harness import shard as sharding
 from gwbench.harness.commands import options
-from gwbench.harness.progress import RichProgress
+from gwbench.harness.progress import progress_for
 from gwbench.harness.selection import resolve_source, select_hotpaths
+from gwbench.reports.console import render_console
 from gwbench.reports.flamegraph import flamegraph_document
 from gwbench.reports.speedscope import render_speedscope
 from gwbench.results import Results
@@ -130,12 +131,12 @@ def command(
     )
     report_path = out_dir / "report.html"
     try:
-        outcome = runner.execute(config, provider, RichProgress())
+        outcome = runner.execute(config, provider, progress_for())
     except runner.RunInterrupted as exc:
         _report(exc.results, report_path)
         click.echo(f"interrupted: partial results in {exc.path}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    for line in reporting.summary_lines(outcome.results):
+    for line in render_console(outcome.results):
         click.echo(line)
     _report(outcome.results, report_path)
     click.echo(f"\nresults: {outcome.path}\nreport:  {report_path}")
