@@ -17,8 +17,9 @@ itself:
 - ``reports``: nothing else: renderers get loaded data from their caller;
 - the command line (``harness/cli.py``, ``harness/commands/``, and ``harness/reporting.py``,
   the commands' side of rendering: it loads artefacts and writes what the renderers return)
-  is where loaded results meet the renderers, so it may also import ``reports``, as the ``gwbench`` entry points
-  (``gwbench/__init__.py``, ``gwbench/__main__.py``) may import anything.
+  is where loaded results meet the renderers, so it may also import ``reports``, as the
+  ``gwbench`` entry points (``gwbench/__init__.py``, ``gwbench/__main__.py``) may import
+  anything.
 """
 
 from __future__ import annotations
