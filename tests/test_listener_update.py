@@ -199,6 +199,7 @@ def test_the_memoized_set_up_builds_the_baseline_state_the_real_way_builds() -> 
     plain = baseline.initial_state(old_bytes, plain_counts, memoized=False)
     memo = baseline.initial_state(old_bytes, memo_counts)
     assert _layout(memo) == _layout(plain)
+
     def renders(c: Counters) -> int:
         return c.get("chain_hashes") + c.get("match_hashes")
 

@@ -134,9 +134,10 @@ def designed_chain_set(data: bytes) -> tuple[bytes, tuple[tuple[int, ...], ...]]
     """A listener whose chains collide by design, and the classes of equal chains it holds.
 
     From the listener in ``data`` (at least 4 chains): its chains, then a copy of chain 1
-    (equal content, another message), two copies of chain 3 (equal to it), and chain 2
+    (equal content, another message), two copies of chain 3 (equal to it), chain 2
     changed inside an Any in each way of :data:`CHAIN_CHANGES` (same ``server_names``,
-    so each must fall in a class of its own). Every hash must give exactly the returned
+    so each must fall in a class of its own), and chain 2 with only its metadata changed
+    (a field outside every Any; a class of its own too). Every hash must give exactly the returned
     classes (index tuples of equal chains); the chains are not a valid listener's (they
     repeat matches), only a set to hash.
     """
@@ -151,5 +152,8 @@ def designed_chain_set(data: bytes) -> tuple[bytes, tuple[tuple[int, ...], ...]]
     chains.add().ParseFromString(originals[3])
     for change in CHAIN_CHANGES:
         chains.add().CopyFrom(changed_chain(chains[2], change))
+    relabelled = chains.add()
+    relabelled.CopyFrom(chains[2])
+    relabelled.metadata.filter_metadata["istio"].update({"config": "relabelled"})
     classes = ((1, n), (3, n + 1, n + 2))
     return bytes(listener.SerializeToString(deterministic=True)), classes
