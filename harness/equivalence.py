@@ -17,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gwbench.errors import EquivalenceError, HarnessError
 from gwbench.harness.registry import HotPath, Implementation
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.model import Workload
-
-from gwbench.errors import EquivalenceError, HarnessError
 
 
 @dataclass(frozen=True)

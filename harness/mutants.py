@@ -24,12 +24,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 from unittest import mock
 
+from gwbench.errors import GwbenchError, HarnessError
 from gwbench.harness.registry import HotPath, Implementation
 from gwbench.harness.registry import get as get_hotpath
 from gwbench.workloads.counters import NullCounters
 from gwbench.workloads.model import Workload
-
-from gwbench.errors import GwbenchError, HarnessError
 
 Patch = Callable[[], AbstractContextManager[Any]]
 

@@ -46,6 +46,7 @@ from typing import Any
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
     http_connection_manager_pb2 as hcm_pb2,
 )
+
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import HCM_FILTER
 from gwbench.workloads.envoyfilters import (

@@ -39,6 +39,7 @@ from typing import Any
 
 import xxhash
 from google.protobuf.descriptor import FieldDescriptor
+
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.protohash import (
     ANY_FULL_NAME,

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from envoy.config.listener.v3 import listener_components_pb2
+
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import (
     GatewayListenerBuild,

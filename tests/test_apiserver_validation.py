@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from gwbench.workloads import loaders
-from gwbench.workloads.validate import ANNOTATIONS_MAX_BYTES, api_server_errors
 
 from gwbench.errors import InputError
+from gwbench.workloads import loaders
+from gwbench.workloads.validate import ANNOTATIONS_MAX_BYTES, api_server_errors
 
 DATA = Path(__file__).parent / "data" / "manifests" / "apiserver"
 

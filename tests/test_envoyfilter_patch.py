@@ -16,6 +16,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import common_pb2, tls_pb2
 from google.protobuf import duration_pb2, struct_pb2, wrappers_pb2
+
 from gwbench.baselines import envoyfilter_patch as baseline
 from gwbench.baselines import gateway_lookup as gw_baseline
 from gwbench.harness import registry
@@ -40,7 +41,6 @@ from gwbench.workloads.envoyfilters import (
 )
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
-
 from tests.factories import make_workload
 
 Apply = Callable[[EnvoyFilterInputs, Counters], PatchResult]

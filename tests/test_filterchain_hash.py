@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from google.protobuf import any_pb2
+
 from gwbench.baselines import filterchain_hash as baseline
 from gwbench.harness import registry
 from gwbench.harness.hotpaths import filterchain_hash as hotpath_module

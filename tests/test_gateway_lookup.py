@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
+
 from gwbench.baselines import gateway_lookup as baseline
 from gwbench.harness import registry
 from gwbench.harness.hotpaths import gateway_lookup as hotpath
@@ -25,7 +26,6 @@ from gwbench.workloads.envoy_config import (
 from gwbench.workloads.generate import generate
 from gwbench.workloads.istio import ENABLE_H2_ANNOTATION, GatewayConfig, gateways_from_ingresses
 from gwbench.workloads.model import WorkloadSpec
-
 from tests.factories import make_workload
 
 Build = Callable[[GatewayListenerInputs, Counters], GatewayListenerBuild]

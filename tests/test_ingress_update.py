@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from gwbench.harness.hotpaths import ingress_update as hp_module
 from gwbench.harness.registry import get
 from gwbench.workloads.counters import Counters

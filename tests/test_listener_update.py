@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from google.protobuf import any_pb2
+
 from gwbench.baselines import filterchain_hash as baseline_hash
 from gwbench.baselines import listener_update as baseline
 from gwbench.harness import registry

@@ -16,11 +16,11 @@ from typing import Any
 from unittest import mock
 
 import pytest
+
 from gwbench.harness import mutants
 from gwbench.harness.registry import get
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import Workload, WorkloadSpec
-
 from tests import harness_fakes
 
 N = 60

@@ -32,6 +32,7 @@ from typing import Any
 
 from envoy.config.listener.v3 import listener_pb2
 from google.protobuf import descriptor_pool, message_factory
+
 from gwbench.workloads.counters import Counters
 
 Message = Any

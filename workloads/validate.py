@@ -51,11 +51,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gwbench.workloads.model import DEFAULT_DOMAIN, WILDCARD_SECRET, Workload
 from kubernetes.client import V1Ingress, V1IngressTLS, V1Secret
 from pydantic import ValidationError
 
 from gwbench.errors import InputError
+from gwbench.workloads.model import DEFAULT_DOMAIN, WILDCARD_SECRET, Workload
 
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 REMOVED_INGRESS_API_VERSIONS = ("extensions/v1beta1", "networking.k8s.io/v1beta1")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 
 import click
+
+from gwbench.errors import EXIT_FINDING, EquivalenceError, GwbenchError, HarnessError
 from gwbench.harness import equivalence, mutants
 from gwbench.harness.registry import HotPath
 from gwbench.harness.reporting import format_seconds
 from gwbench.harness.selection import resolve_source, select_hotpaths
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED, Workload
-
-from gwbench.errors import EXIT_FINDING, EquivalenceError, GwbenchError, HarnessError
 
 JSON_VERSION = 1
 MUTANTS_JSON_VERSION = 1

@@ -24,6 +24,7 @@ from envoy.extensions.filters.http.router.v3 import router_pb2
 
 from gwbench.baselines import ingress_update as baseline
 from gwbench.baselines import listener_update as baseline_update
+from gwbench.errors import InputError
 from gwbench.harness.hotpaths.envoyfilter_patch import sni_targets
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
@@ -51,8 +52,6 @@ from gwbench.workloads.istio import (
 )
 from gwbench.workloads.model import Workload
 from gwbench.workloads.push import PushInputs, PushResult, PushSetup, compare_pushes
-
-from gwbench.errors import InputError
 
 CHANGES = (
     "add",

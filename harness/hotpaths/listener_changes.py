@@ -31,6 +31,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 )
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 from google.protobuf import wrappers_pb2
+
 from gwbench.workloads.envoy_config import ALPN_H1, ALPN_H2, pack
 
 
