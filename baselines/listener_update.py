@@ -20,7 +20,11 @@ Models Envoy (upstream ``envoyproxy/envoy`` and the Higress 1.27 fork):
 
 Both maps use ``MessageUtil`` as hash and equality: the hash is
 :class:`baselines.filterchain_hash.TextHasher` (TextFormat + xxHash64, nothing cached) and
-the equality ``MessageDifferencer::Equivalent`` (:func:`workloads.protohash.equivalent`).
+the equality ``MessageDifferencer::Equivalent`` (:class:`workloads.protohash.Differencer`:
+a reflective walk of both messages that unpacks every Any on both sides, counted as
+``deep_compares`` and ``messages_compared``). Hash calls are counted apart:
+``chain_hashes`` (whole FilterChains) and ``match_hashes`` (FilterChainMatch keys of the
+duplicate-matcher map).
 The maps are :class:`workloads.flatmap.FlatMap` (absl: no stored hashes, a re-hash of every
 key at each growth). Each update arrives as bytes and is decoded into fresh messages.
 
@@ -48,34 +52,41 @@ from gwbench.workloads.flatmap import (
     UpdateInputs,
     UpdateResult,
 )
-from gwbench.workloads.protohash import Message, equivalent
+from gwbench.workloads.protohash import Differencer, Message, is_match
 
 
 class _MessageUtilKeys:
-    """Map keys are the messages; ``MessageUtil`` hashes (TextFormat) and compares (deep)."""
+    """Map keys are the messages; ``MessageUtil`` hashes (TextFormat) and compares
+    (``MessageDifferencer::Equivalent``, a reflective walk that unpacks every Any)."""
 
     def __init__(self) -> None:
         self.hasher = TextHasher()
-        self.compares = 0
+        self.differencer = Differencer()
+        self.match_hashes = 0
+        self.listener_hashes = 0
 
     def key(self, message: Message) -> Message:
         return message
 
     def listener_hash(self, listener: Message) -> int:
+        self.listener_hashes += 1
         return self.hasher(listener)
 
     def hash(self, key: Message) -> int:
+        if is_match(key):
+            self.match_hashes += 1
         return self.hasher(key)
 
     def eq(self, a: Message, b: Message) -> bool:
-        self.compares += 1
-        return equivalent(a, b)
+        return self.differencer(a, b)
 
     def report(self, counters: Counters) -> None:
-        counters.add("full_hashes", self.hasher.calls)
+        calls = self.hasher.calls
+        counters.add("chain_hashes", calls - self.match_hashes - self.listener_hashes)
+        counters.add("match_hashes", self.match_hashes)
         counters.add("bytes_rendered", self.hasher.bytes_rendered)
-        counters.add("any_unpacks", self.hasher.any_unpacks)
-        counters.add("deep_compares", self.compares)
+        counters.add("any_unpacks", self.hasher.any_unpacks + self.differencer.any_unpacks)
+        self.differencer.report(counters)
 
 
 def apply_update(
@@ -103,10 +114,12 @@ class _SetUpKeys(_MessageUtilKeys):
 
     def hash(self, key: Message) -> int:
         if self._memo is None:
-            return self.hasher(key)
+            return super().hash(key)
         wire = (key.DESCRIPTOR.full_name, key.SerializeToString(deterministic=True))
         h = self._memo.get(wire)
         if h is None:
+            if is_match(key):
+                self.match_hashes += 1
             h = self._memo[wire] = self.hasher(key)
         return h
 

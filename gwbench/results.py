@@ -270,6 +270,9 @@ class ImplementationResult:
     profile: Profile | None = None
     memory: Memory | None = None
     scaling: tuple[ScalingFit, ...] = ()
+    max_size: int | None = None
+    """The largest N the implementation runs at (the registry's ``max_size``; ``None``:
+    no limit). Sizes above it have no point."""
 
     def point(self, size: int) -> Point | None:
         return next((p for p in self.points if p.size == size), None)

@@ -137,7 +137,7 @@ def check(
     if on_inputs is not None:
         on_inputs(inputs)
     base = hotpath.baseline
-    ordered = [base, *(i for i in hotpath.implementations if i is not base)]
+    ordered = [base, *(i for i in hotpath.implementations_at(size) if i is not base)]
     outcomes: list[Outcome] = []
     expected: Any = None
     for impl in ordered:

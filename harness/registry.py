@@ -28,6 +28,9 @@ from gwbench.workloads.model import Workload
 
 ImplKind = Literal["baseline", "optimized", "ablation"]
 
+DEFAULT_MAX_SIZE: int | None = None
+"""Implementations run at every size unless they say otherwise."""
+
 EXTRA_HOTPATHS_ENV = "GWBENCH_EXTRA_HOTPATHS"
 """Comma-separated modules imported after the built-in hot paths (tests, experiments);
 benchmark worker processes inherit it, so they see the same registry."""
@@ -42,6 +45,14 @@ class Implementation:
     func: Callable[[Any, Counters], Any]
     module: str
     """Dotted module path, e.g. ``baselines.gateway_lookup``; shown in reports."""
+    max_size: int | None = DEFAULT_MAX_SIZE
+    """The largest N this implementation runs at (``None``: no limit). For an algorithm
+    that is O(N^2) as the real code ships, so that a run keeps its time budget; the
+    equivalence check and ``verify`` skip it above this size and say so, and results
+    record the limit (``ImplementationResult.max_size``)."""
+
+    def runs_at(self, size: int) -> bool:
+        return self.max_size is None or size <= self.max_size
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,10 @@ class HotPath:
     def inputs_for(self, inputs: Any, implementation: str) -> Any:
         """``inputs`` as implementation ``implementation`` takes them (see ``specialize``)."""
         return inputs if self.specialize is None else self.specialize(inputs, implementation)
+
+    def implementations_at(self, size: int) -> tuple[Implementation, ...]:
+        """The implementations that run at ``size`` (see ``Implementation.max_size``)."""
+        return tuple(i for i in self.implementations if i.runs_at(size))
 
     @property
     def baseline(self) -> Implementation:

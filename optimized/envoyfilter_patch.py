@@ -1,29 +1,46 @@
-"""EnvoyFilter listener patching with decode-once cells: each Any decoded at most once per push.
+"""EnvoyFilter listener patching with decode-once cells, as the Sealos fork shipped it and as
+it intends.
 
 Models the Sealos fork of Istio (``luanshaotong/istio`` branch ``test``,
 ``pilot/pkg/networking/core/v1alpha3/envoyfilter/listener_patch.go``: ``MessageIndex``,
-``ApplyListenerPatchesExt -> patchListenersExt -> ... -> patchNetworkFilterExt ->
+``ApplyListenerPatchesExt -> patchListenersExt -> patchFilterChainsExt ->
+patchFilterChainExt -> patchNetworkFiltersExt -> patchNetworkFilterExt ->
 patchHTTPFiltersExt``, fed by ``buildGatewayListenersExt`` / ``MutableGatewayListener.buildExt``
-in ``gateway.go``), in its intended form:
+in ``gateway.go``).
 
-- a cell per filter per chain (here also per transport socket and per HTTP filter) and per
-  patch value: the Any is decoded on first use and the decoded message is kept;
-- MERGE patches are applied in place on the decoded messages (no re-encode per patch);
-- each touched message is encoded once, when its chain is done; the HCM is decoded for the
-  HTTP filter patches even when no network-filter MERGE initialised its cell.
+``apply_listener_patches`` (registered as ``optimized``) follows what shipped, read in the
+source:
 
-The fork's snapshot had two bugs that this module does not have and that the equivalence
-tests reintroduce on purpose: the merge ran only when a decode had *failed*
-(``if e1 != nil || e2 != nil``; see :func:`merge_ready`), and the HTTP filter patches read the
-HCM cell's message without initialising it, so they were dropped whenever no network-filter
-MERGE had decoded the HCM (see :func:`hcm_message`).
+- decode-once applies to the network filters: one ``MessageIndex`` cell per filter per
+  chain and one per NETWORK_FILTER patch value per push (``userMgrs``); the HCM MERGE is
+  applied in place on the decoded HCM;
+- ``patchHTTPFiltersExt`` patches the HCM of that cell and encodes it once per chain
+  (``protoconv.MessageToAny``), whether or not an HTTP filter patch applied;
+- ``patchFilterChainExt`` still calls ``mergeTransportSocketListener``, and
+  ``patchHTTPFiltersExt`` still calls ``patchHTTPFilter``: both go through
+  ``util.MergeAnyWithAny`` per chain (decode both Any values, merge, re-encode), as the
+  upstream code does.
 
-Cost: per chain, one decode and one encode of each touched Any (the HCM once instead of
-1 + k times), plus one decode per patch value per push: O(N + P).
+Two defects of the snapshot are not reproduced (the equivalence checks must catch them,
+and ``gwbench verify --mutants`` reintroduces them): the HCM MERGE ran only when a decode
+had *failed* (``if e1 != nil || e2 != nil``; see :func:`merge_ready`), and
+``patchHTTPFiltersExt`` received ``mgr.message`` without initialising the cell, so the HTTP
+filter patches were dropped whenever no network-filter MERGE had decoded the HCM (see
+:func:`hcm_message`). Here the merge runs when both sides decoded, and the cell is decoded
+on first use.
+
+``apply_listener_patches_intended`` (registered as ``decode-once``) is the intended fix
+carried through: cells also for the transport socket and the HTTP filters, each Any decoded
+at most once per push, and an HCM encoded only when something changed it.
+
+Cost: shipped, per chain one decode and one encode of the HCM (instead of 1 + k) plus two
+decodes and one encode per TLS or HTTP filter MERGE; intended, one decode and one encode of
+each touched Any, plus one decode per patch value per push: O(N + P).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from envoy.extensions.filters.network.http_connection_manager.v3 import (
@@ -48,6 +65,19 @@ from gwbench.workloads.envoyfilters import (
     network_filter_match,
     try_unpack,
 )
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Which Any values go through cells (decode once) and when the HCM is encoded."""
+
+    socket_cells: bool
+    http_filter_cells: bool
+    hcm_always_encoded: bool
+
+
+SHIPPED = Mode(socket_cells=False, http_filter_cells=False, hcm_always_encoded=True)
+INTENDED = Mode(socket_cells=True, http_filter_cells=True, hcm_always_encoded=False)
 
 
 class Cell:
@@ -111,15 +141,43 @@ def hcm_message(cell: Cell, tally: OpTally) -> Any:
     return cell.get(tally)
 
 
+def merge_any_with_any(dst_any: Any, src_any: Any, src_type_url: str, tally: OpTally) -> bool:
+    """Istio ``MergeAnyWithAny`` (unchanged in the fork) and the assignment of its result:
+    decode both values, merge, re-encode. False (``dst_any`` unchanged) when a value does
+    not decode or the types differ."""
+    dst = try_unpack(dst_any.type_url, dst_any.value)
+    tally.any_decodes += 1
+    if dst is None:
+        return False
+    src_bytes = src_any.value
+    src = try_unpack(src_type_url, src_bytes)
+    tally.any_decodes += 1
+    if src is None or src.DESCRIPTOR is not dst.DESCRIPTOR:
+        return False
+    istio_merge(dst, src, src_bytes)
+    tally.merges += 1
+    encode_into(dst_any, dst, tally)
+    return True
+
+
 def apply_listener_patches(inputs: EnvoyFilterInputs, counters: Counters) -> PatchResult:
-    """``ApplyListenerPatchesExt`` for one gateway listener."""
+    """``ApplyListenerPatchesExt`` for one gateway listener, as shipped."""
+    return apply_with(inputs, counters, SHIPPED)
+
+
+def apply_listener_patches_intended(inputs: EnvoyFilterInputs, counters: Counters) -> PatchResult:
+    """``ApplyListenerPatchesExt`` with decode-once cells everywhere (the intended fix)."""
+    return apply_with(inputs, counters, INTENDED)
+
+
+def apply_with(inputs: EnvoyFilterInputs, counters: Counters, mode: Mode) -> PatchResult:
     tally = OpTally()
     applied = AppliedTally(inputs.patches)
     values = PatchValues()
     listener = inputs.listener
     merge_listener_patches(inputs.patches, listener, inputs.context, applied, tally)
     patches = ListenerPatches.select(inputs.patches, listener, inputs.context)
-    patch_filter_chains(patches, listener, applied, values, tally)
+    patch_filter_chains(patches, listener, applied, values, tally, mode)
     tally.flush(counters)
     return PatchResult(listener, applied.freeze())
 
@@ -130,13 +188,14 @@ def patch_filter_chains(
     applied: AppliedTally,
     values: PatchValues,
     tally: OpTally,
+    mode: Mode,
 ) -> None:
     for fc in listener.filter_chains:
         if len(fc.filters) == 0:
             continue
-        patch_filter_chain(patches, fc, applied, values, tally)
+        patch_filter_chain(patches, fc, applied, values, tally, mode)
     if listener.HasField("default_filter_chain") and len(listener.default_filter_chain.filters):
-        patch_filter_chain(patches, listener.default_filter_chain, applied, values, tally)
+        patch_filter_chain(patches, listener.default_filter_chain, applied, values, tally, mode)
 
 
 def patch_filter_chain(
@@ -145,7 +204,12 @@ def patch_filter_chain(
     applied: AppliedTally,
     values: PatchValues,
     tally: OpTally,
+    mode: Mode,
 ) -> None:
+    if not mode.socket_cells:
+        patch_filter_chain_shipped(patches, fc, applied, tally)
+        patch_network_filters(patches, fc, applied, values, tally, mode)
+        return
     socket: Cell | None = None
     for lp in patches.filter_chain:
         if not filter_chain_match(fc, lp):
@@ -162,7 +226,32 @@ def patch_filter_chain(
             tally.merges += 1
     if socket is not None:
         socket.flush(tally)
-    patch_network_filters(patches, fc, applied, values, tally)
+    patch_network_filters(patches, fc, applied, values, tally, mode)
+
+
+def patch_filter_chain_shipped(
+    patches: ListenerPatches, fc: Any, applied: AppliedTally, tally: OpTally
+) -> None:
+    """``patchFilterChainExt``: ``mergeTransportSocketListener`` with ``MergeAnyWithAny``
+    per chain and patch, else a whole-chain merge."""
+    for lp in patches.filter_chain:
+        if not filter_chain_match(fc, lp):
+            continue
+        applied.add(lp.key)
+        value = lp.value
+        if (
+            value.HasField("transport_socket")
+            and fc.HasField("transport_socket")
+            and value.transport_socket.name == fc.transport_socket.name
+        ):
+            dst, src = fc.transport_socket, value.transport_socket
+            if dst.HasField("typed_config") and src.HasField("typed_config"):
+                merge_any_with_any(
+                    dst.typed_config, src.typed_config, src.typed_config.type_url, tally
+                )
+            continue
+        istio_merge(fc, value)
+        tally.merges += 1
 
 
 def merge_transport_socket_listener(
@@ -194,12 +283,13 @@ def patch_network_filters(
     applied: AppliedTally,
     values: PatchValues,
     tally: OpTally,
+    mode: Mode,
 ) -> None:
     # Only MERGE is modelled for network filters, so the insert/remove pass over the
     # NETWORK_FILTER patches changes nothing; straight to the per-filter pass.
     for filter_ in fc.filters:
         patch_network_filter(
-            patches, fc, filter_, Cell(filter_.typed_config), applied, values, tally
+            patches, fc, filter_, Cell(filter_.typed_config), applied, values, tally, mode
         )
 
 
@@ -211,6 +301,7 @@ def patch_network_filter(
     applied: AppliedTally,
     values: PatchValues,
     tally: OpTally,
+    mode: Mode,
 ) -> None:
     for lp in patches.network_filter:
         if not filter_chain_match(fc, lp) or not network_filter_match(filter_, lp):
@@ -232,7 +323,7 @@ def patch_network_filter(
                 cell.dirty = True
         filter_.name = name
     if filter_.name == HCM_FILTER:
-        patch_http_filters(patches, fc, filter_, cell, applied, values, tally)
+        patch_http_filters(patches, fc, filter_, cell, applied, values, tally, mode)
     cell.flush(tally)
 
 
@@ -244,13 +335,14 @@ def patch_http_filters(
     applied: AppliedTally,
     values: PatchValues,
     tally: OpTally,
+    mode: Mode,
 ) -> None:
     chain_patches = [
         lp
         for lp in patches.http_filter
         if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
     ]
-    if not chain_patches:
+    if not chain_patches and not mode.hcm_always_encoded:
         return
     if filter_.HasField("typed_config"):
         hcm = hcm_message(cell, tally)
@@ -268,7 +360,10 @@ def patch_http_filters(
         name = http_filter.name
         for lp in merges:
             if lp.sub_filter is None or lp.sub_filter == name:
-                patch_http_filter(merges, http_filter, applied, values, tally)
+                if mode.http_filter_cells:
+                    patch_http_filter(merges, http_filter, applied, values, tally)
+                else:
+                    patch_http_filter_shipped(merges, http_filter, applied, tally)
                 break
 
 
@@ -303,3 +398,26 @@ def patch_http_filter(
         http_filter.name = name
     if cell is not None:
         cell.flush(tally)
+
+
+def patch_http_filter_shipped(
+    chain_patches: list[EnvoyFilterPatch], http_filter: Any, applied: AppliedTally, tally: OpTally
+) -> None:
+    """``patchHTTPFilter`` as upstream and the fork have it: ``MergeAnyWithAny`` per HTTP
+    filter per chain."""
+    for lp in chain_patches:
+        if not http_filter_match(http_filter, lp):
+            continue
+        if not http_filter.HasField("typed_config"):
+            continue
+        user = lp.value
+        name = user.name or http_filter.name
+        if user.HasField("typed_config"):
+            merge_any_with_any(
+                http_filter.typed_config,
+                user.typed_config,
+                http_filter.typed_config.type_url,
+                tally,
+            )
+        applied.add(lp.key)
+        http_filter.name = name

@@ -135,6 +135,10 @@ class HashCache:
     def computed(self) -> int:
         return len(self._memo)
 
+    def computed_of(self, full_name: str) -> int:
+        """How many messages of type ``full_name`` this cache computed a hash for."""
+        return sum(1 for m in self._keep if m.DESCRIPTOR.full_name == full_name)
+
     def hash(self, message: Message) -> int:
         h = self._memo.get(id(message))
         if h is not None:

@@ -3,8 +3,10 @@ port, one O(1) lookup per HTTPS server.
 
 Models the Sealos fork of Higress's Istio (``luanshaotong/istio`` branch ``test``,
 ``pilot/pkg/networking/core/v1alpha3/gateway.go``): ``buildGatewayListeners`` builds
-``cfgCache := map[string]*config.Config`` from ``push.GetGateways()`` (key ``ns/name``) for each
-server port, before building that port's filter chains, and passes it to
+``cfgCache := map[string]*config.Config`` from ``push.GetGateways()`` (key ``ns/name``) inside
+its loop over every (server port, transport) pair that has servers, so once for port 80 as
+well as for port 443 (the QUIC transport has no servers here), before building that
+port's filter chains, and passes it to
 ``buildGatewayTCPBasedFilterChains``, which looks each HTTPS server's gateway up once and
 reuses the result for the debug log and for ``extraOpts.gatewayConfig`` (the ALPN decision).
 
@@ -12,7 +14,8 @@ In Go (before 1.22) the fork's ``for _, cfg := range ...{ cfgCache[k] = &cfg }``
 address of the loop variable, so every entry would point at the last config; this module
 stores each config itself (the equivalence tests reintroduce the aliasing on purpose).
 
-Cost: one map of G entries per port plus S lookups: O(S + G).
+Cost: one map of G entries per port with servers (two: 80 and 443) plus S lookups:
+O(S + G).
 """
 
 from __future__ import annotations
@@ -59,9 +62,12 @@ def build_gateway_listener(
     chains: list[listener_components_pb2.FilterChain] = []
     resolved: list[str | None] = []
     for port in inputs.merged.server_ports:
-        if port != HTTPS_PORT:
-            continue  # the plain-HTTP listener does no lookups (its map is not modelled)
+        if not inputs.merged.servers_by_port.get(port):
+            continue
+        # Built for every port with servers, before its chains (port 80 included).
         cfg_cache = build_cfg_cache(inputs.gateways, counters)
+        if port != HTTPS_PORT:
+            continue  # the plain-HTTP listener's chains do no lookups (not modelled)
         chains.extend(
             build_gateway_tcp_based_filter_chains(
                 inputs.merged, port, cfg_cache, resolved, counters

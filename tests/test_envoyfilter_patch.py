@@ -46,6 +46,7 @@ from tests.factories import make_workload
 Apply = Callable[[EnvoyFilterInputs, Counters], PatchResult]
 BASELINE: Apply = baseline.apply_listener_patches
 OPTIMIZED: Apply = optimized.apply_listener_patches
+INTENDED: Apply = optimized.apply_listener_patches_intended
 NS = "higress-system"
 
 
@@ -217,8 +218,9 @@ def test_unmodelled_operations_are_refused() -> None:
 def test_twins_agree_on_generated_workloads(n: int, seed: int) -> None:
     inputs = hotpath.make_inputs(generate(WorkloadSpec(n, seed=seed)))
     expected, _ = _run(BASELINE, inputs)
-    actual, _ = _run(OPTIMIZED, inputs)
-    assert hotpath.compare(expected, actual) is None
+    for twin in (OPTIMIZED, INTENDED):
+        actual, _ = _run(twin, inputs)
+        assert hotpath.compare(expected, actual) is None
 
 
 def test_the_typical_patches_land_where_higress_puts_them() -> None:
@@ -253,10 +255,24 @@ def test_the_typical_patches_land_where_higress_puts_them() -> None:
     assert minimums.count(common_pb2.TlsParameters.TLSv1_3) == 1
 
 
+def test_counters_show_decode_once_on_the_hcm_only_as_shipped() -> None:
+    inputs = _inputs(30)
+    _, base = _run(BASELINE, inputs)
+    _, shipped = _run(OPTIMIZED, inputs)
+    # per chain: TLS merge through MergeAnyWithAny (2 decodes, 1 encode), the HCM decoded
+    # once from its cell and encoded once, the router merge through MergeAnyWithAny (2, 1);
+    # the SNI-matched chain has a second TLS merge (2, 1); the HCM patch value is decoded
+    # once per push
+    assert shipped.get("any_decodes") == 5 * 30 + 2 + 1
+    assert shipped.get("any_encodes") == 3 * 30 + 1
+    assert base.get("any_decodes") > shipped.get("any_decodes")
+    assert shipped.get("merges") == base.get("merges")
+
+
 def test_counters_show_the_decode_once_cells() -> None:
     inputs = _inputs(30)
     _, base = _run(BASELINE, inputs)
-    _, opt = _run(OPTIMIZED, inputs)
+    _, opt = _run(INTENDED, inputs)
     # per chain: TLS merge 2, HCM merge 2, HCM for the HTTP filters 1, router merge 2;
     # the SNI-matched chain has a second TLS merge (2 decodes, 1 encode)
     assert base.get("any_decodes") == 7 * 30 + 2
@@ -275,11 +291,15 @@ def test_an_untouched_hcm_is_left_alone_by_the_cells_only() -> None:
     patches = typical_patch_set(["app000004.cloud.example.com"]).only(f"{NS}/tls-sni/0")
     inputs = _inputs(10, patches)
     expected, base = _run(BASELINE, inputs)
-    actual, opt = _run(OPTIMIZED, inputs)
+    actual, opt = _run(INTENDED, inputs)
+    shipped_result, shipped = _run(OPTIMIZED, inputs)
     assert hotpath.compare(expected, actual) is None
+    assert hotpath.compare(expected, shipped_result) is None
     assert expected.applied == ((f"{NS}/tls-sni/0", 1),)
-    # the baseline still round-trips every HCM; the cells touch only the one socket
+    # the baseline and the shipped fork still round-trip every HCM; the intended cells
+    # touch only the one socket
     assert base.get("any_encodes") == 10 + 1
+    assert shipped.get("any_encodes") == 10 + 1
     assert opt.get("any_encodes") == 1
 
 

@@ -13,6 +13,8 @@ from google.protobuf import any_pb2
 
 from gwbench.baselines import filterchain_hash as baseline
 from gwbench.harness import registry
+from gwbench.harness.hotpaths import filterchain_hash as hotpath_module
+from gwbench.harness.hotpaths.listener_changes import designed_chain_set
 from gwbench.optimized import filterchain_hash as optimized
 from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import ALPN_H2, build_filter_chain, wildcard_credential
@@ -27,12 +29,12 @@ from gwbench.workloads.protohash import (
 )
 
 HOTPATH = registry.get("filterchain_hash")
+hotpath = hotpath_module
 
 
-def _fresh(inputs: ChainsInput) -> ChainsInput:
+def _fresh(inputs: Any) -> Any:
     assert HOTPATH.prepare is not None
-    fresh: ChainsInput = HOTPATH.prepare(inputs)
-    return fresh
+    return HOTPATH.prepare(inputs)
 
 
 def _chain(host: str) -> Any:
@@ -81,15 +83,15 @@ def _same(keys: list[int]) -> bool:
 def test_all_strategies_partition_generated_chains_alike(n: int, seed: int) -> None:
     inputs = HOTPATH.make_inputs(generate(WorkloadSpec(n, seed)))
     expected = HOTPATH.baseline.func(_fresh(inputs), Counters())
-    assert expected.n == len(inputs.chains) > 0
+    assert expected.main.n == len(inputs.main.chains) > 0
     for impl in HOTPATH.implementations:
         actual = impl.func(_fresh(inputs), Counters())
         assert HOTPATH.compare(expected, actual) is None, impl.name
 
 
 def test_prepare_hands_each_call_freshly_decoded_chains_and_the_cached_pass_starts_empty() -> None:
-    inputs = HOTPATH.make_inputs(generate(WorkloadSpec(50, 2)))
-    first, second = _fresh(inputs), _fresh(inputs)
+    inputs = hotpath.make_inputs(generate(WorkloadSpec(50, 2)))
+    first, second = hotpath.prepare(inputs), hotpath.prepare(inputs)
     assert first.chains[0] is not second.chains[0]
     assert first.chains[0] == second.chains[0]
     counters = Counters()
@@ -106,7 +108,7 @@ def test_counters_show_the_work_each_strategy_does() -> None:
         c = Counters()
         impl.func(_fresh(inputs), c)
         counts[impl.name] = c
-    n = len(inputs.chains)
+    n = len(inputs.main.chains)
     # TextFormat expands every Any of a known type, as the deterministic hash unpacks it.
     assert counts["baseline"].get("any_unpacks") == counts["deterministic"].get("any_unpacks")
     assert counts["baseline"].get("any_unpacks") >= 2 * n
@@ -233,3 +235,40 @@ def test_compare_reports_a_different_chain_count() -> None:
     assert compare_partitions(partition_of([1, 2]), partition_of([1, 2, 3])) is not None
     assert partition_of([5, 6, 5, 7, 6]).classes == ((0, 2), (1, 4))
     assert partition_of([5, 6, 5, 7, 6]).distinct == 3
+
+
+# ---- the chain set built to collide ------------------------------------------------------
+
+
+def test_every_strategy_finds_the_designed_classes_of_the_colliding_chain_set() -> None:
+    """GIVEN chains equal by design (copies held as other messages) and chains equal to
+    another except inside one Any WHEN each strategy hashes them THEN every strategy gives
+    exactly the designed classes: equal content shares a class, any difference splits."""
+    data, classes = designed_chain_set(hotpath.listener_bytes(generate(WorkloadSpec(12, 5))))
+    assert classes and all(len(c) >= 2 for c in classes)
+    for name, keys in _keys(ChainsInput.decode(data).chains).items():
+        assert partition_of(keys).classes == classes, name
+
+
+def test_the_side_scenario_catches_a_hash_blind_to_any_payloads() -> None:
+    """GIVEN a cached hash that ignores every Any's value bytes WHEN the registered check
+    runs THEN the colliding chain set's scenario names the wrongly merged chains."""
+    inputs = HOTPATH.make_inputs(generate(WorkloadSpec(30, 5)))
+    expected = HOTPATH.baseline.func(_fresh(inputs), Counters())
+
+    def blind(chains: list[Any]) -> list[int]:
+        stripped = []
+        for chain in chains:
+            copy = type(chain)()
+            copy.CopyFrom(chain)
+            copy.transport_socket.typed_config.value = b""
+            copy.filters[0].typed_config.value = b""
+            stripped.append(copy)
+        return optimized.hash_chains(stripped, Counters())
+
+    actual = type(expected)(
+        partition_of(blind(inputs.main.chains)),
+        tuple((n, partition_of(blind(i.chains))) for n, i in inputs.side),
+    )
+    difference = HOTPATH.compare(expected, actual)
+    assert difference is not None and difference.startswith("scenario designed-collisions")

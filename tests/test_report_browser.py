@@ -185,8 +185,9 @@ def test_report_of_a_real_run_in_chromium(chromium: Chromium, tmp_path: Path) ->
 
 
 def test_manifest_markup_never_runs(chromium: Chromium, tmp_path: Path) -> None:
-    # GIVEN the user's manifests: an Ingress named <b>bold</b>-ingress, a <script>
-    # annotation, a Secret name with <script>, in a folder whose name is an <img onerror>
+    # GIVEN the user's manifests: a <b>bold</b> path, a <script> annotation, a missing
+    # Secret, in a folder whose name is an <img onerror> (names with markup are refused
+    # as the API server refuses them)
     folder = tmp_path / HOSTILE_DIR
     folder.mkdir()
     manifests = folder / "ingresses.yaml"

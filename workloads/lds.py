@@ -38,11 +38,16 @@ class KeyStrategy(Protocol):
     def report(self, counters: Counters) -> None: ...
 
 
+MatchMap = Callable[[Callable[[Any], int], Callable[[Any, Any], bool], MapStats], Any]
+"""Builds the duplicate-matcher map from (hash, eq, stats); default :class:`FlatMap`."""
+
+
 def update(
     old: ListenerState[Any] | None,
     data: bytes,
     counters: Counters,
     keys: KeyStrategy,
+    match_map: MatchMap = FlatMap,
 ) -> tuple[UpdateResult, ListenerState[Any] | None]:
     config = decode_listener(data)  # each LDS update is decoded into fresh messages
     chains = config.filter_chains
@@ -65,7 +70,7 @@ def update(
         old.fc_contexts.view(fc_stats, hash_fn, eq_fn) if old is not None and in_place else None
     )
     fc_contexts: FlatMap[Any, ChainImpl] = FlatMap(hash_fn, eq_fn, fc_stats)
-    matches: FlatMap[Any, int] = FlatMap(hash_fn, eq_fn, match_stats)
+    matches = match_map(hash_fn, eq_fn, match_stats)
     positions: dict[ChainImpl, int] = {}
     rebuilt: list[int] = []
     built = old.built if old is not None else 0

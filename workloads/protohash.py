@@ -7,10 +7,11 @@ holds only what they all need and what is not an optimization:
 - decoding a listener from the wire (Envoy decodes each LDS update into fresh messages);
 - :func:`message_class_for`: the type-URL lookup Envoy's ``unpackAnyForReflection`` and the
   TextFormat printer's Any expansion both do (``DescriptorPool::generated_pool()``);
-- :func:`equivalent`: Envoy's ``MessageUtil`` equality functor, i.e. protobuf
-  ``util::MessageDifferencer::Equivalent`` (``src/google/protobuf/util/message_differencer.cc``):
-  fields with default values count as set, Any values of the same known type are unpacked and
-  compared as messages, map fields are compared by key;
+- :class:`Differencer` / :func:`equivalent`: Envoy's ``MessageUtil`` equality functor, i.e.
+  protobuf ``util::MessageDifferencer::Equivalent`` (``src/google/protobuf/util/
+  message_differencer.cc``), a reflective walk of both messages: fields with default values
+  count as set, Any values of the same known type are unpacked on both sides and compared as
+  messages, map fields are compared by key; counted;
 - :func:`filter_chain_only_change`: Envoy ``ListenerMessageUtil::filterChainOnlyChange``
   (``source/common/listener_manager/listener_impl.cc``): a MessageDifferencer in EQUIVALENT
   mode, repeated fields compared AS_SET, ``filter_chains`` ignored;
@@ -19,8 +20,8 @@ holds only what they all need and what is not an optimization:
   attributes, cannot be weak-referenced and are unhashable, so the cache lives outside them);
 - :class:`Partition`: the comparable result of a hashing pass (which chains got equal keys).
 
-Costs: :func:`equivalent` is one C-level ``==`` (O(size)) and only on inequality a Python
-walk of both messages; :func:`partition_of` is O(n).
+Costs: :func:`equivalent` is a Python walk of both messages with every Any unpacked on
+both sides (O(size with Any payloads)); :func:`partition_of` is O(n).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import Any
 
 from envoy.config.listener.v3 import listener_pb2
 from google.protobuf import descriptor_pool, message_factory
+
+from gwbench.workloads.counters import Counters
 
 Message = Any
 """A protobuf message (upb); the stubs of xds-protos are untyped, so this stays ``Any``."""
@@ -84,6 +87,14 @@ def unpack_any(any_msg: Message) -> Message | None:
     return out
 
 
+MATCH_FULL_NAME = "envoy.config.listener.v3.FilterChainMatch"
+
+
+def is_match(message: Message) -> bool:
+    """True for a FilterChainMatch (the duplicate-matcher map's keys)."""
+    return bool(message.DESCRIPTOR.full_name == MATCH_FULL_NAME)
+
+
 def is_map_field(field: Any) -> bool:
     return bool(
         field.message_type is not None
@@ -95,48 +106,83 @@ def is_map_field(field: Any) -> bool:
 # ---- MessageDifferencer::Equivalent ----------------------------------------------------
 
 
-def equivalent(a: Message, b: Message) -> bool:
-    """``MessageDifferencer::Equivalent(a, b)``, what Envoy's ``MessageUtil`` eq functor runs.
+class Differencer:
+    """``MessageDifferencer::Equivalent`` as a reflective walk of both messages, counted.
 
-    The fast path is upb's C-level ``==`` (field by field, Any by bytes); when it says
-    "different", the slow path applies Equivalent's rules, which can still find the messages
-    equal (an Any re-encoded in another field order; a sub-message set but empty).
+    Envoy's ``MessageUtil`` equality functor runs protobuf's
+    ``util::MessageDifferencer::Equivalent`` (``src/google/protobuf/util/
+    message_differencer.cc``): it walks both messages field by field through reflection
+    (EQUIVALENT mode: a field left at its default counts as set to it), and an Any of the
+    same known type on both sides is unpacked into two new messages and compared as
+    messages. There is no byte-compare shortcut, so this walk has none either.
+
+    Counts: ``calls`` (top-level comparisons, the ``deep_compares`` counter),
+    ``messages`` (message pairs visited, ``messages_compared``) and ``any_unpacks``
+    (Any values unpacked, two per Any pair).
     """
-    if a == b:
+
+    __slots__ = ("any_unpacks", "calls", "messages")
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.messages = 0
+        self.any_unpacks = 0
+
+    def __call__(self, a: Message, b: Message) -> bool:
+        self.calls += 1
+        return self.message(a, b)
+
+    def message(self, a: Message, b: Message) -> bool:
+        self.messages += 1
+        desc = a.DESCRIPTOR
+        if desc is not b.DESCRIPTOR:
+            return False
+        if desc.full_name == ANY_FULL_NAME and a.type_url == b.type_url:
+            ua, ub = unpack_any(a), unpack_any(b)
+            if ua is not None and ub is not None:
+                self.any_unpacks += 2
+                return self.message(ua, ub)
+        fields = {f for f, _ in a.ListFields()} | {f for f, _ in b.ListFields()}
+        for f in sorted(fields, key=lambda f: f.number):
+            if not self.field(f, getattr(a, f.name), getattr(b, f.name)):
+                return False
         return True
-    return _equivalent(a, b)
+
+    def field(self, field: Any, va: Any, vb: Any) -> bool:
+        is_message = field.message_type is not None
+        if is_map_field(field):
+            if set(va.keys()) != set(vb.keys()):
+                return False
+            if field.message_type.fields_by_name["value"].message_type is not None:
+                return all(self.message(va[k], vb[k]) for k in va)
+            return all(va[k] == vb[k] for k in va)
+        if field.is_repeated:
+            if len(va) != len(vb):
+                return False
+            if is_message:
+                return all(self.message(x, y) for x, y in zip(va, vb, strict=True))
+            return list(va) == list(vb)
+        if is_message:
+            return self.message(va, vb)
+        return bool(va == vb)
+
+    def report(self, counters: Counters) -> None:
+        counters.add("deep_compares", self.calls)
+        counters.add("messages_compared", self.messages)
+
+
+def equivalent(a: Message, b: Message) -> bool:
+    """``MessageDifferencer::Equivalent(a, b)``, what Envoy's ``MessageUtil`` eq functor runs
+    (one uncounted :class:`Differencer` walk)."""
+    return Differencer()(a, b)
 
 
 def _equivalent(a: Message, b: Message) -> bool:
-    desc = a.DESCRIPTOR
-    if desc is not b.DESCRIPTOR:
-        return False
-    if desc.full_name == ANY_FULL_NAME and a.type_url == b.type_url:
-        ua, ub = unpack_any(a), unpack_any(b)
-        if ua is not None and ub is not None:
-            return bool(ua == ub) or _equivalent(ua, ub)
-    fields = {f for f, _ in a.ListFields()} | {f for f, _ in b.ListFields()}
-    return all(_field_equivalent(f, getattr(a, f.name), getattr(b, f.name)) for f in fields)
+    return Differencer().message(a, b)
 
 
 def _field_equivalent(field: Any, va: Any, vb: Any) -> bool:
-    is_message = field.message_type is not None
-    if is_map_field(field):
-        if set(va.keys()) != set(vb.keys()):
-            return False
-        value_is_message = field.message_type.fields_by_name["value"].message_type is not None
-        if value_is_message:
-            return all(va[k] == vb[k] or _equivalent(va[k], vb[k]) for k in va)
-        return all(va[k] == vb[k] for k in va)
-    if field.is_repeated:
-        if len(va) != len(vb):
-            return False
-        if is_message:
-            return all(x == y or _equivalent(x, y) for x, y in zip(va, vb, strict=True))
-        return list(va) == list(vb)
-    if is_message:
-        return bool(va == vb) or _equivalent(va, vb)
-    return bool(va == vb)
+    return Differencer().field(field, va, vb)
 
 
 def filter_chain_only_change(old: Message, new: Message) -> bool:

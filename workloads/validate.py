@@ -13,6 +13,16 @@ Errors (the input cannot be benchmarked as given):
   ``spec.rules`` missing or empty);
 - a field of the wrong type or an unknown field (the kubernetes client's models decide, as
   ``kubectl apply --validate=strict`` would);
+- what the API server refuses for ``networking.k8s.io/v1`` Ingress (Kubernetes
+  ``pkg/apis/networking/validation/validation.go`` ``ValidateIngressSpec`` and
+  ``apimachinery`` ``ValidateObjectMeta``), in its wording: a ``metadata.name`` that is not a
+  DNS-1123 subdomain, a ``metadata.namespace`` that is not a DNS-1123 label, annotations
+  over 256 KiB in total; a rule or TLS host that is an IP address or not a DNS-1123
+  subdomain (an optional leading ``*.`` allowed); a path without ``pathType``, a
+  ``pathType`` outside Exact, Prefix and ImplementationSpecific, a path that does not
+  start with ``/``; a backend service without a name, or whose port is not a number in
+  1-65535 or a valid port name (or has both or neither); a ``secretName`` that is not a
+  DNS-1123 subdomain (see :func:`api_server_errors`);
 - no Ingress left in the input.
 
 Warnings (kept in ``Workload.warnings``; what Higress does is said in each):
@@ -34,8 +44,10 @@ Cost: O(total size of the documents).
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +63,195 @@ TLS_SECRET_TYPE = "kubernetes.io/tls"
 FALLBACK_SECRET = WILDCARD_SECRET
 MAX_WARNINGS_PER_KIND = 20
 SILENTLY_SKIPPED_KINDS = ("Namespace",)
+
+# ---- the API server's rules (k8s.io/apimachinery/pkg/util/validation) ---------------------
+
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+IANA_SVC_NAME = re.compile(r"[-a-z0-9]+")
+LABEL_MAX = 63
+SUBDOMAIN_MAX = 253
+PORT_NAME_MAX = 15
+ANNOTATIONS_MAX_BYTES = 256 * 1024
+PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+    "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')"
+)
+LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+    "and must start and end with an alphanumeric character (e.g. 'my-name')"
+)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One field the API server would refuse: its path in the object and why."""
+
+    path: str
+    message: str
+
+
+def _subdomain_problem(value: str) -> str | None:
+    if len(value) > SUBDOMAIN_MAX:
+        return f"must be no more than {SUBDOMAIN_MAX} characters"
+    if not DNS1123_SUBDOMAIN.fullmatch(value):
+        return SUBDOMAIN_MESSAGE
+    return None
+
+
+def _label_problem(value: str) -> str | None:
+    if len(value) > LABEL_MAX:
+        return f"must be no more than {LABEL_MAX} characters"
+    if not DNS1123_LABEL.fullmatch(value):
+        return LABEL_MESSAGE
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    """``ValidateIngressSpec`` for a rule or TLS host: not an IP, a DNS-1123 subdomain,
+    or ``*.`` followed by one."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return "must be a DNS name, not an IP address"
+    if host.startswith("*."):
+        problem = _subdomain_problem(host[2:])
+        if problem is not None:
+            return (
+                "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS "
+                "subdomain, which must consist of lower case alphanumeric characters, '-' or "
+                "'.' and end with an alphanumeric character (e.g. '*.example.com')"
+            )
+        return None
+    if "*" in host:
+        return "a wildcard is allowed only as the whole first label ('*.example.com')"
+    return _subdomain_problem(host)
+
+
+def _port_name_problem(name: str) -> str | None:
+    """``IsValidPortName`` (an IANA service name)."""
+    if len(name) > PORT_NAME_MAX:
+        return f"must be no more than {PORT_NAME_MAX} characters"
+    if not IANA_SVC_NAME.fullmatch(name):
+        return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
+    if "--" in name:
+        return "must not contain consecutive hyphens"
+    if name.startswith("-") or name.endswith("-"):
+        return "must not begin or end with a hyphen"
+    if not any(c.isalpha() for c in name):
+        return "must contain at least one letter (a-z)"
+    return None
+
+
+def _annotations_size(annotations: Any) -> int:
+    if not isinstance(annotations, dict):
+        return 0
+    return sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+
+
+def _backend_errors(backend: Any, path: str) -> Iterator[FieldError]:
+    if not isinstance(backend, dict):
+        return
+    service = backend.get("service")
+    if service is None:
+        if backend.get("resource") is None:
+            yield FieldError(path, "one backend (service or resource) must be specified")
+        return
+    name = service.get("name")
+    if not name:
+        yield FieldError(f"{path}.service.name", "Required value")
+    elif len(name) > LABEL_MAX or not DNS1035_LABEL.fullmatch(name):
+        yield FieldError(
+            f"{path}.service.name",
+            f"Invalid value: {name!r}: a DNS-1035 label must consist of lower case "
+            "alphanumeric characters or '-', start with an alphabetic character, and end "
+            "with an alphanumeric character (e.g. 'my-name')",
+        )
+    port = service.get("port") or {}
+    number, port_name = port.get("number"), port.get("name")
+    where = f"{path}.service.port"
+    if number is not None and port_name:
+        yield FieldError(where, "cannot set both port name & port number")
+    elif number is not None:
+        if not 1 <= number <= 65535:
+            yield FieldError(
+                f"{where}.number",
+                f"Invalid value: {number}: must be between 1 and 65535, inclusive",
+            )
+    elif port_name:
+        problem = _port_name_problem(port_name)
+        if problem is not None:
+            yield FieldError(f"{where}.name", f"Invalid value: {port_name!r}: {problem}")
+    else:
+        yield FieldError(where, "port name or number is required")
+
+
+def _path_errors(http_path: Any, where: str) -> Iterator[FieldError]:
+    path_type = http_path.get("pathType")
+    value = http_path.get("path")
+    if path_type is None:
+        yield FieldError(f"{where}.pathType", "Required value: pathType must be specified")
+    elif path_type not in PATH_TYPES:
+        allowed = ", ".join(f'"{t}"' for t in PATH_TYPES)
+        yield FieldError(
+            f"{where}.pathType",
+            f"Unsupported value: {path_type!r}: supported values: {allowed}",
+        )
+    if path_type in ("Exact", "Prefix") and not value:
+        yield FieldError(f"{where}.path", f"Required value: a {path_type} path is required")
+    elif value and not str(value).startswith("/"):
+        yield FieldError(f"{where}.path", f"Invalid value: {value!r}: must be an absolute path")
+    yield from _backend_errors(http_path.get("backend"), f"{where}.backend")
+
+
+def api_server_errors(body: dict[str, Any]) -> Iterator[FieldError]:
+    """What the API server refuses in a ``networking.k8s.io/v1`` Ingress ``body`` (already
+    of the right types), field by field, in document order."""
+    metadata = body.get("metadata") or {}
+    name = metadata.get("name") or ""
+    problem = _subdomain_problem(name)
+    if problem is not None:
+        yield FieldError("metadata.name", f"Invalid value: {name!r}: {problem}")
+    namespace = metadata.get("namespace")
+    if namespace is not None:
+        problem = _label_problem(namespace)
+        if problem is not None:
+            yield FieldError("metadata.namespace", f"Invalid value: {namespace!r}: {problem}")
+    size = _annotations_size(metadata.get("annotations"))
+    if size > ANNOTATIONS_MAX_BYTES:
+        yield FieldError(
+            "metadata.annotations",
+            f"Too long: may not be more than {ANNOTATIONS_MAX_BYTES} bytes "
+            f"(the annotations hold {size} bytes)",
+        )
+    spec = body.get("spec") or {}
+    if spec.get("defaultBackend") is not None:
+        yield from _backend_errors(spec["defaultBackend"], "spec.defaultBackend")
+    for r, rule in enumerate(spec.get("rules") or []):
+        host = rule.get("host")
+        if host:
+            problem = _host_problem(host)
+            if problem is not None:
+                yield FieldError(f"spec.rules[{r}].host", f"Invalid value: {host!r}: {problem}")
+        http = rule.get("http") or {}
+        for i, http_path in enumerate(http.get("paths") or []):
+            yield from _path_errors(http_path, f"spec.rules[{r}].http.paths[{i}]")
+    for t, tls in enumerate(spec.get("tls") or []):
+        for h, host in enumerate(tls.get("hosts") or []):
+            problem = _host_problem(host)
+            if problem is not None:
+                yield FieldError(f"spec.tls[{t}].hosts[{h}]", f"Invalid value: {host!r}: {problem}")
+        secret = tls.get("secretName")
+        if secret:
+            problem = _subdomain_problem(secret)
+            if problem is not None:
+                yield FieldError(
+                    f"spec.tls[{t}].secretName", f"Invalid value: {secret!r}: {problem}"
+                )
 
 
 @dataclass(frozen=True)
@@ -170,6 +371,10 @@ def _describe_validation_error(error: Any, body: Any) -> tuple[str, str]:
     loc = tuple(error.get("loc", ()))
     path = _format_path(body, loc)
     kind = error.get("type", "")
+    if kind == "missing" and loc:
+        name = str(loc[-1])
+        parent = _format_path(body, loc[:-1])
+        return f"Required value: {name} must be specified", f"{parent}.{name}" if parent else name
     if kind == "extra_forbidden":
         name = loc[-1] if loc else "?"
         parent = _format_path(body, loc[:-1])
@@ -271,6 +476,11 @@ class WorkloadBuilder:
             message = f"spec.rules must be a list, got {_type_name(rules)}"
             raise self.error(doc, message, "spec.rules")
         ingress: V1Ingress = self._validate_model(doc, V1Ingress)
+        first = next(api_server_errors(body), None)
+        if first is not None:
+            raise self.error(
+                doc, f"the API server refuses this Ingress: {first.message}", first.path
+            )
         namespace = str(metadata.get("namespace") or "default")
         key = (namespace, name)
         if key in self._ingresses:

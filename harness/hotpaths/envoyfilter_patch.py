@@ -4,6 +4,11 @@ Inputs: the per-host listener of the workload (``workloads.envoy_config.translat
 typical Higress patch set (``workloads.envoyfilters.typical_patch_set``, with one SNI-matched
 patch for the first custom-domain host). The real code patches the listener in place, so
 ``prepare`` re-parses a fresh listener before every call (untimed).
+
+Side scenarios (checked, not counted) patch the listener of a small slice with parts of
+the patch set, so that a defect one patch hides is seen: without the HCM NETWORK_FILTER
+MERGE (the HTTP filter patches must still land: an uninitialised HCM cell drops them), only
+the HTTP filter patches, and only the TLS transport-socket merges.
 """
 
 from __future__ import annotations
@@ -11,6 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from gwbench.baselines import envoyfilter_patch as baseline
+from gwbench.harness.hotpaths.scenarios import (
+    Scenarios,
+    compare_all,
+    prepare_all,
+    run_all,
+    side_slice,
+)
 from gwbench.harness.registry import HotPath, Implementation, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import envoyfilter_patch as optimized
@@ -30,9 +42,27 @@ def sni_targets(hosts: list[str], domain: str) -> list[str]:
 
 
 def make_inputs(workload: Workload) -> EnvoyFilterInputs:
+    """The main inputs: the per-host listener at N and the typical patch set."""
     tr = translate(workload, "per-host")
     patches = typical_patch_set(sni_targets(tr.hosts, workload.domain))
     return EnvoyFilterInputs.from_listener(tr.listener, patches)
+
+
+def side_inputs(workload: Workload) -> tuple[tuple[str, EnvoyFilterInputs], ...]:
+    small = make_inputs(side_slice(workload))
+    patches = small.patches
+    variants = (
+        ("without-hcm-merge", patches.without("NETWORK_FILTER")),
+        ("http-filters-only", patches.without("NETWORK_FILTER", "FILTER_CHAIN", "LISTENER")),
+        ("tls-only", patches.without("NETWORK_FILTER", "HTTP_FILTER", "LISTENER")),
+    )
+    return tuple(
+        (name, EnvoyFilterInputs(small.listener_bytes, subset)) for name, subset in variants
+    )
+
+
+def make_scenarios(workload: Workload) -> Scenarios[EnvoyFilterInputs]:
+    return Scenarios(make_inputs(workload), side_inputs(workload))
 
 
 def prepare(inputs: EnvoyFilterInputs) -> EnvoyFilterInputs:
@@ -73,26 +103,33 @@ HOTPATH = register(
             "istio/istio (higress-group/istio istio-1.19) pilot/pkg/networking/core/v1alpha3/"
             "envoyfilter/listener_patch.go ApplyListenerPatches -> patchFilterChains -> "
             "patchNetworkFilter -> patchHTTPFilters, util.MergeAnyWithAny, pkg/proto/merge; "
-            "optimized: luanshaotong/istio (Sealos) ApplyListenerPatchesExt, MessageIndex"
+            "optimized: luanshaotong/istio (Sealos) ApplyListenerPatchesExt, MessageIndex (as "
+            "shipped: decode-once on the HCM only); decode-once: the intended fix"
         ),
-        make_inputs=make_inputs,
+        make_inputs=make_scenarios,
         implementations=(
             Implementation(
                 "baseline",
                 "baseline",
-                baseline.apply_listener_patches,
+                run_all(baseline.apply_listener_patches),
                 "gwbench.baselines.envoyfilter_patch",
             ),
             Implementation(
                 "optimized",
                 "optimized",
-                optimized.apply_listener_patches,
+                run_all(optimized.apply_listener_patches),
+                "gwbench.optimized.envoyfilter_patch",
+            ),
+            Implementation(
+                "decode-once",
+                "optimized",
+                run_all(optimized.apply_listener_patches_intended),
                 "gwbench.optimized.envoyfilter_patch",
             ),
         ),
-        compare=compare,
+        compare=compare_all(compare),
         tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
-        prepare=prepare,
+        prepare=prepare_all(prepare),
     )
 )

@@ -6,11 +6,26 @@ bytes. The decoding is ``prepare``'s (untimed, before every call), so each timed
 from new messages and, for ``cached``, an empty cache: the measured win is a first
 computation, not cache hits. The result is the partition of the chains into classes of
 equal keys (hash values differ between strategies by design; the partition must not).
+
+Besides the main chains (all different: every generated chain has its own
+``server_names``), each call hashes a chain set built to collide (a side scenario,
+:func:`harness.hotpaths.listener_changes.designed_chain_set`): equal chains held as
+different messages, and chains equal to another except inside one Any (a TLS context or
+the HttpConnectionManager). Equal content must share a class, and content that differs
+anywhere, Any payloads included, must not.
 """
 
 from __future__ import annotations
 
 from gwbench.baselines import filterchain_hash as baseline
+from gwbench.harness.hotpaths.listener_changes import designed_chain_set
+from gwbench.harness.hotpaths.scenarios import (
+    Scenarios,
+    compare_all,
+    prepare_all,
+    run_all,
+    side_slice,
+)
 from gwbench.harness.registry import HotPath, Implementation, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import filterchain_hash as optimized
@@ -34,8 +49,19 @@ def listener_bytes(workload: Workload) -> bytes:
     return bytes(listener.SerializeToString(deterministic=True))
 
 
+def designed(workload: Workload) -> ChainsInput:
+    """The chain set built to collide, from a small slice of ``workload``."""
+    data, _ = designed_chain_set(listener_bytes(side_slice(workload)))
+    return ChainsInput.decode(data)
+
+
 def make_inputs(workload: Workload) -> ChainsInput:
+    """The main inputs: the chains of the per-host listener at N."""
     return ChainsInput.decode(listener_bytes(workload))
+
+
+def make_scenarios(workload: Workload) -> Scenarios[ChainsInput]:
+    return Scenarios(make_inputs(workload), (("designed-collisions", designed(workload)),))
 
 
 def prepare(inputs: ChainsInput) -> ChainsInput:
@@ -53,30 +79,36 @@ HOTPATH = register(
             "DeterministicProtoHash::hash (Envoy >= 1.30); higress-group/higress PR #3113 "
             "bazel/protobuf_hash_cache.patch ComputeHashValue/GetCachedHashValue (cached)"
         ),
-        make_inputs=make_inputs,
+        make_inputs=make_scenarios,
         implementations=(
             Implementation(
-                "baseline", "baseline", baseline.hash_pass, "gwbench.baselines.filterchain_hash"
+                "baseline",
+                "baseline",
+                run_all(baseline.hash_pass),
+                "gwbench.baselines.filterchain_hash",
             ),
             Implementation(
-                "cached", "optimized", optimized.hash_pass, "gwbench.optimized.filterchain_hash"
+                "cached",
+                "optimized",
+                run_all(optimized.hash_pass),
+                "gwbench.optimized.filterchain_hash",
             ),
             Implementation(
                 "deterministic",
                 "optimized",
-                optimized.hash_pass_deterministic,
+                run_all(optimized.hash_pass_deterministic),
                 "gwbench.optimized.filterchain_hash",
             ),
             Implementation(
                 "serialized",
                 "ablation",
-                optimized.hash_pass_serialized,
+                run_all(optimized.hash_pass_serialized),
                 "gwbench.optimized.filterchain_hash",
             ),
         ),
-        compare=compare_partitions,
+        compare=compare_all(compare_partitions),
         tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
-        prepare=prepare,
+        prepare=prepare_all(prepare),
     )
 )

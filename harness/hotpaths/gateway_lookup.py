@@ -60,7 +60,8 @@ HOTPATH = register(
             "higress-group/istio (istio-1.19) pilot/pkg/model/ali_push_context.go "
             "GetGatewayByName, called twice per HTTPS server in pilot/pkg/networking/core/"
             "v1alpha3/gateway.go buildGatewayTCPBasedFilterChains; optimized: "
-            "luanshaotong/istio (Sealos) cfgCache map built per port in buildGatewayListeners"
+            "luanshaotong/istio (Sealos) cfgCache map built in buildGatewayListeners for every "
+            "(port, transport) pair with servers, port 80 included"
         ),
         make_inputs=make_inputs,
         implementations=(

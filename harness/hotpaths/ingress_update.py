@@ -9,15 +9,31 @@ earlier calls left behind (untimed teardown).
 
 Compared: the pushed listener's bytes, the patch tally and Envoy's update outcome. The
 counters of each stage are prefixed with the stage's hot path.
+
+Side scenarios (checked, not counted), each a push on a small slice of the workload: one
+Ingress deleted, a path changed, a backend changed, a custom certificate rotated, ALPN
+flipped by the ``enable-h2`` annotation, and an HTTP filter changed by its EnvoyFilter.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+from envoy.extensions.filters.http.router.v3 import router_pb2
 
 from gwbench.baselines import ingress_update as baseline
 from gwbench.baselines import listener_update as baseline_update
+from gwbench.errors import InputError
 from gwbench.harness.hotpaths.envoyfilter_patch import sni_targets
+from gwbench.harness.hotpaths.scenarios import (
+    Scenarios,
+    compare_all,
+    prepare_all,
+    run_all,
+    side_slice,
+    specialize_all,
+)
 from gwbench.harness.registry import HotPath, Implementation, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import envoyfilter_patch as optimized_patch
@@ -25,14 +41,27 @@ from gwbench.optimized import gateway_lookup as optimized_lookup
 from gwbench.optimized import ingress_update as optimized
 from gwbench.optimized import listener_update as optimized_update
 from gwbench.workloads.counters import Counters, NullCounters
-from gwbench.workloads.envoy_config import GatewayListenerInputs
+from gwbench.workloads.envoy_config import GatewayListenerInputs, pack
 from gwbench.workloads.envoyfilters import EnvoyFilterInputs, PatchSet, typical_patch_set
 from gwbench.workloads.flatmap import ListenerState
-from gwbench.workloads.istio import gateways_from_ingresses, merge_gateways, with_enable_h2_mix
+from gwbench.workloads.istio import (
+    ENABLE_H2_ANNOTATION,
+    gateways_from_ingresses,
+    merge_gateways,
+    with_enable_h2_mix,
+)
 from gwbench.workloads.model import Workload
 from gwbench.workloads.push import PushInputs, PushResult, PushSetup, compare_pushes
 
-CHANGES = ("add", "delete", "change-path", "rotate-certificate")
+CHANGES = (
+    "add",
+    "delete",
+    "change-path",
+    "change-backend",
+    "rotate-certificate",
+    "flip-alpn",
+    "change-http-filter",
+)
 
 
 def active_listener(workload: Workload) -> tuple[bytes, PatchSet]:
@@ -67,18 +96,76 @@ def changed(workload: Workload, change: str, seed: int = 0) -> Workload:
         return churn.delete_ingress(workload, seed)[0]
     if change == "change-path":
         return churn.change_path(workload, seed)[0]
+    if change == "change-backend":
+        return churn.change_backend(workload, seed)[0]
     if change == "rotate-certificate":
         return churn.rotate_certificate(workload, seed, rename=True)[0]
+    if change == "flip-alpn":
+        return flip_alpn(workload)
+    if change == "change-http-filter":
+        return workload  # the Ingresses stay; the EnvoyFilter changes (see make_setup)
     raise ValueError(f"unknown change {change!r}; known: {', '.join(CHANGES)}")
+
+
+def flip_alpn(workload: Workload) -> Workload:
+    """``workload`` with the ``enable-h2`` annotation of its first Ingress flipped (set to
+    ``"false"``, or removed when it was set)."""
+    ingresses = list(workload.ingresses)
+    first = ingresses[0].model_copy(deep=True)
+    assert first.metadata is not None
+    annotations = dict(first.metadata.annotations or {})
+    if annotations.pop(ENABLE_H2_ANNOTATION, None) is None:
+        annotations[ENABLE_H2_ANNOTATION] = "false"
+    first.metadata.annotations = annotations
+    ingresses[0] = first
+    return Workload(
+        ingresses, list(workload.secrets), workload.spec, workload.source, workload.domain
+    )
+
+
+def changed_patches(patches: PatchSet) -> PatchSet:
+    """``patches`` with the router's HTTP filter MERGE changed (one field of its Any)."""
+    out = []
+    for p in patches.patches:
+        if p.apply_to == "HTTP_FILTER" and p.operation == "MERGE":
+            value = type(p.value)()
+            value.CopyFrom(p.value)
+            router = router_pb2.Router()
+            router.ParseFromString(value.typed_config.value)
+            router.dynamic_stats.value = not router.dynamic_stats.value
+            value.typed_config.CopyFrom(pack(router))
+            p = replace(p, value=value)
+        out.append(p)
+    return PatchSet(tuple(out))
 
 
 def make_setup(workload: Workload, change: str = "add") -> PushSetup:
     old, patches = active_listener(workload)
+    if change == "change-http-filter":
+        patches = changed_patches(patches)
     return PushSetup(changed(workload, change), patches, old, change)
 
 
 def make_inputs(workload: Workload) -> PushSetup:
+    """The main push: one Ingress added at N."""
     return make_setup(workload, "add")
+
+
+def side_setups(workload: Workload) -> tuple[tuple[str, PushSetup], ...]:
+    """Every other change of :data:`CHANGES` on a small slice (a certificate rotation only
+    when the slice holds a custom-domain certificate)."""
+    small = side_slice(workload)
+    side = []
+    for change in CHANGES[1:]:
+        try:
+            side.append((change, make_setup(small, change)))
+        except InputError:
+            continue  # nothing of this kind to change in the slice
+    return tuple(side)
+
+
+def make_scenarios(workload: Workload) -> Scenarios[PushSetup]:
+    return Scenarios(make_inputs(workload), side_setups(workload))
 
 
 def initial_state(setup: PushSetup, implementation: str) -> ListenerState[Any]:
@@ -111,26 +198,31 @@ HOTPATH = register(
             "addOrUpdateListenerInternal with MessageUtil::hash (filterchain_hash, "
             "listener_update)"
         ),
-        make_inputs=make_inputs,
+        make_inputs=make_scenarios,
         implementations=(
             Implementation(
-                "baseline", "baseline", baseline.push, "gwbench.baselines.ingress_update"
+                "baseline", "baseline", run_all(baseline.push), "gwbench.baselines.ingress_update"
             ),
             Implementation(
-                "optimized", "optimized", optimized.push, "gwbench.optimized.ingress_update"
+                "optimized",
+                "optimized",
+                run_all(optimized.push),
+                "gwbench.optimized.ingress_update",
             ),
         ),
-        compare=compare,
+        compare=compare_all(compare),
         tags=(INPUTS_PICKLABLE_TAG,),
         counters=(
             "gateway_lookup.name_comparisons",
             "envoyfilter_patch.any_decodes",
             "envoyfilter_patch.any_encodes",
-            "listener_update.full_hashes",
+            "listener_update.chain_hashes",
+            "listener_update.match_hashes",
             "listener_update.deep_compares",
+            "listener_update.messages_compared",
             "listener_update.bytes_rendered",
         ),
-        prepare=prepare,
-        specialize=specialize,
+        prepare=prepare_all(prepare),
+        specialize=specialize_all(specialize),
     )
 )

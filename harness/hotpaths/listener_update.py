@@ -1,9 +1,15 @@
 """Hot path ``listener_update``: one LDS update of the port-443 listener in Envoy.
 
-Inputs: the per-host listener of the workload (the old listener, N chains) and the same
+Inputs (:class:`~harness.hotpaths.scenarios.Scenarios`): the main update, timed and
+counted: the per-host listener of the workload (the old listener, N chains) and the same
 listener plus the chain of one new domain (the lab scenario: one Ingress added), both as
-wire bytes. Each implementation's state after the old listener's first add is built once
-per process by ``specialize`` (untimed) with that implementation's own strategy; an update
+wire bytes; and side updates on the listener of a small slice of the workload, checked
+only (``harness/hotpaths/listener_changes.py``): a chain deleted, a certificate rotated,
+ALPN flipped, an HTTP filter changed, a route renamed (each inside an Any, the
+``server_names`` unchanged), a duplicate chain, no change, a listener-level change.
+
+Each implementation's state after the old listener's first add is built once per
+process by ``specialize`` (untimed) with that implementation's own strategy; an update
 only reads it, so every timed call applies the same update to the same state, decoding
 the new listener afresh. The state an update produces is kept until the next ``prepare``
 (untimed), so that freeing a listener is not timed as part of updating it.
@@ -17,6 +23,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gwbench.baselines import listener_update as baseline
+from gwbench.harness.hotpaths.listener_changes import LISTENER_CHANGES, changed_listener
+from gwbench.harness.hotpaths.scenarios import (
+    Scenarios,
+    compare_all,
+    prepare_all,
+    run_all,
+    side_slice,
+    specialize_all,
+)
 from gwbench.harness.registry import HotPath, Implementation, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import listener_update as optimized
@@ -30,12 +45,14 @@ if TYPE_CHECKING:  # the kubernetes models are heavy to import; benchmark worker
 
 COUNTERS = (
     "listener_hashes",
-    "full_hashes",
+    "chain_hashes",
+    "match_hashes",
     "cache_hits",
     "messages_hashed",
     "bytes_rendered",
     "any_unpacks",
     "deep_compares",
+    "messages_compared",
     "hash_compares",
     "listener_compares",
     "fc_finds",
@@ -84,6 +101,7 @@ def update_bytes(workload: Workload) -> tuple[bytes, bytes]:
 INITIAL_STATES = {
     "baseline": baseline.initial_state,
     "cached": optimized.initial_state,
+    "cached-intended": optimized.initial_state_intended,
     "deterministic": optimized.initial_state_deterministic,
 }
 
@@ -99,9 +117,23 @@ def inputs_for(
     return UpdateInputs(old_bytes, new_bytes, states)
 
 
+def side_updates(workload: Workload) -> tuple[tuple[str, UpdateInputs], ...]:
+    """The side scenarios: each change of ``LISTENER_CHANGES`` on a small slice."""
+    old = translate(side_slice(workload), "per-host").listener
+    old_bytes = bytes(old.SerializeToString(deterministic=True))
+    return tuple(
+        (change, inputs_for(old_bytes, changed_listener(old_bytes, change), implementations=()))
+        for change in LISTENER_CHANGES
+    )
+
+
 def make_inputs(workload: Workload) -> UpdateInputs:
-    """The update only; each implementation's state comes from :func:`specialize`."""
+    """The main update only; each implementation's state comes from :func:`specialize`."""
     return inputs_for(*update_bytes(workload), implementations=())
+
+
+def make_scenarios(workload: Workload) -> Scenarios[UpdateInputs]:
+    return Scenarios(make_inputs(workload), side_updates(workload))
 
 
 def specialize(inputs: UpdateInputs, implementation: str) -> UpdateInputs:
@@ -129,33 +161,41 @@ HOTPATH = register(
             "FilterChainManagerImpl::addFilterChains, verifyNoDuplicateMatchers, "
             "findExistingFilterChain; listener_impl.cc ListenerImpl::diffFilterChain, "
             "ListenerMessageUtil::filterChainOnlyChange; absl flat_hash_map keyed by "
-            "MessageUtil; optimized: higress-group/higress PR #3113 protobuf hash cache"
+            "MessageUtil; optimized: higress-group/higress PR #3113 bazel/protobuf_hash_cache"
+            ".patch and HashCachedMessageUtil (cached: as shipped; cached-intended: as "
+            "intended); deterministic: source/common/protobuf/deterministic_hash.cc"
         ),
-        make_inputs=make_inputs,
+        make_inputs=make_scenarios,
         implementations=(
             Implementation(
                 "baseline",
                 "baseline",
-                baseline.update_listener,
+                run_all(baseline.update_listener),
                 "gwbench.baselines.listener_update",
             ),
             Implementation(
                 "cached",
                 "optimized",
-                optimized.update_listener,
+                run_all(optimized.update_listener),
+                "gwbench.optimized.listener_update",
+            ),
+            Implementation(
+                "cached-intended",
+                "optimized",
+                run_all(optimized.update_listener_intended),
                 "gwbench.optimized.listener_update",
             ),
             Implementation(
                 "deterministic",
                 "optimized",
-                optimized.update_listener_deterministic,
+                run_all(optimized.update_listener_deterministic),
                 "gwbench.optimized.listener_update",
             ),
         ),
-        compare=compare_updates,
+        compare=compare_all(compare_updates),
         tags=(INPUTS_PICKLABLE_TAG,),
         counters=COUNTERS,
-        prepare=prepare,
-        specialize=specialize,
+        prepare=prepare_all(prepare),
+        specialize=specialize_all(specialize),
     )
 )
