@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.workloads import certs
 from gwbench.workloads.model import WILDCARD_SECRET, Workload

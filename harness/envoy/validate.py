@@ -19,10 +19,10 @@ from pathlib import Path
 
 from envoy.config.listener.v3 import listener_pb2
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
-from gwbench.harness.envoy.bootstrap import validation_bootstrap
-from gwbench.harness.envoy.process import envoy_version, find_envoy, unique_base_id
 
 from gwbench.errors import HarnessError
+from gwbench.harness.envoy.bootstrap import validation_bootstrap
+from gwbench.harness.envoy.process import envoy_version, find_envoy, unique_base_id
 
 VALIDATE_TIMEOUT_S = 300.0
 

@@ -1,0 +1,96 @@
+"""The resources a control plane serves: per type URL, name -> resource packed once.
+
+Each resource is packed into a ``google.protobuf.Any`` when it is handed over (the caller's
+thread, before the push), carries its own version (a counter bumped only when its bytes
+change) and the type carries a version bumped on every change. Updates swap in a new
+mapping (copy on write), so a stream building a response reads a consistent view without
+holding the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from google.protobuf import any_pb2
+from google.protobuf.message import Message
+
+LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
+CLUSTER_TYPE = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+SCOPED_ROUTE_TYPE = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration"
+VIRTUAL_HOST_TYPE = "type.googleapis.com/envoy.config.route.v3.VirtualHost"
+SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
+
+# Types whose state-of-the-world response must hold every resource (a missing one is
+# deleted): Listener and Cluster by the protocol; ScopedRouteConfiguration because Envoy's
+# SRDS removes every scope a SotW response leaves out (``ScopedRdsConfigSubscription``).
+FULL_STATE_TYPES = frozenset({LISTENER_TYPE, CLUSTER_TYPE, SCOPED_ROUTE_TYPE})
+
+
+@dataclass(frozen=True)
+class Packed:
+    """One resource as it goes on the wire: its name, version and packed bytes."""
+
+    name: str
+    version: str
+    resource: any_pb2.Any
+
+
+def pack(message: Message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message, deterministic=True)
+    return packed
+
+
+@dataclass(frozen=True)
+class TypeView:
+    """A consistent view of one type: its version and resources (do not mutate)."""
+
+    version: int
+    resources: Mapping[str, Packed]
+
+
+_EMPTY = TypeView(0, {})
+
+
+class Snapshot:
+    """Thread-safe store of the served resources, per type URL."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._types: dict[str, TypeView] = {}
+        self._counter = 0
+
+    def view(self, type_url: str) -> TypeView:
+        return self._types.get(type_url, _EMPTY)
+
+    def types(self) -> list[str]:
+        return list(self._types)
+
+    def apply(
+        self,
+        type_url: str,
+        upsert: Mapping[str, any_pb2.Any],
+        remove: Iterable[str] = (),
+        *,
+        replace: bool = False,
+    ) -> int:
+        """Add or change ``upsert`` and drop ``remove`` (``replace``: drop every other name);
+        returns the type's new version."""
+        with self._lock:
+            current = self._types.get(type_url, _EMPTY)
+            resources = {} if replace else dict(current.resources)
+            for name in remove:
+                resources.pop(name, None)
+            self._counter += 1
+            for name, packed in upsert.items():
+                old = current.resources.get(name)
+                if old is not None and old.resource.value == packed.value:
+                    resources[name] = old
+                else:
+                    resources[name] = Packed(name, str(self._counter), packed)
+            view = TypeView(current.version + 1, resources)
+            self._types[type_url] = view
+            return view.version
