@@ -167,6 +167,15 @@ class _Counters:
         self.last = now
 
 
+def results_document(results: Sequence[EnvoyResult], options: dict[str, Any]) -> dict[str, Any]:
+    """The versioned JSON document of ``gwbench envoy --json`` / ``-o``."""
+    return {
+        "schema": RESULT_SCHEMA,
+        "options": options,
+        "results": [r.to_dict() for r in results],
+    }
+
+
 def check_options(
     ingresses: Sequence[int],
     shapes: Sequence[str],
@@ -417,7 +426,7 @@ def _localize(
             plan.translation.listener, envoy.port, ads_routes=set(plan.rds_routes)
         )
         if plan.shape == "scoped":
-            listener = scoped.scoped_listener(listener)
+            listener = scoped.scoped_listener(listener, plan.domain)
     else:
         listener = adapt.localize_listener(
             plan.translation.listener,
@@ -593,6 +602,13 @@ def _route_for(
         if manager.WhichOneof("route_specifier") == "rds" and name in routes:
             return name
     return next(iter(routes))
+
+
+def transports_from_option(values: Sequence[str]) -> tuple[str, ...]:
+    """``--transport`` values (repeatable) -> transports; none given: ``auto``."""
+    chosen = tuple(dict.fromkeys(values)) or (AUTO,)
+    check_options([1], [], "pb", 1, chosen)
+    return chosen
 
 
 def shapes_from_option(shape: str) -> list[Shape]:

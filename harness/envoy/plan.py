@@ -184,9 +184,8 @@ def plan_case(
     }
     rds_routes = {rc.name: rc for rc in translation.routes if rc.name in rds_names}
     if shape == "scoped":
-        rds_routes = {
-            rc.name: rc for rc in scoped.routes_by_host(translation.routes).values()
-        }
+        by_host = scoped.star_routes(translation.listener, translation.routes, workload.domain)
+        rds_routes = {rc.name: rc for rc in by_host.values()}
 
     rng = random.Random(f"gwbench-envoy-probes:{seed}:{len(hosts)}")
     wildcard = wildcard_credential()

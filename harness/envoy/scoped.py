@@ -10,7 +10,11 @@ other scope stay untouched, so over delta xDS what crosses the wire and what Env
 not grow with N (Envoy's ``ScopedRdsConfigSubscription`` applies scope deltas one by one).
 
 The chain layout is the wildcard shape's (one ``*.<domain>`` chain for the wildcard
-certificate, custom domains a chain each), so a new subdomain needs no listener change.
+certificate, custom domains a chain each), so a new subdomain needs no listener change. Only
+the ``*.<domain>`` chain routes by scope; custom-domain chains keep their own routes, because
+every connection manager holding scoped routes makes Envoy work on each scope update (5,000
+Ingresses, delta: 13 ms per new subdomain with one scoped chain, 23 ms with all 251 chains
+scoped, growing with the number of custom domains).
 """
 
 from __future__ import annotations
@@ -69,6 +73,21 @@ def routes_by_host(
     return out
 
 
+def star_routes(
+    listener: listener_pb2.Listener,
+    configs: Iterable[route_pb2.RouteConfiguration],
+    domain: str,
+) -> dict[str, route_pb2.RouteConfiguration]:
+    """Host -> scope route configuration, for the hosts of the ``*.<domain>`` chain."""
+    star = f"*.{domain}"
+    names = {
+        adapt.connection_manager(chain).rds.route_config_name
+        for chain in listener.filter_chains
+        if star in adapt.server_names(chain)
+    }
+    return routes_by_host(c for c in configs if c.name in names)
+
+
 def scoped_routes() -> hcm_pb2.ScopedRoutes:
     routes = hcm_pb2.ScopedRoutes(name=SCOPED_ROUTES_NAME)
     fragment = routes.scope_key_builder.fragments.add()
@@ -79,11 +98,14 @@ def scoped_routes() -> hcm_pb2.ScopedRoutes:
     return routes
 
 
-def scoped_listener(listener: listener_pb2.Listener) -> listener_pb2.Listener:
-    """A copy of ``listener`` whose every connection manager routes by scope."""
+def scoped_listener(listener: listener_pb2.Listener, domain: str) -> listener_pb2.Listener:
+    """A copy of ``listener`` whose ``*.<domain>`` chain routes by scope."""
     scoped = listener_pb2.Listener()
     scoped.CopyFrom(listener)
+    star = f"*.{domain}"
     for chain in scoped.filter_chains:
+        if star not in adapt.server_names(chain):
+            continue
         manager = adapt.connection_manager(chain)
         manager.ClearField("route_specifier")
         manager.scoped_routes.CopyFrom(scoped_routes())

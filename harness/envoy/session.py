@@ -340,8 +340,10 @@ class LocalEnvoy:
             )
         return HarnessError(message)
 
-    def probe(self, host: str, timeout_s: float = PROBE_TIMEOUT_S) -> ProbeResult:
-        return probe(self.port, host, timeout_s=timeout_s)
+    def probe(
+        self, host: str, timeout_s: float = PROBE_TIMEOUT_S, *, authority: str | None = None
+    ) -> ProbeResult:
+        return probe(self.port, host, timeout_s=timeout_s, authority=authority)
 
     def wait_for(
         self,

@@ -51,7 +51,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from gwbench.errors import HarnessError
-from gwbench.harness.envoy.xds.snapshot import FULL_STATE_TYPES, Packed, Snapshot, pack
+from gwbench.harness.envoy.xds.snapshot import Packed, Snapshot, pack
 
 LOOPBACK = "127.0.0.1"
 WILDCARD = "*"
@@ -109,6 +109,12 @@ class _TypeState:
     inflight_version: int = 0
     synced: int = -1
     """Type version the client is complete at (every subscribed change ACKed or NACKed)."""
+    seen: int = 0
+    """Snapshot version of the type this stream last examined."""
+    pending: set[str] = field(default_factory=set)
+    """Names to examine at the next response besides what changed since ``seen``."""
+    full: bool = True
+    """Examine every name at the next response (first request, wildcard switched on)."""
 
 
 def _to_any(resource: Message | any_pb2.Any) -> any_pb2.Any:
@@ -187,9 +193,13 @@ class _Stream:
         names = set(request.resource_names)
         if names:
             state.explicit = True
-        state.wildcard = WILDCARD in names or (not state.explicit and not names)
+        wildcard = WILDCARD in names or (not state.explicit and not names)
+        if wildcard != state.wildcard:
+            state.wildcard = wildcard
+            state.full = True
         names.discard(WILDCARD)
         if names != state.names:
+            state.pending |= names ^ state.names
             # newly named resources must be sent even when unchanged; dropped ones forgotten
             for gone in state.names - names:
                 state.sent.pop(gone, None)
@@ -207,11 +217,13 @@ class _Stream:
         if subscribe:
             state.explicit = True
         if WILDCARD in subscribe or (not state.explicit and not unsubscribe and state.fresh):
+            state.full = state.full or not state.wildcard
             state.wildcard = True
         if WILDCARD in unsubscribe:
             state.wildcard = False
         subscribe.discard(WILDCARD)
         unsubscribe.discard(WILDCARD)
+        state.pending |= subscribe
         for name in subscribe:
             state.names.add(name)
             state.sent.pop(name, None)  # a (re)subscribed name is sent even when unchanged
@@ -224,15 +236,23 @@ class _Stream:
 
     # ---------------------------------------------------------------- responses
     def _responses(self) -> Iterator[bytes]:
-        for type_url, state in self.types.items():
+        for type_url, state in list(self.types.items()):
             if state.inflight_nonce is not None:
                 continue
             view = self.plane.snapshot.view(type_url)
-            message = (
-                self._delta_response(type_url, state, view.version, view.resources)
-                if self.delta
-                else self._sotw_response(type_url, state, view.version, view.resources)
+            candidates = (
+                None
+                if state.full
+                else state.pending | self.plane.snapshot.changed_since(type_url, state.seen)
             )
+            message = (
+                self._delta_response(type_url, state, view.version, view.resources, candidates)
+                if self.delta
+                else self._sotw_response(type_url, state, view.version, view.resources, candidates)
+            )
+            state.pending = set()
+            state.full = False
+            state.seen = view.version
             if message is None:
                 if state.synced < view.version:
                     state.synced = view.version
@@ -247,20 +267,22 @@ class _Stream:
             self.plane._sent(type_url, len(data))
             yield data
 
-    @staticmethod
-    def _in_scope(state: _TypeState, resources: Mapping[str, Packed]) -> list[Packed]:
-        if state.wildcard:
-            return list(resources.values())
-        return [resources[n] for n in sorted(state.names) if n in resources]
-
     def _sotw_response(
-        self, type_url: str, state: _TypeState, version: int, resources: Mapping[str, Packed]
+        self,
+        type_url: str,
+        state: _TypeState,
+        version: int,
+        resources: Mapping[str, Packed],
+        candidates: set[str] | None,
     ) -> discovery_pb2.DiscoveryResponse | None:
-        chosen = (
-            list(resources.values())
-            if type_url in FULL_STATE_TYPES and state.wildcard
-            else self._in_scope(state, resources)
-        )
+        if not state.fresh and candidates is not None:
+            relevant = state.wildcard or not candidates.isdisjoint(state.names)
+            if not relevant:
+                return None
+        if state.wildcard:
+            chosen = list(resources.values())
+        else:
+            chosen = [resources[n] for n in state.names if n in resources]
         desired = {p.name: p.version for p in chosen}
         if not state.fresh and desired == state.sent:
             return None
@@ -274,17 +296,27 @@ class _Stream:
         )
 
     def _delta_response(
-        self, type_url: str, state: _TypeState, version: int, resources: Mapping[str, Packed]
+        self,
+        type_url: str,
+        state: _TypeState,
+        version: int,
+        resources: Mapping[str, Packed],
+        candidates: set[str] | None,
     ) -> discovery_pb2.DeltaDiscoveryResponse | None:
-        changed = [
-            p for p in self._in_scope(state, resources) if state.sent.get(p.name) != p.version
-        ]
-        removed = [n for n in state.sent if n not in resources]
-        missing = [
-            n
-            for n in sorted(state.names)
-            if n not in resources and n not in state.sent and n not in state.told_missing
-        ]
+        names = set(resources) | set(state.sent) | state.names if candidates is None else candidates
+        changed: list[Packed] = []
+        removed: list[str] = []
+        missing: list[str] = []
+        for name in sorted(names):
+            packed = resources.get(name)
+            if packed is not None:
+                wanted = state.wildcard or name in state.names
+                if wanted and state.sent.get(name) != packed.version:
+                    changed.append(packed)
+            elif name in state.sent:
+                removed.append(name)
+            elif name in state.names and name not in state.told_missing:
+                missing.append(name)
         if not changed and not removed and not missing and not (state.fresh and state.wildcard):
             return None
         for packed in changed:

@@ -61,6 +61,7 @@ class Snapshot:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._types: dict[str, TypeView] = {}
+        self._logs: dict[str, list[tuple[int, frozenset[str]]]] = {}
         self._counter = 0
 
     def view(self, type_url: str) -> TypeView:
@@ -68,6 +69,16 @@ class Snapshot:
 
     def types(self) -> list[str]:
         return list(self._types)
+
+    def changed_since(self, type_url: str, version: int) -> set[str]:
+        """Names added, changed or removed in ``type_url`` after ``version`` (a stream
+        examines only these, so an update costs the control plane what it changes, not N)."""
+        names: set[str] = set()
+        for logged, changed in reversed(self._logs.get(type_url, ())):
+            if logged <= version:
+                break
+            names |= changed
+        return names
 
     def apply(
         self,
@@ -82,8 +93,10 @@ class Snapshot:
         with self._lock:
             current = self._types.get(type_url, _EMPTY)
             resources = {} if replace else dict(current.resources)
+            changed = set(current.resources) - set(upsert) if replace else set()
             for name in remove:
-                resources.pop(name, None)
+                if resources.pop(name, None) is not None:
+                    changed.add(name)
             self._counter += 1
             for name, packed in upsert.items():
                 old = current.resources.get(name)
@@ -91,6 +104,8 @@ class Snapshot:
                     resources[name] = old
                 else:
                     resources[name] = Packed(name, str(self._counter), packed)
+                    changed.add(name)
             view = TypeView(current.version + 1, resources)
+            self._logs.setdefault(type_url, []).append((view.version, frozenset(changed)))
             self._types[type_url] = view
             return view.version
