@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from factories import make_workload
+
+from gwbench.errors import HarnessError
 from gwbench.harness.cli import main
 from gwbench.harness.envoy import adapt, session
 from gwbench.harness.envoy.measure import EnvoyOptions, measure, measure_case, run_for_results
@@ -25,8 +27,6 @@ from gwbench.harness.envoy.validate import validate_listener
 from gwbench.workloads.envoy_config import Shape, Translation, translate
 from gwbench.workloads.generate import EdgeCaseRates, generate
 from gwbench.workloads.model import WorkloadSpec
-
-from gwbench.errors import HarnessError
 
 pytestmark = pytest.mark.slow
 

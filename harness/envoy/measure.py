@@ -90,6 +90,8 @@ class EnvoyResult:
     transport: str
     """``files``, ``sotw`` (gRPC ADS, state of the world) or ``delta`` (gRPC ADS, incremental)."""
     format: str
+    """What Envoy parsed: ``pb`` or ``yaml`` files; over gRPC the ADS variant (``sotw``,
+    ``delta``), so readers keyed on (shape, format), such as the report, keep cases apart."""
     hosts: int
     filter_chains: int
     initial_load_s: float
@@ -390,7 +392,7 @@ def measure_case(
         ingresses=plan.ingresses,
         shape=plan.shape,
         transport=via,
-        format=options.fmt if via == "files" else "pb",
+        format=options.fmt if via == "files" else via,
         hosts=len(plan.translation.hosts),
         filter_chains=plan.filter_chains,
         initial_load_s=initial_s,
