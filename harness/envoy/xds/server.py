@@ -282,7 +282,8 @@ class _Stream:
         if state.wildcard:
             chosen = list(resources.values())
         else:
-            chosen = [resources[n] for n in state.names if n in resources]
+            found = (resources.get(n) for n in state.names)
+            chosen = [p for p in found if p is not None]
         desired = {p.name: p.version for p in chosen}
         if not state.fresh and desired == state.sent:
             return None
