@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", "--ingresses", type=int, action="append")
     parser.add_argument("--large", type=int, default=50_000, help="scoped only; 0: skip")
+    parser.add_argument("--shape", action="append", choices=SHAPES, help="default: every shape")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("-o", "--output", type=Path)
@@ -138,8 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - start:7.1f} s, load {load:.1f}] {message}", file=sys.stderr)
 
     load_before = os.getloadavg()
-    results = measure(sizes, list(SHAPES), options, progress)
-    if args.large:
+    results = measure(sizes, args.shape or list(SHAPES), options, progress)
+    if args.large and "scoped" in (args.shape or SHAPES):
         results += measure([args.large], ["scoped"], options, progress)
     load_after = os.getloadavg()
     lines = format_table([r.to_dict() for r in results])

@@ -300,6 +300,8 @@ def test_bad_options_are_input_errors() -> None:
         transports_from_option(["carrier-pigeon"])
     with pytest.raises(InputError, match="scoped shape is served over ADS only"):
         check_options([10], ["scoped"], "pb", 1, ["files"])
+    check_options([10], ["per-host", "scoped"], "pb", 1, ["files"])  # --shape all: scoped skipped
+    assert transports_for("scoped", ["files"]) == []
 
 
 def test_auto_transports_compare_per_host_files_with_sotw_and_scoped_over_delta() -> None:
