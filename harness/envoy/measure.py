@@ -479,10 +479,10 @@ def _commit_initial(
 ) -> float:
     if envoy.over_ads:
         for config in routes.values():
-            envoy.stage_routes(config)
-        if plan.shape == "scoped":
-            for config in routes.values():
-                envoy.stage_scope(scoped.scope(config.virtual_hosts[0].domains[0]))
+            if plan.shape == "scoped":
+                envoy.stage_scope(scoped.scope(config.virtual_hosts[0].domains[0], config))
+            else:
+                envoy.stage_routes(config)
         envoy.stage_listener(listener)
         return envoy.commit()
     # the route files must hold their routes before the listener subscribes to them
@@ -542,8 +542,7 @@ def _stage_activation(
         vhost.CopyFrom(new.virtual_host)
         config = adapt.localize_routes(scoped.scope_routes(vhost))
         routes[config.name] = config
-        envoy.stage_routes(config)
-        envoy.stage_scope(scoped.scope(new.host))
+        envoy.stage_scope(scoped.scope(new.host, config))
         return "", False
     if plan.shape == "wildcard" and routes:
         name = _route_for(listener, routes)

@@ -4,10 +4,14 @@ Every chain's HttpConnectionManager takes ``scoped_routes`` instead of one route
 configuration: a scope key built from the ``:authority`` header (the whole value, so a
 port or upper case makes another key), the scopes (``ScopedRouteConfiguration``) over
 SRDS and each scope's route configuration over RDS, both on the ADS stream. A host is one
-scope (key: the host) naming one small route configuration holding the host's virtual
-host. Adding a domain adds one scope and one route configuration; the listener and every
-other scope stay untouched, so over delta xDS what crosses the wire and what Envoy builds do
-not grow with N (Envoy's ``ScopedRdsConfigSubscription`` applies scope deltas one by one).
+scope (key: the host) holding one small route configuration with the host's virtual host,
+inline (``ScopedRouteConfiguration.route_configuration``), so adding a domain is one resource;
+the listener and every other scope stay untouched, and over delta xDS what crosses the wire
+does not grow with N (Envoy's ``ScopedRdsConfigSubscription`` applies scope deltas one by
+one). A scope can also name its route configuration for RDS (:func:`scope` without routes):
+then an add is two round trips (Envoy asks for the routes after it has seen the scope), and
+at 20,000 hosts the initial load took twice as long and Envoy twice the memory (9.5 s, 613 MB
+against 4.9 s, 329 MB, one run each on a loaded machine).
 
 The chain layout is the wildcard shape's (one ``*.<domain>`` chain for the wildcard
 certificate, custom domains a chain each), so a new subdomain needs no listener change. Only
@@ -41,11 +45,16 @@ def route_name(host: str) -> str:
     return ROUTE_PREFIX + host
 
 
-def scope(host: str) -> scoped_route_pb2.ScopedRouteConfiguration:
-    """The scope of ``host``: key = the exact ``:authority`` value, routes by name."""
-    config = scoped_route_pb2.ScopedRouteConfiguration(
-        name=host, route_configuration_name=route_name(host)
-    )
+def scope(
+    host: str, routes: route_pb2.RouteConfiguration | None = None
+) -> scoped_route_pb2.ScopedRouteConfiguration:
+    """The scope of ``host``: key = the exact ``:authority`` value; its route configuration
+    inline (``routes`` given: one resource per host) or by name, fetched by RDS."""
+    config = scoped_route_pb2.ScopedRouteConfiguration(name=host)
+    if routes is not None:
+        config.route_configuration.CopyFrom(routes)
+    else:
+        config.route_configuration_name = route_name(host)
     config.key.fragments.add(string_key=host)
     return config
 
