@@ -1,13 +1,22 @@
-"""Real-Envoy domain activation at several sizes, side by side with docs/envoy.md's figures.
+"""Real-Envoy domain activation per shape and transport, and the checks docs/envoy.md reports.
 
-    python benchmarks/bench_envoy.py                      # N = 1,000, 5,000, 20,000; all shapes
-    python benchmarks/bench_envoy.py -n 1000 -n 5000 --repeat 3 -o envoy.json
+    python benchmarks/bench_envoy.py          # N = 1,000, 5,000, 20,000; scoped also at 50,000
+    python benchmarks/bench_envoy.py -n 1000 -n 5000 --large 0 --repeat 5 -o envoy.json
 
-Prints the measured table, the docs/envoy.md reference for the same (N, shape) where it has one,
-and how activation grows with N per shape (the exponent k of time ~ N^k between the smallest
-and the largest N). Exit 1 when an update was rejected, a probe failed, an update was not
-applied in place, or the wildcard shape's activation is not faster than per-host at the
-largest N (the property docs/envoy.md reports).
+Every shape over its ``auto`` transports (per-host over files and gRPC SotW, consolidated and
+wildcard over SotW, scoped over delta) at each N, plus the scoped shape alone at ``--large``.
+Prints the table, how activation grows with N per (shape, transport) (exponent k of
+time ~ N^k), the load average, and the checks:
+
+- nothing rejected, every probe answered with the host's own certificate;
+- scoped over delta: median activation <= 50 ms at 20,000 and at the largest N, the
+  20,000/1,000 ratio <= 1.5, bytes per activation flat in N (max/min <= 1.1);
+- its price against per-host: initial load and RSS per host;
+- per-host over SotW against per-host from files at the same N: within noise (the two
+  activation ranges overlap, or the medians differ by under 20%).
+
+Exit 1 when a check fails. Wall times include waiting for a core on a shared machine; the
+CPU column does not.
 """
 
 from __future__ import annotations
@@ -20,44 +29,25 @@ import sys
 import time
 from pathlib import Path
 
-from gwbench.harness.envoy.measure import EnvoyOptions, EnvoyResult, measure
-from gwbench.harness.envoy.table import format_table, results_document
-from gwbench.workloads.envoy_config import SHAPES
+from gwbench.harness.envoy.measure import EnvoyOptions, EnvoyResult, measure, results_document
+from gwbench.harness.envoy.plan import SHAPES
+from gwbench.reports.envoy_table import format_table
 
-# docs/envoy.md, "What was measured" (one machine, Envoy 1.40.0, pb): (N, shape) ->
-# (filter chains, initial load s, activation s, RSS MB)
-REFERENCE: dict[tuple[int, str], tuple[int, float, float, int]] = {
-    (1000, "per-host"): (1000, 0.51, 0.20, 113),
-    (5000, "per-host"): (5000, 2.4, 1.0, 307),
-    (10000, "per-host"): (10000, 4.9, 2.1, 561),
-    (20000, "per-host"): (20000, 10.5, 4.2, 1038),
-    (1000, "consolidated"): (51, 0.04, 0.025, 70),
-    (20000, "consolidated"): (1001, 0.85, 0.48, 150),
-    (1000, "wildcard"): (1, 0.013, 0.013, 72),
-    (5000, "wildcard"): (1, 0.033, 0.033, 101),
-    (20000, "wildcard"): (1, 0.13, 0.14, 205),
-}
+BEST = ("scoped", "delta")
+BEST_LIMIT_S = 0.050
+FLAT_RATIO = 1.5
+BYTES_FLAT = 1.1
+NOISE = 0.20
 
 
-def reference_lines(results: list[EnvoyResult]) -> list[str]:
-    lines = ["", "docs/envoy.md reference (pb):  N  shape  chains  initial s  activation s  RSS MB"]
-    for r in results:
-        ref = REFERENCE.get((r.ingresses, r.shape))
-        if ref is None or r.format != "pb":
-            continue
-        chains, initial, activation, rss = ref
-        lines.append(
-            f"  {r.ingresses:>6,} {r.shape:<12} {chains:>6,} {initial:>9.3f} {activation:>12.3f}"
-            f" {rss:>6}   measured/reference: initial x{r.initial_load_s / initial:.2f},"
-            f" activation x{r.activation_s / activation:.2f}"
-        )
-    return lines
+def _key(r: EnvoyResult) -> tuple[str, str]:
+    return r.shape, r.transport
 
 
 def growth_lines(results: list[EnvoyResult]) -> list[str]:
-    lines = ["", "activation growth with N (time ~ N^k):"]
-    for shape in SHAPES:
-        cases = sorted((r for r in results if r.shape == shape), key=lambda r: r.ingresses)
+    lines = ["", "activation growth with N (time ~ N^k), per shape and transport:"]
+    for key in dict.fromkeys(_key(r) for r in results):
+        cases = sorted((r for r in results if _key(r) == key), key=lambda r: r.ingresses)
         if len(cases) < 2:
             continue
         low, high = cases[0], cases[-1]
@@ -65,8 +55,27 @@ def growth_lines(results: list[EnvoyResult]) -> list[str]:
             high.ingresses / low.ingresses
         )
         lines.append(
-            f"  {shape:<12} {low.activation_s:.4f} s at {low.ingresses:,} -> "
-            f"{high.activation_s:.4f} s at {high.ingresses:,}: k = {k:.2f}"
+            f"  {key[0]:<12} {key[1]:<5} {low.activation_s * 1e3:8.1f} ms at {low.ingresses:,}"
+            f" -> {high.activation_s * 1e3:8.1f} ms at {high.ingresses:,}: k = {k:.2f}; bytes "
+            f"{low.activation_bytes:,} -> {high.activation_bytes:,}"
+        )
+    return lines
+
+
+def price_lines(results: list[EnvoyResult]) -> list[str]:
+    lines = ["", "price of scoped (delta) against per-host (sotw), per host:"]
+    for n in sorted({r.ingresses for r in results}):
+        at = {_key(r): r for r in results if r.ingresses == n}
+        best, per_host = at.get(BEST), at.get(("per-host", "sotw"))
+        if best is None or per_host is None:
+            continue
+        lines.append(
+            f"  N={n:,}: initial load {best.initial_load_s / best.hosts * 1e3:.3f} ms/host "
+            f"vs {per_host.initial_load_s / per_host.hosts * 1e3:.3f}; RSS "
+            f"{best.rss_bytes / best.hosts / 1e3:.1f} kB/host vs "
+            f"{per_host.rss_bytes / per_host.hosts / 1e3:.1f}; initial bytes "
+            f"{best.initial_bytes / best.hosts:,.0f} B/host vs "
+            f"{per_host.initial_bytes / per_host.hosts:,.0f}"
         )
     return lines
 
@@ -74,50 +83,79 @@ def growth_lines(results: list[EnvoyResult]) -> list[str]:
 def problems(results: list[EnvoyResult]) -> list[str]:
     found = []
     for r in results:
-        label = f"N={r.ingresses} {r.shape}"
+        label = f"N={r.ingresses} {r.shape} {r.transport}"
         if r.update_rejected:
             found.append(f"{label}: {r.update_rejected} update(s) rejected")
         if r.probes_ok != r.probes:
             found.append(f"{label}: {r.probes - r.probes_ok} probe(s) failed")
-        if not r.in_place:
-            found.append(f"{label}: an update was not applied in place")
-    largest = max((r.ingresses for r in results), default=0)
-    at_largest = {r.shape: r for r in results if r.ingresses == largest}
-    per_host, wildcard = at_largest.get("per-host"), at_largest.get("wildcard")
-    if per_host and wildcard and wildcard.activation_s >= per_host.activation_s:
-        found.append(f"N={largest}: wildcard activation is not faster than per-host")
+    best = sorted((r for r in results if _key(r) == BEST), key=lambda r: r.ingresses)
+    for r in best:
+        if r.ingresses >= 20_000 and r.activation_s > BEST_LIMIT_S:
+            found.append(
+                f"N={r.ingresses} scoped delta: median activation {r.activation_s * 1e3:.0f} ms"
+                f" > {BEST_LIMIT_S * 1e3:.0f} ms"
+            )
+    by_n = {r.ingresses: r for r in best}
+    if 1000 in by_n and 20_000 in by_n:
+        ratio = by_n[20_000].activation_s / by_n[1000].activation_s
+        if ratio > FLAT_RATIO:
+            found.append(f"scoped delta: 20,000/1,000 activation ratio {ratio:.2f} > {FLAT_RATIO}")
+    if best:
+        sizes = [r.activation_bytes for r in best]
+        if max(sizes) > BYTES_FLAT * min(sizes):
+            found.append(f"scoped delta: bytes per activation not flat in N: {sizes}")
+    for n in sorted({r.ingresses for r in results}):
+        at = {_key(r): r for r in results if r.ingresses == n}
+        files, sotw = at.get(("per-host", "files")), at.get(("per-host", "sotw"))
+        if files is None or sotw is None:
+            continue
+        overlap = min(sotw.activation_samples_s) <= max(files.activation_samples_s) and min(
+            files.activation_samples_s
+        ) <= max(sotw.activation_samples_s)
+        close = abs(sotw.activation_s / files.activation_s - 1) < NOISE
+        if not (overlap or close):
+            found.append(
+                f"N={n}: per-host over sotw {sotw.activation_s:.3f} s vs files "
+                f"{files.activation_s:.3f} s: outside noise"
+            )
     return found
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", "--ingresses", type=int, action="append")
+    parser.add_argument("--large", type=int, default=50_000, help="scoped only; 0: skip")
+    parser.add_argument("--shape", action="append", choices=SHAPES, help="default: every shape")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--format", choices=["pb", "yaml"], default="pb")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
-    sizes = args.ingresses or [1000, 5000, 20000]
-    options = EnvoyOptions(
-        fmt="yaml" if args.format == "yaml" else "pb", repeat=args.repeat, seed=args.seed
-    )
+    sizes = args.ingresses or [1000, 5000, 20_000]
+    options = EnvoyOptions(repeat=args.repeat, seed=args.seed)
     start = time.perf_counter()
+
+    def progress(message: str) -> None:
+        load = os.getloadavg()[0]
+        print(f"[{time.perf_counter() - start:7.1f} s, load {load:.1f}] {message}", file=sys.stderr)
+
     load_before = os.getloadavg()
-    results = measure(
-        sizes,
-        list(SHAPES),
-        options,
-        lambda message: print(f"[{time.perf_counter() - start:7.1f} s] {message}", file=sys.stderr),
-    )
+    results = measure(sizes, args.shape or list(SHAPES), options, progress)
+    if args.large and "scoped" in (args.shape or SHAPES):
+        results += measure([args.large], ["scoped"], options, progress)
     load_after = os.getloadavg()
-    lines = format_table(results) + reference_lines(results) + growth_lines(results)
+    lines = format_table([r.to_dict() for r in results])
+    lines += growth_lines(results) + price_lines(results)
     lines.append(
-        f"\nload average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
-        f"({os.cpu_count()} CPUs); wall times include waiting for a core, CPU times do not"
+        f"\nload average (1, 5, 15 min) before {load_before[0]:.2f} {load_before[1]:.2f} "
+        f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} "
+        f"{load_after[2]:.2f} ({os.cpu_count()} CPUs); wall times include waiting for a core, "
+        "CPU times do not"
     )
     print("\n".join(lines))
     if args.output is not None:
-        document = results_document(results, {"ingresses": sizes, "repeat": args.repeat})
+        document = results_document(
+            results, {"ingresses": sizes, "large": args.large, "repeat": args.repeat}
+        )
         args.output.write_text(json.dumps(document, indent=2) + "\n")
     found = problems(results)
     for problem in found:

@@ -438,6 +438,8 @@ class EnvoyRow:
     in_place: bool | None
     rss_bytes: int | None
     rejected: int | None
+    transport: str = ""
+    activation_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -861,6 +863,8 @@ def envoy_view(records: Sequence[Mapping[str, Any]] | None) -> EnvoyView | None:
                 in_place=in_place if isinstance(in_place, bool) else None,
                 rss_bytes=_int(record, "rss_bytes"),
                 rejected=_int(record, "update_rejected"),
+                transport=str(record.get("transport") or ""),
+                activation_bytes=_int(record, "activation_bytes"),
             )
         )
     rows.sort(key=lambda r: (r.shape, r.format, r.ingresses))

@@ -69,7 +69,7 @@ def test_activation_at_200_in_every_shape(started: list[tuple[int, Path]]) -> No
     results = measure(
         [200],
         ["per-host", "consolidated", "wildcard"],
-        EnvoyOptions(repeat=3, probe_sample=0, seed=7),
+        EnvoyOptions(repeat=3, probe_sample=0, seed=7, transports=("files",)),
     )
     assert [r.shape for r in results] == ["per-host", "consolidated", "wildcard"]
     for r in results:
@@ -159,9 +159,10 @@ def test_cli_json_for_one_shape(
     main(["envoy", "-n", "60", "--shape", "wildcard", "--repeat", "1", "--json", "-o", str(out)])
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads(out.read_text())
-    assert printed["schema"] == "gwbench.envoy/1"
+    assert printed["schema"] == "gwbench.envoy/2"
     (case,) = printed["results"]
     assert case["shape"] == "wildcard" and case["ingresses"] == 60
+    assert case["transport"] == "sotw" and case["activation_bytes"] > 0
     assert case["probes_ok"] == case["probes"] and case["update_rejected"] == 0
 
 
@@ -204,8 +205,15 @@ def test_run_for_results_as_gwbench_run_calls_it(
     }
     params = inspect.signature(run_for_results).parameters
     records = run_for_results(**{k: v for k, v in offered.items() if k in params})
-    assert [r["shape"] for r in records] == ["per-host", "consolidated", "wildcard"]
+    assert [(r["shape"], r["transport"]) for r in records] == [
+        ("per-host", "files"),
+        ("per-host", "sotw"),
+        ("consolidated", "sotw"),
+        ("wildcard", "sotw"),
+        ("scoped", "delta"),
+    ]
     assert all(r["repeat"] == 3 and r["probes_ok"] == r["probes"] for r in records)
+    assert all(r["activation_bytes"] > 0 for r in records)
     assert json.loads(json.dumps(records)) == records  # plain JSON values
     document = json.loads((tmp_path / "envoy" / "envoy.json").read_text())
-    assert document["schema"] == "gwbench.envoy/1" and document["results"] == records
+    assert document["schema"] == "gwbench.envoy/2" and document["results"] == records

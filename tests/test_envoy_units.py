@@ -21,7 +21,10 @@ from gwbench.harness.envoy.measure import (
     EnvoyResult,
     ProbeFailure,
     check_options,
+    results_document,
     shapes_from_option,
+    transports_for,
+    transports_from_option,
 )
 from gwbench.harness.envoy.plan import plan_case
 from gwbench.harness.envoy.probe import ProbeResult, ProbeTimeout, next_interval, wait_until
@@ -29,8 +32,8 @@ from gwbench.harness.envoy.process import envoy_version, find_envoy
 from gwbench.harness.envoy.secrets import certificates, credential_secret, leaf_der
 from gwbench.harness.envoy.session import rejection_in
 from gwbench.harness.envoy.stats import ListenerManagerStats, parse_stats
-from gwbench.harness.envoy.table import format_table, results_document
 from gwbench.harness.envoy.xds_files import LISTENER_TYPE, XdsFile
+from gwbench.reports.envoy_table import format_table
 from gwbench.workloads.envoy_config import translate, wildcard_credential
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
@@ -237,11 +240,15 @@ def test_stats_parsing_keeps_integer_values() -> None:
 
 
 # --- records and formatting ---------------------------------------------------------------
-def _result(shape: str, failures: tuple[ProbeFailure, ...] = ()) -> EnvoyResult:
+def _result(
+    shape: str, failures: tuple[ProbeFailure, ...] = (), transport: str = "files"
+) -> EnvoyResult:
     return EnvoyResult(
-        ingresses=1000, shape=shape, format="pb", hosts=996, filter_chains=996,
-        initial_load_s=0.51, initial_cpu_s=0.4, activation_s=0.2,
+        ingresses=1000, shape=shape, transport=transport, format="pb", hosts=996,
+        filter_chains=996, initial_load_s=0.51, initial_cpu_s=0.4, activation_s=0.2,
         activation_samples_s=(0.19, 0.2, 0.25), activation_cpu_s=0.15,
+        activation_bytes=321_955, activation_bytes_samples=(320_365, 321_955, 323_545),
+        initial_bytes=318_775,
         rotation_s=None, rotation_samples_s=(), listener_updates=3, in_place=True,
         update_success=5, update_rejected=0, filter_chains_draining=0, rss_bytes=113_000_000,
         probes=50, probes_ok=50 - len(failures), probe_failures=failures,
@@ -251,18 +258,32 @@ def _result(shape: str, failures: tuple[ProbeFailure, ...] = ()) -> EnvoyResult:
 
 def test_table_has_one_aligned_row_per_case_and_names_failures() -> None:
     failure = ProbeFailure("x.cloud.example.com", 0, "ConnectionResetError: reset")
-    lines = format_table([_result("per-host"), _result("wildcard", (failure,))])
-    assert lines[0].split()[:3] == ["N", "shape", "fmt"]
+    results = [_result("per-host"), _result("scoped", (failure,), transport="delta")]
+    lines = format_table([r.to_dict() for r in results])
+    assert lines[0].split()[:3] == ["N", "shape", "transport"]
+    assert "act. bytes" in lines[0]
     assert len({len(line) for line in lines[2:4]}) == 1
     assert "0.200 [0.190-0.250]" in lines[2]
+    assert "files (pb)" in lines[2] and " delta " in lines[3]
+    assert "322 kB" in lines[2]  # the median bytes per activation
     assert lines[2].split()[-1] == "50/50" and lines[3].split()[-1] == "49/50"
     assert lines[4].startswith("Envoy 1.40.0")
     assert lines[5] == (
-        "probe failed: N=1000 wildcard x.cloud.example.com: ConnectionResetError: reset"
+        "probe failed: N=1000 scoped delta x.cloud.example.com: ConnectionResetError: reset"
     )
     document = results_document([_result("per-host")], {"repeat": 3})
-    assert document["schema"] == "gwbench.envoy/1"
-    assert document["results"][0]["activation_samples_s"] == [0.19, 0.2, 0.25]
+    assert document["schema"] == "gwbench.envoy/2"
+    record = document["results"][0]
+    assert record["activation_samples_s"] == [0.19, 0.2, 0.25]
+    assert record["transport"] == "files" and record["activation_bytes"] == 321_955
+
+
+def test_table_shows_dashes_for_fields_an_older_record_lacks() -> None:
+    old = _result("wildcard").to_dict()
+    for key in ("transport", "activation_bytes", "activation_bytes_samples", "initial_bytes"):
+        del old[key]
+    (line,) = format_table([old])[2:3]
+    assert "files (pb)" in line and " - " in line
 
 
 def test_bad_options_are_input_errors() -> None:
@@ -272,9 +293,24 @@ def test_bad_options_are_input_errors() -> None:
         check_options([10], ["per-host"], "json", 1)
     with pytest.raises(InputError, match="--repeat"):
         check_options([10], ["per-host"], "pb", 0)
-    assert shapes_from_option("all") == ["per-host", "consolidated", "wildcard"]
+    assert shapes_from_option("all") == ["per-host", "consolidated", "wildcard", "scoped"]
     with pytest.raises(InputError, match="--shape"):
         shapes_from_option("mesh")
+    with pytest.raises(InputError, match="--transport"):
+        transports_from_option(["carrier-pigeon"])
+    with pytest.raises(InputError, match="scoped shape is served over ADS only"):
+        check_options([10], ["scoped"], "pb", 1, ["files"])
+    check_options([10], ["per-host", "scoped"], "pb", 1, ["files"])  # --shape all: scoped skipped
+    assert transports_for("scoped", ["files"]) == []
+
+
+def test_auto_transports_compare_per_host_files_with_sotw_and_scoped_over_delta() -> None:
+    assert transports_from_option([]) == ("auto",)
+    assert transports_for("per-host", ["auto"]) == ["files", "sotw"]
+    assert transports_for("consolidated", ["auto"]) == ["sotw"]
+    assert transports_for("scoped", ["auto"]) == ["delta"]
+    assert transports_for("scoped", ["files", "sotw"]) == ["sotw"]  # never from files
+    assert transports_for("wildcard", ["delta", "files"]) == ["files", "delta"]
 
 
 # --- the binary ---------------------------------------------------------------------------

@@ -396,3 +396,15 @@ def test_verdict_comes_from_the_interval_or_from_the_results() -> None:
     assert speedup_verdict(WithVerdict("o", "b", 200, 2.0, 1.8, 2.2, 0.95, 300, 1)) == (
         "inconclusive"
     )
+
+
+def test_envoy_section_shows_transport_and_bytes_per_activation(tmp_path: Path) -> None:
+    # GIVEN an Envoy record from the gRPC control plane (delta) with its bytes per activation
+    record = {**report_data.ENVOY_RECORDS[0], "transport": "delta", "activation_bytes": 503}
+    results = report_data.results(base_dir=tmp_path, envoy=(record,))
+    # WHEN rendered
+    text = render_report(results, base_dir=tmp_path)
+    # THEN the Envoy table names the transport and the bytes sent for one activation
+    section = text[text.index('id="envoy"') :] if 'id="envoy"' in text else text
+    assert "<td>delta</td>" in section
+    assert "503 B" in section

@@ -1,9 +1,10 @@
 """``gwbench envoy``: domain activation latency on a real Envoy (docs/envoy.md).
 
 Generates N Ingresses, translates them the Higress/Istio way in each shape, loads them into a
-fresh local Envoy per (N, shape) over filesystem LDS, and measures the initial load, the
-activation of one new host and the rotation of one custom certificate. Prints a table (or
-JSON) and optionally writes the JSON document to a file.
+fresh local Envoy per (N, shape, transport), fed from files or by gwbench's xDS control plane
+over gRPC (state of the world or delta), and measures the initial load, the activation of one
+new host (with the bytes delivered for it) and the rotation of one custom certificate. Prints
+a table (or JSON) and optionally writes the JSON document to a file.
 """
 
 from __future__ import annotations
@@ -24,21 +25,25 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from gwbench.errors import EXIT_FINDING
 from gwbench.files import atomic_write_text
 from gwbench.harness.envoy.measure import (
+    AUTO,
     DEFAULT_REPEAT,
     EnvoyOptions,
     EnvoyResult,
     check_options,
     ingresses_in_order,
     iter_measure,
+    results_document,
     shapes_from_option,
+    transports_for,
+    transports_from_option,
 )
 from gwbench.harness.envoy.measure import (
     Progress as ProgressCallback,
 )
-from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE
+from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, SHAPES
 from gwbench.harness.envoy.process import find_envoy
-from gwbench.harness.envoy.table import format_table, results_document
-from gwbench.workloads.envoy_config import SHAPES
+from gwbench.harness.envoy.session import TRANSPORTS
+from gwbench.reports.envoy_table import format_table
 from gwbench.workloads.model import DEFAULT_SEED
 
 
@@ -97,7 +102,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     default="all",
     show_default=True,
     help="per-host: one filter chain per host (Istio/Higress); consolidated: hosts sharing "
-    "a certificate in one chain; wildcard: one *.<domain> chain, routes by RDS.",
+    "a certificate in one chain; wildcard: one *.<domain> chain, routes by RDS; scoped: "
+    "wildcard chains with scoped routes keyed by host (SRDS, Higress enableSRDS).",
+)
+@click.option(
+    "--transport",
+    "transports",
+    type=click.Choice([*TRANSPORTS, AUTO]),
+    multiple=True,
+    help="How Envoy gets its config: files (filesystem xDS), sotw (gRPC ADS, state of the "
+    "world) or delta (gRPC ADS, incremental); repeat for several. Default auto: per-host "
+    "over files and sotw, consolidated and wildcard over sotw, scoped over delta.",
 )
 @click.option(
     "--format",
@@ -105,7 +120,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     type=click.Choice(["pb", "yaml"]),
     default="pb",
     show_default=True,
-    help="File format of the xDS files Envoy reads.",
+    help="File format of the xDS files Envoy reads (--transport files).",
 )
 @click.option(
     "--repeat",
@@ -139,6 +154,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 def command(
     ingresses: tuple[int, ...],
     shape: str,
+    transports: tuple[str, ...],
     fmt: str,
     repeat: int,
     seed: int,
@@ -149,14 +165,17 @@ def command(
 ) -> None:
     """Measure domain activation latency on a real Envoy.
 
-    For each N and shape: the initial load of the translated listener (until the last host
-    answers a TLS handshake with its SNI and a 200), the activation of one new host (median
-    of --repeat), the rotation of one custom certificate by SDS, whether Envoy applied the
-    updates in place, and Envoy's memory. Exit 1 if a probed host was not served correctly.
+    For each N, shape and transport: the initial load of the translated config (until the
+    last host answers a TLS handshake with its SNI and a 200), the activation of one new host
+    (median of --repeat) with the bytes delivered for it, the rotation of one custom
+    certificate by SDS, whether Envoy applied the updates in place, and Envoy's memory. A
+    config Envoy rejects (a NACK over gRPC) stops with Envoy's message. Exit 1 if a probed
+    host was not served correctly.
     """
     sizes = ingresses_in_order(ingresses)
     shapes = shapes_from_option(shape)
-    check_options(sizes, shapes, fmt, repeat)
+    chosen = transports_from_option(transports)
+    check_options(sizes, shapes, fmt, repeat, chosen)
     binary = find_envoy(envoy_binary) if envoy_binary is not None else find_envoy()
     options = EnvoyOptions(
         fmt="yaml" if fmt == "yaml" else "pb",
@@ -164,11 +183,13 @@ def command(
         seed=seed,
         probe_sample=probe_sample,
         binary=binary,
+        transports=chosen,
     )
+    cases = sum(len(transports_for(s, chosen)) for s in shapes)
     results: list[EnvoyResult] = []
     with (
         _sigterm_as_interrupt(),
-        _progress(len(sizes) * len(shapes), sys.stderr.isatty()) as (describe, finish),
+        _progress(len(sizes) * cases, sys.stderr.isatty()) as (describe, finish),
     ):
         for result in iter_measure(sizes, shapes, options, describe):
             results.append(result)
@@ -179,6 +200,7 @@ def command(
             "ingresses": sizes,
             "shapes": list(shapes),
             "format": options.fmt,
+            "transports": list(chosen),
             "repeat": repeat,
             "seed": seed,
             "probe_sample": probe_sample,
@@ -187,7 +209,8 @@ def command(
     text = json.dumps(document, indent=2)
     if output is not None:
         atomic_write_text(output, text + "\n")
-    click.echo(text if as_json else "\n".join(format_table(results)))
+    records = [r.to_dict() for r in results]
+    click.echo(text if as_json else "\n".join(format_table(records)))
     failed = sum(r.probes - r.probes_ok for r in results)
     if failed:
         click.echo(f"gwbench: error: {failed} probed host(s) not served as configured", err=True)

@@ -2,7 +2,8 @@
 
 The translation (``workloads.envoy_config``) emits what Istio/Higress push to a gateway: a
 port-443 Listener whose filter chains take their certificates by SDS over ADS and their routes
-by RDS over ADS. Without a control plane, gwbench rewrites only those references and keeps
+by RDS over ADS. Fed by gwbench's control plane (``harness.envoy.xds``), the SDS references stay
+as they are; fed from files, gwbench rewrites them. Either way it keeps
 everything else (SNI matches, ALPN, TLS parameters, the http filter list, stat prefixes):
 
 - each ``SdsSecretConfig`` keeps its name and loses its ``sds_config``, so it names a static
@@ -20,7 +21,7 @@ Also applies the per-shape "add one host" edit to a local listener.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
@@ -32,7 +33,7 @@ from envoy.extensions.filters.network.http_connection_manager.v3 import (
 from envoy.extensions.transport_sockets.tls.v3 import tls_pb2
 
 from gwbench.errors import HarnessError
-from gwbench.harness.envoy.bootstrap import LOOPBACK, file_config_source
+from gwbench.harness.envoy.bootstrap import LOOPBACK, ads_config_source, file_config_source
 
 HCM_FILTER = "envoy.filters.network.http_connection_manager"
 TLS_SOCKET = "envoy.transport_sockets.tls"
@@ -85,7 +86,7 @@ def connection_manager(chain: FilterChain) -> hcm_pb2.HttpConnectionManager:
     return manager
 
 
-def _set_connection_manager(chain: FilterChain, manager: hcm_pb2.HttpConnectionManager) -> None:
+def set_connection_manager(chain: FilterChain, manager: hcm_pb2.HttpConnectionManager) -> None:
     _hcm_filter(chain).typed_config.Pack(manager, deterministic=True)
 
 
@@ -138,23 +139,28 @@ def localize_chain(
     *,
     dynamic_secrets: Mapping[str, Path] | None = None,
     rds_paths: Mapping[str, Path] | None = None,
+    ads_routes: Collection[str] | None = None,
 ) -> FilterChain:
-    """A copy of ``chain`` whose SDS and RDS references work without a control plane.
+    """A copy of ``chain`` whose SDS and RDS references work on a local Envoy.
 
-    ``dynamic_secrets`` (secret name -> file) and ``rds_paths`` (route name -> file) name the
-    references served by filesystem subscriptions; every other secret becomes static and
-    every other RDS an inline direct-response route configuration.
+    From files (``ads_routes`` None): ``dynamic_secrets`` (secret name -> file) and
+    ``rds_paths`` (route name -> file) name the references served by filesystem
+    subscriptions; every other secret becomes static and every other RDS an inline
+    direct-response route configuration. Over ADS (``ads_routes`` given): every secret keeps
+    its SDS over ADS, the RDS names in ``ads_routes`` keep their RDS over ADS, and every
+    other RDS becomes inline routes as above.
     """
     local: FilterChain = FilterChain()
     local.CopyFrom(chain)
-    dynamic = dynamic_secrets or {}
-    context = tls_context(local)
-    for config in context.common_tls_context.tls_certificate_sds_secret_configs:
-        if config.name in dynamic:
-            config.sds_config.CopyFrom(file_config_source(dynamic[config.name]))
-        else:
-            config.ClearField("sds_config")
-    local.transport_socket.typed_config.Pack(context, deterministic=True)
+    if ads_routes is None:
+        dynamic = dynamic_secrets or {}
+        context = tls_context(local)
+        for config in context.common_tls_context.tls_certificate_sds_secret_configs:
+            if config.name in dynamic:
+                config.sds_config.CopyFrom(file_config_source(dynamic[config.name]))
+            else:
+                config.ClearField("sds_config")
+        local.transport_socket.typed_config.Pack(context, deterministic=True)
 
     manager = connection_manager(local)
     names = server_names(local)
@@ -163,12 +169,14 @@ def localize_chain(
         raise HarnessError(f"filter chain {names}: unsupported route specifier {kind}")
     route_name = manager.rds.route_config_name if kind == "rds" else manager.route_config.name
     files = rds_paths or {}
-    if kind == "rds" and route_name in files:
+    if kind == "rds" and ads_routes is not None and route_name in ads_routes:
+        manager.rds.config_source.CopyFrom(ads_config_source())
+    elif kind == "rds" and route_name in files:
         manager.rds.config_source.CopyFrom(file_config_source(files[route_name]))
     else:
         exact = [n for n in names if not is_wildcard_name(n)]
         manager.route_config.CopyFrom(direct_routes(route_name or DIRECT_ROUTE_NAME, exact))
-    _set_connection_manager(local, manager)
+    set_connection_manager(local, manager)
     return local
 
 
@@ -178,15 +186,19 @@ def localize_listener(
     *,
     dynamic_secrets: Mapping[str, Path] | None = None,
     rds_paths: Mapping[str, Path] | None = None,
+    ads_routes: Collection[str] | None = None,
 ) -> listener_pb2.Listener:
-    """The translated listener on 127.0.0.1:``port`` with local SDS and routes."""
+    """The translated listener on 127.0.0.1:``port`` with local SDS and routes (see
+    :func:`localize_chain`)."""
     local = listener_pb2.Listener()
     local.CopyFrom(listener)
     local.address.socket_address.address = LOOPBACK
     local.address.socket_address.port_value = port
     del local.filter_chains[:]
     local.filter_chains.extend(
-        localize_chain(chain, dynamic_secrets=dynamic_secrets, rds_paths=rds_paths)
+        localize_chain(
+            chain, dynamic_secrets=dynamic_secrets, rds_paths=rds_paths, ads_routes=ads_routes
+        )
         for chain in listener.filter_chains
     )
     return local
@@ -200,7 +212,7 @@ def add_host_to_chain(chain: FilterChain, host: str) -> None:
         raise HarnessError(f"cannot add {host}: the chain's routes are not inline")
     chain.filter_chain_match.server_names.append(host)
     manager.route_config.virtual_hosts.append(direct_virtual_host(host))
-    _set_connection_manager(chain, manager)
+    set_connection_manager(chain, manager)
 
 
 def alpn_of(chain: FilterChain) -> list[str]:

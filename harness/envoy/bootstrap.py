@@ -82,8 +82,8 @@ def local_bootstrap(
     return bootstrap
 
 
-def _ads_cluster() -> cluster_pb2.Cluster:
-    """The control plane cluster a gateway bootstrap points ADS at (never contacted here)."""
+def _ads_cluster(port: int = 15010) -> cluster_pb2.Cluster:
+    """The control plane cluster a gateway bootstrap points ADS at: HTTP/2 to 127.0.0.1."""
     cluster = cluster_pb2.Cluster(name=ADS_CLUSTER, type=cluster_pb2.Cluster.STATIC)
     cluster.connect_timeout.FromMilliseconds(1000)
     options = http_protocol_options_pb2.HttpProtocolOptions()
@@ -94,7 +94,7 @@ def _ads_cluster() -> cluster_pb2.Cluster:
     endpoint = endpoint_components_pb2.LbEndpoint()
     socket = endpoint.endpoint.address.socket_address
     socket.address = LOOPBACK
-    socket.port_value = 15010
+    socket.port_value = port
     cluster.load_assignment.CopyFrom(
         endpoint_pb2.ClusterLoadAssignment(
             cluster_name=ADS_CLUSTER,
@@ -102,6 +102,48 @@ def _ads_cluster() -> cluster_pb2.Cluster:
         )
     )
     return cluster
+
+
+def _ads_config(bootstrap: bootstrap_pb2.Bootstrap, *, delta: bool) -> None:
+    ads = bootstrap.dynamic_resources.ads_config
+    ads.api_type = (
+        config_source_pb2.ApiConfigSource.DELTA_GRPC
+        if delta
+        else config_source_pb2.ApiConfigSource.GRPC
+    )
+    ads.transport_api_version = config_source_pb2.V3
+    ads.set_node_on_first_message_only = True
+    ads.grpc_services.append(
+        grpc_service_pb2.GrpcService(
+            envoy_grpc=grpc_service_pb2.GrpcService.EnvoyGrpc(cluster_name=ADS_CLUSTER)
+        )
+    )
+
+
+def ads_config_source() -> config_source_pb2.ConfigSource:
+    """``{ads: {}, resource_api_version: V3}``: take this resource over the ADS stream."""
+    source = config_source_pb2.ConfigSource(resource_api_version=config_source_pb2.V3)
+    source.ads.SetInParent()
+    return source
+
+
+def ads_bootstrap(
+    control_plane_port: int,
+    *,
+    delta: bool,
+    admin_port: int = 0,
+) -> bootstrap_pb2.Bootstrap:
+    """Bootstrap of an Envoy fed by a control plane over ADS, as a gateway's: admin on
+    loopback, ``ads_config`` (``GRPC`` for state of the world, ``DELTA_GRPC`` for
+    incremental) on a static HTTP/2 cluster to 127.0.0.1:``control_plane_port``, and
+    ``lds_config`` over ADS. Secrets and routes come over ADS as the listeners name them."""
+    bootstrap = bootstrap_pb2.Bootstrap()
+    _node(bootstrap)
+    _admin(bootstrap, admin_port)
+    _ads_config(bootstrap, delta=delta)
+    bootstrap.dynamic_resources.lds_config.CopyFrom(ads_config_source())
+    bootstrap.static_resources.clusters.append(_ads_cluster(control_plane_port))
+    return bootstrap
 
 
 def validation_bootstrap(
@@ -116,15 +158,7 @@ def validation_bootstrap(
     bootstrap = bootstrap_pb2.Bootstrap()
     _node(bootstrap)
     _admin(bootstrap, 0)
-    ads = bootstrap.dynamic_resources.ads_config
-    ads.api_type = config_source_pb2.ApiConfigSource.GRPC
-    ads.transport_api_version = config_source_pb2.V3
-    ads.set_node_on_first_message_only = True
-    ads.grpc_services.append(
-        grpc_service_pb2.GrpcService(
-            envoy_grpc=grpc_service_pb2.GrpcService.EnvoyGrpc(cluster_name=ADS_CLUSTER)
-        )
-    )
+    _ads_config(bootstrap, delta=False)
     bootstrap.static_resources.clusters.append(_ads_cluster())
     bootstrap.static_resources.listeners.extend(listeners)
     bootstrap.static_resources.secrets.extend(secrets)

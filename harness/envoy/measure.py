@@ -1,29 +1,34 @@
-"""Domain activation on a real Envoy, per (N, shape): the measurements and their records.
+"""Domain activation on a real Envoy, per (N, shape, transport): measurements and records.
 
 For each case a fresh Envoy (Envoy's memory grows across updates, docs/envoy.md) is started on
-loopback and fed the translated listener by filesystem LDS:
+loopback and fed the translated config by files (filesystem LDS/RDS/SDS) or by gwbench's xDS
+control plane over ADS (state of the world or delta, ``harness.envoy.xds``):
 
-1. initial load: from the rename of the full listener over the empty one until the last
-   host answers a TLS handshake with its SNI and a 200 from its direct response; then a
-   sample of hosts is probed (status, body naming the host, served certificate by bytes) and
-   Envoy's RSS read;
+1. initial load: from the commit of the full config (rename over the empty files, or the
+   hand-over to the control plane) until the last host answers a TLS handshake with its SNI
+   and a 200 from its direct response; then a sample of hosts is probed (status, body naming
+   the host, served certificate by bytes) and Envoy's RSS read;
 2. domain activation, R times: one new host added (per-host: one more filter chain;
    consolidated: one more server name in the shared chain; wildcard: one more virtual host in
-   the RDS file, the listener untouched), timed from the rename until the host answers;
-3. certificate rotation, R times: one custom-domain certificate replaced through SDS (that
-   secret alone is served by a filesystem SDS subscription; the listener is untouched, as when
-   Istio pushes a renewed Secret under the same name), timed until a handshake serves the new
-   certificate.
+   the route configuration, the listener untouched; scoped: one scope and its small route
+   configuration, nothing else), timed from the commit until the host answers, with the bytes
+   the transport delivered for it (files written, or DiscoveryResponse bytes sent until Envoy
+   ACKed everything);
+3. certificate rotation, R times: one custom-domain certificate replaced through SDS (the
+   listener untouched, as when Istio pushes a renewed Secret under the same name), timed until
+   a handshake serves the new certificate.
 
-Admin ``/stats`` is read only between timed steps. Any rejected update stops the case with
-Envoy's own message.
+Admin ``/stats`` is read only between timed steps. Any rejected update (an Envoy log line, or
+a NACK over ADS) stops the case with Envoy's own message.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,20 +37,38 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
 
 from gwbench.errors import InputError
-from gwbench.harness.envoy import adapt
+from gwbench.harness.envoy import adapt, scoped
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
-from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, CasePlan, NewHost, plan_case
+from gwbench.harness.envoy.plan import (
+    DEFAULT_PROBE_SAMPLE,
+    SHAPES,
+    CasePlan,
+    NewHost,
+    Shape,
+    plan_case,
+)
 from gwbench.harness.envoy.probe import ProbeResult
 from gwbench.harness.envoy.secrets import leaf_der
-from gwbench.harness.envoy.session import LocalEnvoy
+from gwbench.harness.envoy.session import TRANSPORTS, LocalEnvoy, Transport
 from gwbench.harness.envoy.stats import ListenerManagerStats
 from gwbench.harness.envoy.xds_files import FORMATS, Format
-from gwbench.workloads.envoy_config import SHAPES, Shape
+from gwbench.harness.worker import paused_gc
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
 
 DEFAULT_REPEAT = 5
-RESULT_SCHEMA = "gwbench.envoy/1"
+RESULT_SCHEMA = "gwbench.envoy/2"
+AUTO = "auto"
+
+# ``--transport auto``: each shape over what a gateway would use, plus per-host from files so
+# the two transports are compared in the same run. Scoped routes need ADS; delta is where
+# their cost stops growing with N.
+AUTO_TRANSPORTS: dict[Shape, tuple[Transport, ...]] = {
+    "per-host": ("files", "sotw"),
+    "consolidated": ("sotw",),
+    "wildcard": ("sotw",),
+    "scoped": ("delta",),
+}
 
 Progress = Callable[[str], None]
 
@@ -67,7 +90,11 @@ class EnvoyResult:
 
     ingresses: int
     shape: str
+    transport: str
+    """``files``, ``sotw`` (gRPC ADS, state of the world) or ``delta`` (gRPC ADS, incremental)."""
     format: str
+    """What Envoy parsed: ``pb`` or ``yaml`` files; over gRPC the ADS variant (``sotw``,
+    ``delta``), so readers keyed on (shape, format), such as the report, keep cases apart."""
     hosts: int
     filter_chains: int
     initial_load_s: float
@@ -78,6 +105,12 @@ class EnvoyResult:
     activation_samples_s: tuple[float, ...]
     activation_cpu_s: float
     """Median Envoy CPU time per activation: the cost without the wait for a free core."""
+    activation_bytes: int
+    """Median bytes delivered to Envoy for one activation: DiscoveryResponse bytes the
+    control plane sent (until Envoy ACKed), or bytes of the files renamed in."""
+    activation_bytes_samples: tuple[int, ...]
+    initial_bytes: int
+    """Bytes delivered for the initial load (every resource, secrets included over ADS)."""
     rotation_s: float | None
     """Median of ``rotation_samples_s``; None when the workload has no custom certificate."""
     rotation_samples_s: tuple[float, ...]
@@ -99,6 +132,7 @@ class EnvoyResult:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["activation_samples_s"] = list(self.activation_samples_s)
+        data["activation_bytes_samples"] = list(self.activation_bytes_samples)
         data["rotation_samples_s"] = list(self.rotation_samples_s)
         data["probe_failures"] = [asdict(f) for f in self.probe_failures]
         return data
@@ -113,6 +147,8 @@ class EnvoyOptions:
     binary: Path | None = None
     timeout_s: float | None = None
     """Per-update wait limit; None scales with N (60 s + 5 ms per Ingress)."""
+    transports: tuple[str, ...] = (AUTO,)
+    """Transports to measure each shape over; ``auto``: :data:`AUTO_TRANSPORTS`."""
 
 
 @dataclass
@@ -136,8 +172,33 @@ class _Counters:
         self.last = now
 
 
-def check_options(ingresses: Sequence[int], shapes: Sequence[str], fmt: str, repeat: int) -> None:
+def results_document(results: Sequence[EnvoyResult], options: dict[str, Any]) -> dict[str, Any]:
+    """The versioned JSON document of ``gwbench envoy --json`` / ``-o``."""
+    return {
+        "schema": RESULT_SCHEMA,
+        "options": options,
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def check_options(
+    ingresses: Sequence[int],
+    shapes: Sequence[str],
+    fmt: str,
+    repeat: int,
+    transports: Sequence[str] = (AUTO,),
+) -> None:
     """Reject bad parameters with the field they came from (exit 2)."""
+    for transport in transports:
+        if transport != AUTO and transport not in TRANSPORTS:
+            raise InputError(
+                f"unknown transport {transport!r}; one of {', '.join(TRANSPORTS)}, {AUTO}",
+                field="--transport",
+            )
+    if shapes and all(s == "scoped" for s in shapes) and list(transports) == ["files"]:
+        raise InputError(
+            "the scoped shape is served over ADS only: use sotw, delta or auto", field="--transport"
+        )
     if not ingresses:
         raise InputError("give at least one value", field="--ingresses")
     for n in ingresses:
@@ -161,7 +222,7 @@ def iter_measure(
     progress: Progress = _quiet,
 ) -> Iterator[EnvoyResult]:
     """Every (N, shape) case, each on a fresh Envoy, yielded as soon as it is measured."""
-    check_options(ingresses, shapes, options.fmt, options.repeat)
+    check_options(ingresses, shapes, options.fmt, options.repeat, options.transports)
     for n in ingresses:
         progress(f"N={n}: generating Ingresses")
         yield from measure_workload(
@@ -175,8 +236,12 @@ def measure_workload(
     options: EnvoyOptions = EnvoyOptions(),
     progress: Progress = _quiet,
 ) -> Iterator[EnvoyResult]:
-    """Each shape of one workload (generated or the user's own), each on a fresh Envoy."""
+    """Each (shape, transport) of one workload (generated or the user's own), each on a
+    fresh Envoy."""
     for shape in shapes:
+        transports = transports_for(shape, options.transports)
+        if not transports:
+            continue
         progress(f"N={len(workload)} {shape}: translating")
         plan = plan_case(
             workload,
@@ -185,7 +250,17 @@ def measure_workload(
             seed=options.seed,
             probe_sample=options.probe_sample,
         )
-        yield measure_case(plan, options, progress)
+        for transport in transports:
+            yield measure_case(plan, options, progress, transport=transport)
+
+
+def transports_for(shape: Shape, chosen: Sequence[str]) -> list[Transport]:
+    """The transports ``shape`` is measured over, in canonical order (``auto`` expanded; the
+    scoped shape never from files)."""
+    wanted: set[str] = set()
+    for name in chosen:
+        wanted.update(AUTO_TRANSPORTS[shape] if name == AUTO else (name,))
+    return [t for t in TRANSPORTS if t in wanted and not (shape == "scoped" and t == "files")]
 
 
 def measure(
@@ -209,12 +284,15 @@ def run_for_results(
     workload: Workload | None = None,
     quick: bool = False,
     out_dir: Path | None = None,
+    transports: Sequence[str] = (AUTO,),
 ) -> list[dict[str, Any]]:
     """Entry point for ``gwbench run --envoy``: one plain dict per case for results.json.
 
     ``ingresses`` is one N or several; ``workload``, when given, is measured instead of
     generating one (the run's own Ingresses, e.g. ``--from-file``; one N only). ``shapes``
-    names shapes from ``workloads.envoy_config.SHAPES`` or ``"all"`` (canonical order).
+    names shapes from ``harness.envoy.plan.SHAPES`` or ``"all"`` (canonical order);
+    ``transports`` names transports (``files``, ``sotw``, ``delta``) or ``auto`` (each shape
+    over :data:`AUTO_TRANSPORTS`).
     ``repeat`` defaults to 5, or 3 when ``quick``. ``out_dir`` also gets ``envoy.json`` (the
     ``gwbench envoy --json`` document). Raises InputError for bad parameters and HarnessError
     when Envoy fails (missing binary, rejected config, timeout); Envoy is stopped either way.
@@ -222,8 +300,13 @@ def run_for_results(
     sizes = [ingresses] if isinstance(ingresses, int) else list(ingresses)
     repeats = repeat if repeat is not None else (3 if quick else DEFAULT_REPEAT)
     chosen: list[Shape] = [s for s in SHAPES if s in shapes or "all" in shapes]
-    check_options(sizes, [s for s in shapes if s != "all"], fmt, repeats)
-    options = EnvoyOptions(fmt="pb" if fmt == "pb" else "yaml", repeat=repeats, seed=seed)
+    check_options(sizes, [s for s in shapes if s != "all"], fmt, repeats, transports)
+    options = EnvoyOptions(
+        fmt="pb" if fmt == "pb" else "yaml",
+        repeat=repeats,
+        seed=seed,
+        transports=tuple(transports),
+    )
     if workload is not None:
         results = list(measure_workload(workload, chosen, options, progress))
     else:
@@ -237,6 +320,7 @@ def run_for_results(
                 "ingresses": sizes,
                 "shapes": list(chosen),
                 "format": options.fmt,
+                "transports": list(transports),
                 "repeat": repeats,
                 "seed": seed,
             },
@@ -252,16 +336,51 @@ def _timeout(plan: CasePlan, options: EnvoyOptions) -> float:
     return 60.0 + 0.005 * plan.ingresses
 
 
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Move every object alive now (the workload, its translation: millions at 50,000
+    Ingresses) out of the collector's reach for the case, so a collection triggered by the
+    probes or the control plane stays short."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def measure_case(
-    plan: CasePlan, options: EnvoyOptions = EnvoyOptions(), progress: Progress = _quiet
+    plan: CasePlan,
+    options: EnvoyOptions = EnvoyOptions(),
+    progress: Progress = _quiet,
+    *,
+    transport: Transport | None = None,
 ) -> EnvoyResult:
-    """Start a fresh Envoy, load ``plan``, activate and rotate; Envoy stopped on return."""
-    label = f"N={plan.ingresses} {plan.shape}"
+    """Start a fresh Envoy, load ``plan``, activate and rotate; Envoy stopped on return.
+
+    ``transport`` None: the shape's first transport under :data:`AUTO_TRANSPORTS`. The
+    cyclic garbage collector is paused while an update is timed (a full collection over the
+    workload's objects took hundreds of milliseconds at 50,000 Ingresses)."""
+    with _frozen_heap():
+        return _measure_case(plan, options, progress, transport)
+
+
+def _measure_case(
+    plan: CasePlan,
+    options: EnvoyOptions,
+    progress: Progress,
+    transport: Transport | None,
+) -> EnvoyResult:
+    via: Transport = transport if transport is not None else AUTO_TRANSPORTS[plan.shape][0]
+    if plan.shape == "scoped" and via == "files":
+        raise InputError("the scoped shape is served over ADS only", field="--transport")
+    label = f"N={plan.ingresses} {plan.shape} {via}"
     timeout = _timeout(plan, options)
     dynamic = [plan.rotation.credential] if plan.rotation is not None else []
     progress(f"{label}: starting Envoy")
     with LocalEnvoy(
         plan.certificates,
+        transport=via,
         fmt=options.fmt,
         dynamic_secrets=dynamic,
         route_names=sorted(plan.rds_routes),
@@ -270,33 +389,41 @@ def measure_case(
         progress(f"{label}: initial load ({plan.filter_chains} filter chains)")
         listener, routes = _localize(envoy, plan)
         cpu_before = envoy.process.cpu_seconds()
-        initial_s, _ = envoy.wait_for(
-            plan.last_host,
-            start=_commit_initial(envoy, listener, routes),
-            timeout_s=timeout,
-            what="initial load",
-        )
+        bytes_before = envoy.bytes_sent()
+        with paused_gc():
+            initial_s, _ = envoy.wait_for(
+                plan.last_host,
+                start=_commit_initial(envoy, plan, listener, routes),
+                timeout_s=timeout,
+                what="initial load",
+            )
+        envoy.wait_synced(timeout)
         initial_cpu = envoy.process.cpu_seconds() - cpu_before
+        initial_bytes = envoy.bytes_sent() - bytes_before
         progress(f"{label}: probing {len(plan.probe_hosts)} hosts")
         failures = _probe_sample(envoy, plan)
         rss = envoy.process.rss_bytes()
         counters = _Counters(last=envoy.admin.listener_manager())
-        activations, activation_cpu = [], []
+        activations, activation_cpu, activation_bytes = [], [], []
         for index, new in enumerate(plan.new_hosts):
             progress(f"{label}: activation {index + 1}/{len(plan.new_hosts)}")
-            elapsed, cpu = _activate(envoy, plan, listener, routes, new, timeout, counters)
-            activations.append(elapsed)
-            activation_cpu.append(cpu)
+            with paused_gc():
+                step = _activate(envoy, plan, listener, routes, new, timeout, counters)
+            activations.append(step.seconds)
+            activation_cpu.append(step.cpu_s)
+            activation_bytes.append(step.sent)
         rotations = []
         for index, pair in enumerate(plan.rotation.replacements if plan.rotation else ()):
             progress(f"{label}: rotation {index + 1}/{options.repeat}")
-            rotations.append(_rotate(envoy, plan, pair, timeout, counters))
+            with paused_gc():
+                rotations.append(_rotate(envoy, plan, pair, timeout, counters))
         final = counters.last
         rejected = sum(envoy.admin.stats(r"update_rejected$").values())
     return EnvoyResult(
         ingresses=plan.ingresses,
         shape=plan.shape,
-        format=options.fmt,
+        transport=via,
+        format=options.fmt if via == "files" else via,
         hosts=len(plan.translation.hosts),
         filter_chains=plan.filter_chains,
         initial_load_s=initial_s,
@@ -304,6 +431,9 @@ def measure_case(
         activation_s=statistics.median(activations),
         activation_samples_s=tuple(activations),
         activation_cpu_s=statistics.median(activation_cpu),
+        activation_bytes=int(statistics.median(activation_bytes)),
+        activation_bytes_samples=tuple(activation_bytes),
+        initial_bytes=initial_bytes,
         rotation_s=statistics.median(rotations) if rotations else None,
         rotation_samples_s=tuple(rotations),
         listener_updates=counters.listener_updates,
@@ -324,21 +454,37 @@ def measure_case(
 def _localize(
     envoy: LocalEnvoy, plan: CasePlan
 ) -> tuple[listener_pb2.Listener, dict[str, route_pb2.RouteConfiguration]]:
-    listener = adapt.localize_listener(
-        plan.translation.listener,
-        envoy.port,
-        dynamic_secrets=envoy.dynamic_secret_paths(),
-        rds_paths=envoy.rds_paths(),
-    )
+    if envoy.over_ads:
+        listener = adapt.localize_listener(
+            plan.translation.listener, envoy.port, ads_routes=set(plan.rds_routes)
+        )
+        if plan.shape == "scoped":
+            listener = scoped.scoped_listener(listener, plan.domain)
+    else:
+        listener = adapt.localize_listener(
+            plan.translation.listener,
+            envoy.port,
+            dynamic_secrets=envoy.dynamic_secret_paths(),
+            rds_paths=envoy.rds_paths(),
+        )
     routes = {name: adapt.localize_routes(rc) for name, rc in plan.rds_routes.items()}
     return listener, routes
 
 
 def _commit_initial(
     envoy: LocalEnvoy,
+    plan: CasePlan,
     listener: listener_pb2.Listener,
     routes: dict[str, route_pb2.RouteConfiguration],
 ) -> float:
+    if envoy.over_ads:
+        for config in routes.values():
+            if plan.shape == "scoped":
+                envoy.stage_scope(scoped.scope(config.virtual_hosts[0].domains[0], config))
+            else:
+                envoy.stage_routes(config)
+        envoy.stage_listener(listener)
+        return envoy.commit()
     # the route files must hold their routes before the listener subscribes to them
     for name, config in routes.items():
         envoy.stage_routes(config)
@@ -376,6 +522,48 @@ def _why(result: ProbeResult, host: str, der: bytes) -> str:
     return "served another certificate" if result.cert_der != der else ""
 
 
+@dataclass(frozen=True)
+class _Step:
+    seconds: float
+    cpu_s: float
+    sent: int
+
+
+def _stage_activation(
+    envoy: LocalEnvoy,
+    plan: CasePlan,
+    listener: listener_pb2.Listener,
+    routes: dict[str, route_pb2.RouteConfiguration],
+    new: NewHost,
+) -> tuple[str, bool]:
+    """Stage the shape's "one more host" edit; (what to commit, listener changed)."""
+    if plan.shape == "scoped":
+        vhost = new.virtual_host.__class__()
+        vhost.CopyFrom(new.virtual_host)
+        config = adapt.localize_routes(scoped.scope_routes(vhost))
+        routes[config.name] = config
+        envoy.stage_scope(scoped.scope(new.host, config))
+        return "", False
+    if plan.shape == "wildcard" and routes:
+        name = _route_for(listener, routes)
+        vhost = routes[name].virtual_hosts.add()
+        vhost.CopyFrom(new.virtual_host)
+        adapt.localize_virtual_host(vhost)
+        envoy.stage_routes(routes[name])
+        return name, False
+    if plan.shape == "consolidated":
+        chain = listener.filter_chains[adapt.shared_chain_index(listener, new.chain)]
+        adapt.add_host_to_chain(chain, new.host)
+    elif envoy.over_ads:
+        listener.filter_chains.append(adapt.localize_chain(new.chain, ads_routes=()))
+    else:
+        listener.filter_chains.append(
+            adapt.localize_chain(new.chain, dynamic_secrets=envoy.dynamic_secret_paths())
+        )
+    envoy.stage_listener(listener)
+    return "", True
+
+
 def _activate(
     envoy: LocalEnvoy,
     plan: CasePlan,
@@ -384,37 +572,31 @@ def _activate(
     new: NewHost,
     timeout: float,
     counters: _Counters,
-) -> tuple[float, float]:
-    """Add ``new`` the shape's way; (seconds until the host answers, Envoy CPU seconds)."""
+) -> _Step:
+    """Add ``new`` the shape's way: seconds until the host answers, Envoy CPU seconds, and
+    bytes delivered."""
     expected = plan.expected_der[new.credential]
-    if plan.shape == "wildcard" and routes:
-        name = _route_for(listener, routes)
-        vhost = routes[name].virtual_hosts.add()
-        vhost.CopyFrom(new.virtual_host)
-        adapt.localize_virtual_host(vhost)
-        envoy.stage_routes(routes[name])
-        cpu_before = envoy.process.cpu_seconds()
-        start = envoy.commit_routes(name)
-    else:
-        if plan.shape == "consolidated":
-            chain = listener.filter_chains[adapt.shared_chain_index(listener, new.chain)]
-            adapt.add_host_to_chain(chain, new.host)
-        else:
-            listener.filter_chains.append(
-                adapt.localize_chain(new.chain, dynamic_secrets=envoy.dynamic_secret_paths())
-            )
-        envoy.stage_listener(listener)
-        cpu_before = envoy.process.cpu_seconds()
+    route_name, listener_changed = _stage_activation(envoy, plan, listener, routes, new)
+    sent_before = envoy.bytes_sent()
+    cpu_before = envoy.process.cpu_seconds()
+    if envoy.over_ads:
+        start = envoy.commit()
+    elif listener_changed:
         start = envoy.commit_listener()
+    else:
+        start = envoy.commit_routes(route_name)
+    if listener_changed:
         counters.pending_updates += 1
     elapsed, _ = envoy.wait_for(
         new.host, start=start, timeout_s=timeout, accept=_serves(new.host, expected)
     )
     cpu = envoy.process.cpu_seconds() - cpu_before
+    envoy.wait_synced(timeout)
+    sent = envoy.bytes_sent() - sent_before
     # admin runs on Envoy's main thread: this read also waits for the rest of the update's
     # main-thread work, so repeats do not overlap
     counters.record(envoy.admin.listener_manager())
-    return elapsed, cpu
+    return _Step(elapsed, cpu, sent)
 
 
 def _rotate(
@@ -437,6 +619,7 @@ def _rotate(
         accept=_serves(host, leaf_der(pair)),
         what="certificate rotation",
     )
+    envoy.wait_synced(timeout)
     counters.record(envoy.admin.listener_manager())
     return elapsed
 
@@ -444,13 +627,20 @@ def _rotate(
 def _route_for(
     listener: listener_pb2.Listener, routes: dict[str, route_pb2.RouteConfiguration]
 ) -> str:
-    """The RDS route configuration of the ``*.<domain>`` chain (the first one served by file)."""
+    """The RDS route configuration of the ``*.<domain>`` chain (the first one served by RDS)."""
     for chain in listener.filter_chains:
         manager = adapt.connection_manager(chain)
         name = str(manager.rds.route_config_name)
         if manager.WhichOneof("route_specifier") == "rds" and name in routes:
             return name
     return next(iter(routes))
+
+
+def transports_from_option(values: Sequence[str]) -> tuple[str, ...]:
+    """``--transport`` values (repeatable) -> transports; none given: ``auto``."""
+    chosen = tuple(dict.fromkeys(values)) or (AUTO,)
+    check_options([1], [], "pb", 1, chosen)
+    return chosen
 
 
 def shapes_from_option(shape: str) -> list[Shape]:

@@ -16,21 +16,28 @@ import random
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from envoy.config.listener.v3 import listener_components_pb2
 from envoy.config.route.v3 import route_components_pb2, route_pb2
 from kubernetes.client import V1Ingress
 
 from gwbench.errors import InputError
-from gwbench.harness.envoy import adapt
+from gwbench.harness.envoy import adapt, scoped
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.harness.envoy.secrets import certificates, leaf_der, rotated
-from gwbench.workloads.envoy_config import Shape, Translation, translate, wildcard_credential
+from gwbench.workloads.envoy_config import Translation, translate, wildcard_credential
 from gwbench.workloads.istio import ENABLE_H2_ANNOTATION
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
 DEFAULT_PROBE_SAMPLE = 50
 CUSTOM_PROBES = 10
+
+Shape = Literal["per-host", "consolidated", "wildcard", "scoped"]
+SHAPES: tuple[Shape, ...] = ("per-host", "consolidated", "wildcard", "scoped")
+"""The shapes measured on Envoy: the translation's three (``workloads.envoy_config.SHAPES``)
+and ``scoped`` (scoped routes keyed by host over the wildcard shape's chains, see
+:mod:`harness.envoy.scoped`)."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,8 @@ class CasePlan:
     expected_der: Mapping[str, bytes]
     """Credential -> DER of the certificate Envoy must serve for it."""
     rds_routes: Mapping[str, route_pb2.RouteConfiguration]
-    """Route name -> translated routes, for the chains that take routes by filesystem RDS."""
+    """Route name -> translated routes, for the chains that take routes by RDS (the
+    wildcard shape's ``*.<domain>`` chain) or, in the scoped shape, one per host's scope."""
     probe_hosts: tuple[str, ...]
     last_host: str
     new_hosts: tuple[NewHost, ...]
@@ -155,7 +163,7 @@ def plan_case(
 
     ``probe_sample`` hosts are probed after the initial load (0: every host).
     """
-    translation = translate(workload, shape)
+    translation = translate(workload, "wildcard" if shape == "scoped" else shape)
     hosts = _exact(translation.hosts)
     if not hosts:
         raise InputError("the workload has no HTTPS host to serve", field="ingresses")
@@ -175,6 +183,9 @@ def plan_case(
         if shape == "wildcard" and star in adapt.server_names(chain)
     }
     rds_routes = {rc.name: rc for rc in translation.routes if rc.name in rds_names}
+    if shape == "scoped":
+        by_host = scoped.star_routes(translation.listener, translation.routes, workload.domain)
+        rds_routes = {rc.name: rc for rc in by_host.values()}
 
     rng = random.Random(f"gwbench-envoy-probes:{seed}:{len(hosts)}")
     wildcard = wildcard_credential()

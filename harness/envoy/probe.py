@@ -56,15 +56,22 @@ _CONTEXT = client_context()
 
 
 def probe(
-    port: int, host: str, *, timeout_s: float = PROBE_TIMEOUT_S, address: str = "127.0.0.1"
+    port: int,
+    host: str,
+    *,
+    timeout_s: float = PROBE_TIMEOUT_S,
+    address: str = "127.0.0.1",
+    authority: str | None = None,
 ) -> ProbeResult:
-    """Connect, handshake with SNI ``host``, send ``GET /`` and parse the response head."""
+    """Connect, handshake with SNI ``host``, send ``GET /`` (``Host: authority``, default the
+    host) and parse the response head."""
     try:
         with socket.create_connection((address, port), timeout=timeout_s) as raw:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with _CONTEXT.wrap_socket(raw, server_hostname=host) as tls:
                 cert = tls.getpeercert(binary_form=True) or b""
-                request = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: gwbench\r\n\r\n"
+                name = authority if authority is not None else host
+                request = f"GET / HTTP/1.1\r\nHost: {name}\r\nUser-Agent: gwbench\r\n\r\n"
                 tls.sendall(request.encode())
                 status, body = _read_response(tls)
                 return ProbeResult(host, status, body, cert, "")

@@ -75,6 +75,10 @@ class XdsFile:
         """Serialize the next version next to the watched file; Envoy does not see it yet."""
         self._staged.write_bytes(self._encode(resources))
 
+    def staged_bytes(self) -> int:
+        """Size of the staged file (what the next commit hands to Envoy)."""
+        return self._staged.stat().st_size
+
     def commit(self) -> None:
         """Move the staged version over the watched file: this is the update Envoy sees."""
         os.rename(self._staged, self.path)
