@@ -137,6 +137,9 @@ class Timing:
     pyperf_json: str | None
     """pyperf's own JSON, relative to the results directory."""
     wall_seconds: float
+    check_value: bool = False
+    """The first value is the equivalence check's own call (a call of a second or more:
+    warm-ups add nothing to it), not a value of the paired rounds."""
 
     @classmethod
     def of(
@@ -150,6 +153,7 @@ class Timing:
         reduced: bool,
         pyperf_json: str | None,
         wall_seconds: float,
+        check_value: bool = False,
     ) -> Timing:
         """The timing of ``values``, with their median and spread."""
         sp = spread(values)
@@ -170,6 +174,7 @@ class Timing:
             reduced=reduced,
             pyperf_json=pyperf_json,
             wall_seconds=wall_seconds,
+            check_value=check_value,
         )
 
 
@@ -266,6 +271,16 @@ class Speedup:
     confidence: float
     resamples: int
     seed: int
+    verdict: str | None = None
+    """``faster``, ``no change``, ``slower`` or ``inconclusive`` (:mod:`gwbench.verdicts`),
+    against ``thresholds``; ``None`` in results written before verdicts."""
+    log_ratios: tuple[float, ...] = ()
+    """Paired timing: ``ln(t_implementation / t_baseline)`` of each round (a fresh worker
+    process timing both, interleaved); the ratio is ``exp(-median)`` and the interval a
+    bootstrap over rounds. Empty in results written before paired timing."""
+    thresholds: tuple[float, float] | None = None
+    """The verdict's thresholds: the relative "no change" band and the regression
+    threshold (``time_warn``, ``time_fail`` of ci/thresholds.toml)."""
 
 
 @dataclass(frozen=True)

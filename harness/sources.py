@@ -12,15 +12,14 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from gwbench.errors import InputError
+from gwbench.stats import stable_seed
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_SEED,
     Workload,
     WorkloadSpec,
 )
-
-from gwbench.errors import HarnessError, InputError
-from gwbench.stats import stable_seed
 
 SourceKind = Literal["generated", "file", "cluster"]
 
@@ -35,22 +34,14 @@ class SourceSpec:
 
 def generate_workload(spec: WorkloadSpec) -> Workload:
     """The seeded generator (workloads.generate)."""
-    try:
-        from gwbench.workloads.generate import generate
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.generate":
-            raise
-        raise HarnessError("the workload generator (workloads/generate.py) is missing") from None
+    from gwbench.workloads.generate import generate
+
     return generate(spec)
 
 
 def load_file(path: str) -> Workload:
-    try:
-        from gwbench.workloads.loaders import load_file as loader
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.loaders":
-            raise
-        raise HarnessError("the manifest loader (workloads/loaders.py) is missing") from None
+    from gwbench.workloads.loaders import load_file as loader
+
     try:
         return loader(path)
     except OSError as exc:
@@ -58,13 +49,9 @@ def load_file(path: str) -> Workload:
 
 
 def load_cluster() -> Workload:
-    try:
-        from gwbench.workloads.loaders import load_cluster as loader
-    except ModuleNotFoundError as exc:
-        if exc.name != "gwbench.workloads.loaders":
-            raise
-        raise HarnessError("the cluster loader (workloads/loaders.py) is missing") from None
-    return loader()
+    from gwbench.workloads.loaders import load_cluster
+
+    return load_cluster()
 
 
 def _secret_refs(ingress: Any) -> set[tuple[str, str]]:

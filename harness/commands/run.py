@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 from click.core import ParameterSource
+
+from gwbench.errors import EXIT_HARNESS, InputError
 from gwbench.harness import plan, reporting, runner
 from gwbench.harness.progress import RichProgress
 from gwbench.harness.selection import resolve_source, select_hotpaths
-from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
-
-from gwbench.errors import EXIT_HARNESS, InputError
 from gwbench.results import Results
+from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 
 EXIT_INTERRUPTED = 130
 
@@ -97,8 +97,6 @@ def command(
         raise InputError("choose one of --quick and --rigorous")
     mode = plan.MODES["quick" if quick else "rigorous" if rigorous else "default"]
     selected = select_hotpaths(hotpaths)
-    if envoy:
-        runner.envoy_entry_point()  # exit 2 now, not after the benchmarks
     provider, n = resolve_source(
         ingresses=ingresses,
         from_file=from_file,

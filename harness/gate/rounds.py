@@ -28,7 +28,6 @@ from typing import Literal
 
 from gwbench.harness.gate.protocol import PointKey
 from gwbench.harness.gate.sides import SideLabel
-
 from gwbench.stats import median, round_log_ratio
 
 TimeMetric = Literal["wall", "cpu"]

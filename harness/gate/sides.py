@@ -1,7 +1,8 @@
 """Running one side's own code: a fresh process per request, rooted in that side's worktree.
 
 Each request runs ``python side_driver.py REQUEST RESPONSE`` (the driver,
-:mod:`harness.gate.driver`, is copied once into the gate's output directory) with:
+:mod:`harness.gate.driver`, and the measurement kernel it times with,
+:mod:`harness.kernel`, are copied once into the gate's output directory) with:
 
 - ``cwd`` = the side's worktree and ``PYTHONPATH`` = that worktree only, so
   ``import harness`` is the side's package (the driver also drops editable-install finders
@@ -37,12 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from gwbench.errors import HarnessError
+from gwbench.harness import kernel
 from gwbench.harness.gate import driver
 from gwbench.harness.gate.worktree import short
 from gwbench.harness.registry import EXTRA_HOTPATHS_ENV
 from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail
-
-from gwbench.errors import HarnessError
 
 SideLabel = Literal["base", "head"]
 DRIVER_FILE = "side_driver.py"
@@ -100,6 +101,7 @@ class SideRunner:
         work_dir.mkdir(parents=True, exist_ok=True)
         self.driver = work_dir / DRIVER_FILE
         shutil.copyfile(driver.__file__, self.driver)
+        shutil.copyfile(kernel.__file__, work_dir / driver.KERNEL_FILE)
 
     def call(self, side: Side, action: str, payload: Mapping[str, Any]) -> Answer:
         """Run ``action`` in a fresh process of ``side``; its parsed answer."""
