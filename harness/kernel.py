@@ -233,9 +233,13 @@ class Server:
         setup I   build entry I's subject, run its warm-up calls -> ok
         value I   one timed value of entry I: loops calls -> "WALL CPU" (seconds per call)
         quit      stop
+
+    With ``keep_going``, an entry whose set-up or call raises answers ``failed TYPE:
+    MESSAGE`` and the process serves the other entries; otherwise the exception ends it.
     """
 
     entries: Sequence[Entry]
+    keep_going: bool = False
     served: int = field(default=0)
 
     def setup(self, index: int) -> str:
@@ -260,7 +264,15 @@ class Server:
         if len(words) == 2 and words[0] in ("setup", "value") and words[1].isdigit():
             index = int(words[1])
             if index < len(self.entries):
-                return self.setup(index) if words[0] == "setup" else self.value(index)
+                try:
+                    return self.setup(index) if words[0] == "setup" else self.value(index)
+                except (KeyboardInterrupt, MemoryError):
+                    raise
+                except Exception as exc:
+                    if not self.keep_going:
+                        raise
+                    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+                    return f"failed {text}"
         raise ValueError(f"unknown command {line.strip()!r}")
 
     def serve(self, commands: IO[str], answers: IO[str]) -> int:

@@ -62,8 +62,8 @@ class ModeSettings:
 MODES: dict[str, ModeSettings] = {
     "quick": ModeSettings(
         name="quick",
-        rounds=5,
-        values=3,
+        rounds=6,
+        values=5,
         warmups=1,
         min_time=0.05,
         budget_seconds=210.0,
@@ -75,8 +75,8 @@ MODES: dict[str, ModeSettings] = {
     ),
     "default": ModeSettings(
         name="default",
-        rounds=8,
-        values=4,
+        rounds=10,
+        values=5,
         warmups=1,
         min_time=0.1,
         budget_seconds=1080.0,

@@ -274,17 +274,6 @@ class _Group:
     def label(self) -> str:
         return f"{self.hotpath.name} N={self.size}"
 
-    def round_plan(self, calls: dict[str, float]) -> timing.GroupPlan:
-        impls = self.settings.impls
-        names = [i.name for i in self.hotpath.implementations]
-        return timing.GroupPlan(
-            size=self.size,
-            loops={n: impls[n].loops for n in names},
-            warmups={n: impls[n].warmups for n in names},
-            values={n: impls[n].values for n in names},
-            call_seconds={n: calls[n] for n in names},
-        )
-
 
 class _Run:
     """One execution of a :class:`RunConfig`."""
@@ -609,16 +598,18 @@ class _Run:
             "--hotpath make it shorter."
         )
 
-    def timing(self) -> None:
+    def time_all(self) -> None:
         groups = self.groups()
         for hp in self.plan.hotpaths:
             self.time_hotpath(hp, [g for g in groups if g.hotpath is hp])
 
     def time_hotpath(self, hp: HotPath, groups: list[_Group]) -> None:
         """The paired rounds of ``hp``: round ``i`` is one fresh worker for every size
-        whose settings give it more than ``i`` rounds."""
+        whose settings give it more than ``i`` rounds. An implementation that raises is
+        recorded as failed at that size and left out of the later rounds."""
         values: dict[tuple[str, int], list[list[float]]] = {}
         spent: dict[int, float] = {}
+        errors: dict[tuple[str, int], str] = {}
         inputs = {
             f"{hp.name}/{g.size}": str(self.inputs_pickle(hp.name, g.size))
             for g in groups
@@ -626,52 +617,70 @@ class _Run:
         }
         workloads = {g.size: str(self.workload_pickle(g.size)) for g in groups}
         rounds = max(g.settings.rounds for g in groups)
-        error: str | None = None
         for index in range(rounds):
             active = [g for g in groups if g.settings.rounds > index]
             self.progress.describe(f"time {hp.name}: round {index + 1}/{rounds}")
-            calls = {
-                g.size: {
-                    i.name: self.state.points[
-                        plan.BenchmarkKey(hp.name, i.name, g.size)
-                    ].call_seconds
-                    for i in hp.implementations
-                }
-                for g in active
-            }
+            plans = [self.round_plan(hp, g, errors) for g in active]
+            log = self.logs / f"time-{hp.name}-round{index}.log"
             t0 = time.monotonic()
             try:
                 got = timing.run_round(
                     self.procs,
                     index=index,
                     hotpath=hp.name,
-                    groups=[g.round_plan(calls[g.size]) for g in active],
+                    groups=[p for p in plans if p.values],
                     workloads=workloads,
                     inputs=inputs,
                     request_path=self.cache / f"round-{hp.name}-{index}.json",
-                    log=self.logs / f"time-{hp.name}-round{index}.log",
+                    log=log,
                     env=self.env,
                 )
             except WorkerFailed as exc:
-                where = (self.logs / f"time-{hp.name}-round{index}.log").relative_to(self.out)
-                error = f"timing worker failed: {exc} (see {where})"
+                error = f"timing worker failed: {exc} (see {log.relative_to(self.out)})"
+                for p in plans:
+                    for name in p.values:
+                        errors.setdefault((name, p.size), error)
                 break
+            for (name, size), why in got.failed.items():
+                errors.setdefault((name, size), f"{why} (see {log.relative_to(self.out)})")
             for g in active:
                 spent[g.size] = spent.get(g.size, 0.0) + time.monotonic() - t0
                 for impl in hp.implementations:
                     values.setdefault((impl.name, g.size), []).append(
-                        got.get((impl.name, g.size), [])
+                        got.values.get((impl.name, g.size), [])
                     )
             self.record_rounds(hp, groups, values, spent)
         for g in groups:
             for impl in hp.implementations:
                 key = plan.BenchmarkKey(hp.name, impl.name, g.size)
-                point = self.state.points[key]
-                if error is not None and point.timing is None:
-                    point.error = error
-                    self.failures.append(f"{key.label}: {error}")
+                failed = errors.get((impl.name, g.size))
+                if failed is not None:
+                    point = self.state.points[key]
+                    point.timing = None
+                    point.error = failed
+                    self.state.speedups.pop(key, None)
+                    self.failures.append(f"{key.label}: {failed}")
                 self.progress.advance()
         self.write()
+
+    def round_plan(
+        self, hp: HotPath, group: _Group, errors: dict[tuple[str, int], str]
+    ) -> timing.GroupPlan:
+        """What the next round asks of ``group``: every implementation that has not
+        failed at its size."""
+        impls = group.settings.impls
+        names = [i.name for i in hp.implementations if (i.name, group.size) not in errors]
+        calls = {
+            n: self.state.points[plan.BenchmarkKey(hp.name, n, group.size)].call_seconds
+            for n in names
+        }
+        return timing.GroupPlan(
+            size=group.size,
+            loops={n: impls[n].loops for n in names},
+            warmups={n: impls[n].warmups for n in names},
+            values={n: impls[n].values for n in names},
+            call_seconds=calls,
+        )
 
     def record_rounds(
         self,
@@ -764,7 +773,7 @@ class _Run:
             self.probe_startup()
             self.checks()
             self.side()
-            self.timing()
+            self.time_all()
             if self.config.envoy:
                 self.envoy()
             self.state.finished = True

@@ -41,6 +41,13 @@ RoundValues = dict[tuple[str, int], list[float]]
 """Seconds per call of each (implementation, size) in one round, in the order taken."""
 
 
+@dataclass(frozen=True)
+class RoundResult:
+    values: RoundValues
+    failed: dict[tuple[str, int], str]
+    """(implementation, size) whose set-up or call raised in the worker: the error."""
+
+
 def run_round(
     procs: ProcessGroup,
     *,
@@ -52,9 +59,10 @@ def run_round(
     request_path: Path,
     log: Path,
     env: Mapping[str, str],
-) -> RoundValues:
-    """Round ``index`` of ``hotpath`` over ``groups``; raises
-    :class:`~harness.subprocesses.WorkerFailed` when the worker fails."""
+) -> RoundResult:
+    """Round ``index`` of ``hotpath`` over ``groups``; an implementation that raises is
+    left out of the rest of the round. Raises :class:`~harness.subprocesses.WorkerFailed`
+    when the worker itself fails."""
     plan: list[dict[str, Any]] = []
     where: dict[tuple[str, int], int] = {}
     for g in groups:
@@ -74,6 +82,17 @@ def run_round(
         [sys.executable, "-m", MODULE, "--serve", str(request_path)], log=log, env=env
     )
     out: RoundValues = {}
+    failed: dict[tuple[str, int], str] = {}
+
+    def ask(impl: str, size: int, command: str, timeout: float) -> str | None:
+        if (impl, size) in failed:
+            return None
+        answer = worker.ask(f"{command} {where[(impl, size)]}", timeout)
+        if answer.startswith("failed "):
+            failed[(impl, size)] = answer.removeprefix("failed ")
+            return None
+        return answer
+
     try:
         first = worker.read("start", READY_SECONDS)
         if first != "ready":
@@ -83,16 +102,17 @@ def run_round(
                 (g.warmups[i] + 1) * g.loops[i] * g.call_seconds[i] for i in g.values
             )
             for impl in g.values:
-                worker.ask(f"setup {where[(impl, g.size)]}", setup)
+                ask(impl, g.size, "setup", setup)
             for impl in paired.value_order(index, g.values):
                 timeout = 120.0 + 20.0 * g.loops[impl] * g.call_seconds[impl]
-                answer = worker.ask(f"value {where[(impl, g.size)]}", timeout)
-                out.setdefault((impl, g.size), []).append(float(answer.split()[0]))
+                answer = ask(impl, g.size, "value", timeout)
+                if answer is not None:
+                    out.setdefault((impl, g.size), []).append(float(answer.split()[0]))
         worker.close()
     finally:
         worker.kill()
         request_path.unlink(missing_ok=True)
-    return out
+    return RoundResult(out, failed)
 
 
 def write_pyperf(

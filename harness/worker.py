@@ -233,9 +233,9 @@ class ServeRequest:
             json.dump(data, fh)
 
 
-def serve(request: ServeRequest) -> int:
-    """Paired timing: answer the orchestrator's lines through the kernel's server. The
-    answers go to the original stdout; whatever the code under test prints, to stderr."""
+def server(request: ServeRequest) -> kernel.Server:
+    """The kernel's timing server over ``request``'s plan: inputs from the pickled inputs
+    of a hot path and size when there are some, else ``make_inputs`` of the workload."""
     from gwbench.harness import registry
 
     def inputs(hotpath: Any, size: int) -> Any:
@@ -246,10 +246,18 @@ def serve(request: ServeRequest) -> int:
         return hotpath.make_inputs(workload)
 
     subjects = kernel.Subjects(inputs, NullCounters())
-    server = kernel.Server(kernel.timing_entries(request.plan, subjects, registry.get))
+    return kernel.Server(
+        kernel.timing_entries(request.plan, subjects, registry.get), keep_going=True
+    )
+
+
+def serve(request: ServeRequest) -> int:
+    """Paired timing: answer the orchestrator's lines through :func:`server`. The answers
+    go to the original stdout; whatever the code under test prints, to stderr."""
+    timing_server = server(request)
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
-    server.serve(sys.stdin, answers)
+    timing_server.serve(sys.stdin, answers)
     return 0
 
 

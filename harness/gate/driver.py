@@ -372,6 +372,7 @@ def handle(
         "protocol": PROTOCOL,
         "ok": True,
         "harness_file": getattr(harness_mod, "__file__", None),
+        "kernel_file": kernel.__file__,
         "python": platform.python_version(),
         "result": result,
     }
