@@ -62,8 +62,8 @@ class ModeSettings:
 MODES: dict[str, ModeSettings] = {
     "quick": ModeSettings(
         name="quick",
-        rounds=6,
-        values=5,
+        rounds=10,
+        values=3,
         warmups=1,
         min_time=0.05,
         budget_seconds=210.0,
@@ -75,7 +75,7 @@ MODES: dict[str, ModeSettings] = {
     ),
     "default": ModeSettings(
         name="default",
-        rounds=10,
+        rounds=12,
         values=5,
         warmups=1,
         min_time=0.1,

@@ -649,7 +649,7 @@ class _Run:
                     values.setdefault((impl.name, g.size), []).append(
                         got.values.get((impl.name, g.size), [])
                     )
-            self.record_rounds(hp, groups, values, spent)
+            self.record_rounds(hp, groups, values, spent, speedups=index == rounds - 1)
         for g in groups:
             for impl in hp.implementations:
                 key = plan.BenchmarkKey(hp.name, impl.name, g.size)
@@ -688,8 +688,11 @@ class _Run:
         groups: list[_Group],
         values: dict[tuple[str, int], list[list[float]]],
         spent: dict[int, float],
+        *,
+        speedups: bool,
     ) -> None:
-        """Timings, pyperf files and speedups of ``hp`` from the rounds so far."""
+        """Timings and pyperf files of ``hp`` from the rounds so far; with ``speedups``
+        (after the last round), the paired speedups too."""
         warn, fail = verdict_thresholds(hp.name)
         thresholds = Thresholds(no_change=warn, fail=fail)
         for g in groups:
@@ -722,7 +725,7 @@ class _Run:
                     wall_seconds=round(spent.get(g.size, 0.0), 3),
                     check_value=check is not None,
                 )
-                if impl.kind == "baseline":
+                if impl.kind == "baseline" or not speedups:
                     continue
                 base = values.get((hp.baseline.name, g.size), [])
                 seed = stats.stable_seed(self.state.workload.seed, hp.name, impl.name, g.size)
