@@ -37,7 +37,7 @@ EXIT_INTERRUPTED = 130
     "--sizes", metavar="A,B,C", help="Sweep sizes (default N/16, N/8, N/4, N; --rigorous adds N/2)."
 )
 @click.option("--quick", is_flag=True, help="Fewer values, sweep N/8, N/4, N: a first look, CI.")
-@click.option("--rigorous", is_flag=True, help="40 paired rounds (as many processes as pyperf --rigorous).")
+@click.option("--rigorous", is_flag=True, help="40 paired rounds, as pyperf --rigorous.")
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
