@@ -110,12 +110,14 @@ class Subject:
         return wall, cpu
 
 
-def subject(hotpath: Any, impl: Any, inputs: Any, counters: Any) -> Subject:
-    """``impl``'s subject over the shared ``inputs``; the heap is settled after."""
+def subject(hotpath: Any, impl: Any, inputs: Any, counters: Any, *, settle: bool = True) -> Subject:
+    """``impl``'s subject over the shared ``inputs``; the heap is settled after (unless
+    the caller settles it once for several subjects)."""
     t0 = time.perf_counter()
     own = own_inputs(hotpath, inputs, impl.name)
     seconds = time.perf_counter() - t0
-    settle_heap()
+    if settle:
+        settle_heap()
     return Subject(hotpath, impl, own, counters, seconds)
 
 
@@ -190,7 +192,8 @@ def check(hotpath: Any, inputs: Any, new_counters: Callable[[], Any]) -> list[Ou
 class Subjects:
     """The subjects of one process, built on demand: the shared inputs of one (hot path,
     size) at a time and the subjects of its implementations. Moving to another hot path
-    or size drops the previous inputs first (memory) and settles the heap again."""
+    or size drops the previous inputs first (memory). The heap is settled once after
+    building, before the next timed value (:meth:`ready`), not after every subject."""
 
     def __init__(self, build_inputs: Callable[[Any, int], Any], counters: Any) -> None:
         self._build = build_inputs
@@ -198,6 +201,7 @@ class Subjects:
         self._group: tuple[str, int] | None = None
         self._inputs: Any = None
         self._subjects: dict[str, Subject] = {}
+        self._unsettled = False
 
     def get(self, hotpath: Any, implementation: str, size: int) -> Subject:
         group = (hotpath.name, size)
@@ -205,15 +209,22 @@ class Subjects:
             self._group = None
             self._inputs = None
             self._subjects = {}
-            settle_heap()
             self._inputs = self._build(hotpath, size)
             self._group = group
+            self._unsettled = True
         found = self._subjects.get(implementation)
         if found is None:
             impl = implementation_of(hotpath, implementation)
-            found = subject(hotpath, impl, self._inputs, self._counters)
+            found = subject(hotpath, impl, self._inputs, self._counters, settle=False)
             self._subjects[implementation] = found
+            self._unsettled = True
         return found
+
+    def ready(self) -> None:
+        """Settle the heap if anything was built since the last time."""
+        if self._unsettled:
+            settle_heap()
+            self._unsettled = False
 
 
 @dataclass(frozen=True)
@@ -223,6 +234,8 @@ class Entry:
     subject: Callable[[], Subject]
     loops: int
     warmups: int
+    ready: Callable[[], None] = settle_heap
+    """Called before each timed value: settles the heap if anything was built since."""
 
 
 @dataclass
@@ -252,7 +265,9 @@ class Server:
 
     def value(self, index: int) -> str:
         entry = self.entries[index]
-        wall, cpu = entry.subject().time(entry.loops)
+        subj = entry.subject()
+        entry.ready()
+        wall, cpu = subj.time(entry.loops)
         self.served += 1
         return f"{wall / entry.loops!r} {cpu / entry.loops!r}"
 
@@ -364,4 +379,7 @@ def timing_entries(
         hp, impl, size = str(p["hotpath"]), str(p["implementation"]), int(p["size"])
         return lambda: subjects.get(hotpath(hp), impl, size)
 
-    return [Entry(resolver(p), max(1, int(p["loops"])), int(p.get("warmups", 1))) for p in plan]
+    return [
+        Entry(resolver(p), max(1, int(p["loops"])), int(p.get("warmups", 1)), subjects.ready)
+        for p in plan
+    ]
