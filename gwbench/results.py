@@ -111,6 +111,9 @@ class RunInfo:
     warnings: tuple[str, ...] = ()
     """What the reader should know about how the run went: a time budget it could not
     keep, inputs it could not hand on to later workers."""
+    phase_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall seconds of each pass (``checks``, building the workloads included;
+    ``profiles``, py-spy and memray; ``timing``; ``envoy``): where the run's time went."""
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,7 @@ class _State:
         self.finished = False
         self.reason: str | None = "in progress"
         self.warnings: list[str] = []
+        self.phases: dict[str, float] = {}
 
     def record_check(self, check: equivalence.Check) -> None:
         for o in check.outcomes:
@@ -226,6 +227,7 @@ class _State:
             peak_rss_bytes=own or None,
             children_peak_rss_bytes=children or None,
             warnings=tuple(self.warnings),
+            phase_seconds={k: round(v, 3) for k, v in self.phases.items()},
         )
         return Results(
             schema_version=SCHEMA_VERSION,
@@ -766,6 +768,14 @@ class _Run:
         self.progress.advance()
 
     # ---------------------------------------------------------------- main
+    def phase(self, name: str, run: Callable[[], None]) -> None:
+        """Run one pass; its wall time goes to ``run.phase_seconds``."""
+        t0 = time.monotonic()
+        try:
+            run()
+        finally:
+            self.state.phases[name] = time.monotonic() - t0
+
     def execute(self) -> RunOutcome:
         self.out.mkdir(parents=True, exist_ok=True)
         total = self.plan.total_steps() + (1 if self.config.envoy else 0)
@@ -774,11 +784,11 @@ class _Run:
         try:
             self.write()
             self.probe_startup()
-            self.checks()
-            self.side()
-            self.time_all()
+            self.phase("checks", self.checks)
+            self.phase("profiles", self.side)
+            self.phase("timing", self.time_all)
             if self.config.envoy:
-                self.envoy()
+                self.phase("envoy", self.envoy)
             self.state.finished = True
             timing_failures = [f for f in self.failures if not f.startswith("memory ")]
             self.state.reason = (
