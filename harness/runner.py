@@ -245,7 +245,8 @@ def in_pool(
 ) -> None:
     """Run ``jobs`` (each driving one child process) :data:`SIDE_WORKERS` at a time;
     ``on_done`` sees each result in this thread, as it comes. An exception (a job's, or
-    ``on_done``'s, Ctrl-C) kills the live children, drops the waiting jobs and propagates."""
+    ``on_done``'s, Ctrl-C) ends the run: it closes ``procs`` (kills the live children, and
+    a job about to start one cannot), drops the waiting jobs and propagates."""
     pool = concurrent.futures.ThreadPoolExecutor(SIDE_WORKERS, thread_name_prefix="gwbench")
     try:
         pending = {pool.submit(job) for job in jobs}
@@ -257,7 +258,7 @@ def in_pool(
                 on_done(fut.result())
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        procs.kill_all()
+        procs.close()
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
