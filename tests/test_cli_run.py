@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
-from gwbench.harness.cli import main
 
+from gwbench.harness.cli import main
 from gwbench.results import load_results
 
 
