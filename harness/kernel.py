@@ -149,18 +149,28 @@ class Outcome:
 def check(hotpath: Any, inputs: Any, new_counters: Callable[[], Any]) -> list[Outcome]:
     """Call every implementation once on its own inputs, baseline first, with fresh
     counters, and compare each result with the baseline's (the hot path's ``compare``).
-    Outcomes come back in the hot path's order. Each call runs with the set-up heap
-    frozen, as a timed call does, so a slow call may count as a timing value.
+    Outcomes come back in the hot path's order. Every implementation's inputs are built
+    first and the heap settled once, so each call runs with the set-up heap frozen, as
+    in a timing round: a slow call may count as a timing value.
 
-    Raises :class:`CallFailed` when an implementation raises."""
+    Raises :class:`CallFailed` when an implementation (or its set-up) raises."""
     base = baseline_of(hotpath)
     ordered = [base, *(i for i in hotpath.implementations if i is not base)]
+    subjects: dict[str, Subject] = {}
+    for impl in ordered:
+        try:
+            subjects[impl.name] = subject(hotpath, impl, inputs, new_counters(), settle=False)
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:
+            raise CallFailed(hotpath.name, impl.name, exc) from exc
+    settle_heap()
     outcomes: dict[str, Outcome] = {}
     expected: Any = None
     for impl in ordered:
-        counters = new_counters()
+        subj = subjects.pop(impl.name)
+        counters = subj.counters
         try:
-            subj = subject(hotpath, impl, inputs, counters)
             arg = subj.argument()
             t0 = time.perf_counter()
             result = impl.func(arg, counters)
