@@ -192,10 +192,15 @@ def _impl(impl: ImplCost, values: int, mode: ModeSettings) -> ImplSettings:
     return ImplSettings(values, mode.warmups, loops_for(impl.call_seconds, mode))
 
 
+MIN_ROUNDS = 3
+"""Fewest paired rounds of a group: a speedup's interval over two rounds would rest on
+Student's t with one degree of freedom (63.7 standard errors wide), of no use to anyone."""
+
+
 def floor_rounds(group: GroupCost) -> int:
-    """Fewest rounds: 3, or 2 when the check's call counts as a value of every
-    implementation that takes one value per round (fast ones take at least 2 a round)."""
-    return 2 if any(i.check_value for i in group.impls) else MIN_VALUES
+    """Fewest rounds: :data:`MIN_ROUNDS` (with one value per round, 3 values; a check call
+    that counts as a value makes it 4)."""
+    return MIN_ROUNDS
 
 
 def _candidates(group: GroupCost, mode: ModeSettings) -> Iterator[GroupSettings]:
@@ -203,7 +208,7 @@ def _candidates(group: GroupCost, mode: ModeSettings) -> Iterator[GroupSettings]
     the last is the floor."""
     least = floor_rounds(group)
     rounds = max(mode.rounds, least)
-    floor_values = 2 if least < MIN_VALUES else 1
+    floor_values = 1
     for values in range(max(mode.values, floor_values), floor_values - 1, -1):
         impls = {i.name: _impl(i, values, mode) for i in group.impls}
         yield GroupSettings(rounds, impls, reduced=values < mode.values)

@@ -123,15 +123,13 @@ def test_a_slow_call_gets_no_warmup_one_value_per_round_and_a_bounded_cost() -> 
     assert floor.rounds == plan.MIN_VALUES and floor.reduced
 
 
-def test_a_check_call_that_counts_as_a_value_lowers_the_floor_to_two_rounds() -> None:
+def test_the_floor_is_three_rounds_and_a_counted_check_call_adds_a_value() -> None:
     # GIVEN a 30 s baseline whose check call counts as one of its values
     group = _group(30.0, 0.2, check=True)
     floor = plan.floor_settings(group, DEFAULT)
-    # THEN two rounds give every implementation at least 3 values
-    assert floor.rounds == 2
-    assert [floor.total_values(i) for i in group.impls] == [3, 4]
-    # AND without the check value the floor is 3 rounds
-    assert plan.floor_settings(_group(30.0, 0.2), DEFAULT).rounds == 3
+    # THEN the floor is 3 rounds of one value: 4 values with the check's, 3 for the twin
+    assert floor.rounds == plan.MIN_ROUNDS == 3
+    assert [floor.total_values(i) for i in group.impls] == [4, 3]
 
 
 def test_allocation_never_goes_below_three_values() -> None:
