@@ -730,9 +730,13 @@ class _Run:
                 )
                 if impl.kind == "baseline" or not speedups:
                     continue
-                base = values.get((hp.baseline.name, g.size), [])
+                pairs = list(zip(values.get((hp.baseline.name, g.size), []), rounds, strict=False))
+                base_point = self.state.points[plan.BenchmarkKey(hp.name, hp.baseline.name, g.size)]
+                if base_point.check_value and point.check_value:
+                    # the check: one call of each, in one process, heap frozen (plan.floor_rounds)
+                    pairs.insert(0, ([base_point.call_seconds], [point.call_seconds]))
                 seed = stats.stable_seed(self.state.workload.seed, hp.name, impl.name, g.size)
-                sp = paired.speedup(list(zip(base, rounds, strict=False)), thresholds, seed)
+                sp = paired.speedup(pairs, thresholds, seed)
                 if sp is not None:
                     self.state.speedups[key] = Speedup(
                         implementation=impl.name,

@@ -123,13 +123,17 @@ def test_a_slow_call_gets_no_warmup_one_value_per_round_and_a_bounded_cost() -> 
     assert floor.rounds == plan.MIN_VALUES and floor.reduced
 
 
-def test_the_floor_is_three_rounds_and_a_counted_check_call_adds_a_value() -> None:
-    # GIVEN a 30 s baseline whose check call counts as one of its values
+def test_the_floor_is_three_rounds_or_two_when_every_check_call_counts() -> None:
+    # GIVEN a 30 s baseline whose check call counts as a value, and a quick twin
     group = _group(30.0, 0.2, check=True)
     floor = plan.floor_settings(group, DEFAULT)
     # THEN the floor is 3 rounds of one value: 4 values with the check's, 3 for the twin
     assert floor.rounds == plan.MIN_ROUNDS == 3
     assert [floor.total_values(i) for i in group.impls] == [4, 3]
+    # AND when every implementation's check call counts, the check is the third round
+    both = _group(30.0, 2.0, check=True)
+    floor = plan.floor_settings(both, DEFAULT)
+    assert floor.rounds == 2 and [floor.total_values(i) for i in both.impls] == [3, 3]
 
 
 def test_allocation_never_goes_below_three_values() -> None:
