@@ -167,10 +167,10 @@ def selected(names: Iterable[str]) -> list[Any]:
 
 
 def baseline_of(hp: Any) -> Any:
-    for impl in hp.implementations:
-        if impl.kind == "baseline":
-            return impl
-    raise ProtocolError(f"hot path {hp.name!r} has no baseline implementation")
+    try:
+        return kernel.baseline_of(hp)
+    except LookupError:
+        raise ProtocolError(f"hot path {hp.name!r} has no baseline implementation") from None
 
 
 def counters_classes() -> tuple[Callable[[], Any], Callable[[], Any]]:
@@ -201,11 +201,6 @@ def workload_digest(wl: Any) -> str:
             h.update(b"\n")
         h.update(b"\x00")
     return h.hexdigest()
-
-
-def own_inputs(hp: Any, inputs: Any, implementation: str) -> Any:
-    """The inputs as ``implementation`` takes them (:func:`harness.kernel.own_inputs`)."""
-    return kernel.own_inputs(hp, inputs, implementation)
 
 
 # --------------------------------------------------------------------------- actions
