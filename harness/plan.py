@@ -140,7 +140,8 @@ class ImplCost:
     name: str
     call_seconds: float
     check_value: bool = False
-    """The check's call counts as one timing value (:data:`CHECK_VALUE_SECONDS`)."""
+    """The check's call counts as one timing value: every implementation's check call at
+    this size lasted :data:`CHECK_VALUE_SECONDS` or more."""
 
 
 @dataclass(frozen=True)
@@ -187,9 +188,18 @@ def _slow(impl: ImplCost, mode: ModeSettings) -> bool:
 
 
 def _impl(impl: ImplCost, values: int, mode: ModeSettings) -> ImplSettings:
-    if _slow(impl, mode):  # a multi-second call is its own warmup; one value per round
-        return ImplSettings(1, 0, loops_for(impl.call_seconds, mode))
+    if _slow(impl, mode):  # a multi-second call is its own warmup
+        return ImplSettings(values, 0, loops_for(impl.call_seconds, mode))
     return ImplSettings(values, mode.warmups, loops_for(impl.call_seconds, mode))
+
+
+def _group_impls(group: GroupCost, values: int, mode: ModeSettings) -> dict[str, ImplSettings]:
+    """Every implementation of a group takes as many values per round (one when any of
+    them is slow: another round adds more than repeating a multi-second call), so their
+    pyperf files hold as many values (``pyperf compare_to`` tests significance only then)."""
+    if any(_slow(i, mode) for i in group.impls):
+        values = 1
+    return {i.name: _impl(i, values, mode) for i in group.impls}
 
 
 MIN_ROUNDS = 3
@@ -214,9 +224,9 @@ def _candidates(group: GroupCost, mode: ModeSettings) -> Iterator[GroupSettings]
     rounds = max(mode.rounds, least)
     floor_values = 1
     for values in range(max(mode.values, floor_values), floor_values - 1, -1):
-        impls = {i.name: _impl(i, values, mode) for i in group.impls}
+        impls = _group_impls(group, values, mode)
         yield GroupSettings(rounds, impls, reduced=values < mode.values)
-    impls = {i.name: _impl(i, floor_values, mode) for i in group.impls}
+    impls = _group_impls(group, floor_values, mode)
     for r in range(rounds - 1, least - 1, -1):
         yield GroupSettings(r, impls, reduced=True)
 

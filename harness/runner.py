@@ -564,8 +564,9 @@ class _Run:
                 setup = self.load_inputs_seconds(hp.name, size) + sum(
                     p.specialize_seconds for p in points
                 )
+                counted = self.check_counts(hp, size)
                 impls = tuple(
-                    plan.ImplCost(i.name, p.call_seconds, p.check_value)
+                    plan.ImplCost(i.name, p.call_seconds, counted)
                     for i, p in zip(hp.implementations, points, strict=True)
                 )
                 costs.append((hp, size, plan.GroupCost(hp.name, size, setup, impls)))
@@ -582,6 +583,15 @@ class _Run:
         return [
             _Group(hp, size, cost, s) for (hp, size, cost), s in zip(costs, settings, strict=True)
         ]
+
+    def check_counts(self, hp: HotPath, size: int) -> bool:
+        """Whether the checks' calls at ``size`` count as timing values: every
+        implementation's lasted :data:`plan.CHECK_VALUE_SECONDS` or more (warm-ups add
+        nothing to such calls), so the check pairs as a round of its own."""
+        return all(
+            self.state.points[plan.BenchmarkKey(hp.name, i.name, size)].check_value
+            for i in hp.implementations
+        )
 
     def warn_over_budget(self, floors: dict[str, float]) -> None:
         """Say so, before timing starts, when even the floor of every group cannot fit
@@ -704,7 +714,7 @@ class _Run:
                 point = self.state.points[key]
                 rounds = values.get((impl.name, g.size), [])
                 settings = g.settings.impls[impl.name]
-                check = point.call_seconds if point.check_value else None
+                check = point.call_seconds if self.check_counts(hp, g.size) else None
                 flat = ([check] if check is not None else []) + [v for r in rounds for v in r]
                 if len(flat) < plan.MIN_VALUES:
                     continue
@@ -732,7 +742,7 @@ class _Run:
                     continue
                 pairs = list(zip(values.get((hp.baseline.name, g.size), []), rounds, strict=False))
                 base_point = self.state.points[plan.BenchmarkKey(hp.name, hp.baseline.name, g.size)]
-                if base_point.check_value and point.check_value:
+                if check is not None:
                     # the check: one call of each, in one process, heap frozen (plan.floor_rounds)
                     pairs.insert(0, ([base_point.call_seconds], [point.call_seconds]))
                 seed = stats.stable_seed(self.state.workload.seed, hp.name, impl.name, g.size)

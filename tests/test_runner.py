@@ -84,10 +84,9 @@ def test_sizes_option() -> None:
 
 
 def _group(*calls: float, setup: float = 0.5, check: bool = False) -> plan.GroupCost:
-    impls = tuple(
-        plan.ImplCost(f"i{k}", c, check and c >= plan.CHECK_VALUE_SECONDS)
-        for k, c in enumerate(calls)
-    )
+    """A group; with ``check``, the checks' calls count as values when all last 1 s."""
+    counted = check and min(calls) >= plan.CHECK_VALUE_SECONDS
+    impls = tuple(plan.ImplCost(f"i{k}", c, counted) for k, c in enumerate(calls))
     return plan.GroupCost("h", 10, setup, impls)
 
 
@@ -112,10 +111,12 @@ def test_a_slow_call_gets_no_warmup_one_value_per_round_and_a_bounded_cost() -> 
     # GIVEN a baseline at 23 s a call beside a fast twin, and budget for anything
     slow = _group(23.0, 0.01, setup=2.0)
     (got,) = plan.allocate([slow], 10_000.0, DEFAULT, 1.0)
-    # THEN the baseline takes one value per round without warmup, the twin keeps its own
+    # THEN both take one value per round (as many values each, for pyperf compare_to),
+    # the baseline without warmup, the twin with its own warmup and loops
     base, twin = got.impls["i0"], got.impls["i1"]
     assert (base.values, base.warmups, base.loops) == (1, 0, 1)
-    assert twin.warmups == DEFAULT.warmups and twin.loops == plan.loops_for(0.01, DEFAULT)
+    assert twin.values == 1 and twin.warmups == DEFAULT.warmups
+    assert twin.loops == plan.loops_for(0.01, DEFAULT)
     assert plan.estimate_seconds(got, slow, 1.0) <= 2 * DEFAULT.max_benchmark_seconds
     assert got.total_values(slow.impls[0]) >= plan.MIN_VALUES
     # and at 120 s a call it is the floor: 3 rounds, although that overruns the limit
@@ -124,12 +125,12 @@ def test_a_slow_call_gets_no_warmup_one_value_per_round_and_a_bounded_cost() -> 
 
 
 def test_the_floor_is_three_rounds_or_two_when_every_check_call_counts() -> None:
-    # GIVEN a 30 s baseline whose check call counts as a value, and a quick twin
+    # GIVEN a 30 s baseline and a quick twin: the checks' calls do not all count
     group = _group(30.0, 0.2, check=True)
     floor = plan.floor_settings(group, DEFAULT)
-    # THEN the floor is 3 rounds of one value: 4 values with the check's, 3 for the twin
+    # THEN the floor is 3 rounds of one value each
     assert floor.rounds == plan.MIN_ROUNDS == 3
-    assert [floor.total_values(i) for i in group.impls] == [4, 3]
+    assert [floor.total_values(i) for i in group.impls] == [3, 3]
     # AND when every implementation's check call counts, the check is the third round
     both = _group(30.0, 2.0, check=True)
     floor = plan.floor_settings(both, DEFAULT)
@@ -596,10 +597,10 @@ def test_a_long_call_is_profiled_for_the_profile_time_and_its_check_counts_as_a_
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a hot path whose baseline call outlasts the profile time (its twin is fast),
-    # and calls of 0.3 s or more counting their check as a timing value
+    # and every check call long enough to count as a timing value
     if profile.find_py_spy() is None:
         pytest.fail("py-spy is a dependency of gwbench and must be installed for the tests")
-    monkeypatch.setattr(plan, "CHECK_VALUE_SECONDS", 0.3)
+    monkeypatch.setattr(plan, "CHECK_VALUE_SECONDS", 0.0)
     config = _slow_baseline_config(tmp_path)
     events = _record_workers(monkeypatch)
     # WHEN it runs
@@ -614,13 +615,18 @@ def test_a_long_call_is_profiled_for_the_profile_time_and_its_check_counts_as_a_
     assert "spin (" in folded and "equivalence" not in folded
     assert base.profile.seconds <= 2 * config.plan.mode.profile_seconds + 0.5
     assert opt.profile is not None and opt.profile.samples > 0
-    # AND the baseline's check call is its first value, and results.json says so,
-    # while the twin's (a quick call) is not
-    for p in base.points:
-        assert p.timing is not None and p.timing.check_value
-        assert p.timing.values[0] == pytest.approx(p.call_seconds)
-        assert p.timing.n_values == 1 + TINY.rounds * TINY.values
-    assert all(p.timing is not None and not p.timing.check_value for p in opt.points)
+    # AND each check call is its benchmark's first value, and results.json says so; the
+    # check pairs as a round of the speedup
+    for impl in (base, opt):
+        for p in impl.points:
+            assert p.timing is not None and p.timing.check_value
+            assert p.timing.values[0] == pytest.approx(p.call_seconds)
+            assert p.timing.n_values == 1 + TINY.rounds * TINY.values
+    sp = hp.speedup("optimized", 40)
+    assert sp is not None and len(sp.log_ratios) == 1 + TINY.rounds
+    assert sp.log_ratios[0] == pytest.approx(
+        math.log(opt.points[-1].call_seconds / base.points[-1].call_seconds)
+    )
 
 
 def test_a_run_whose_py_spy_cannot_attach_still_checks_and_says_why(
