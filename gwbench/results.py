@@ -133,6 +133,9 @@ class RunInfo:
     """Set when this run measured one part of a plan (``--shard I/K``)."""
     merged_from: tuple[Shard, ...] = ()
     """The shards ``gwbench merge`` made this file of (empty for a run)."""
+    phase_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    """Wall seconds of each pass (``checks``, building the workloads included;
+    ``profiles``, py-spy and memray; ``timing``; ``envoy``): where the run's time went."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,9 @@ class Timing:
     pyperf_json: str | None
     """pyperf's own JSON, relative to the results directory."""
     wall_seconds: float
+    check_value: bool = False
+    """The first value is the equivalence check's own call (a call of a second or more:
+    warm-ups add nothing to it), not a value of the paired rounds."""
 
     @classmethod
     def of(
@@ -172,6 +178,7 @@ class Timing:
         reduced: bool,
         pyperf_json: str | None,
         wall_seconds: float,
+        check_value: bool = False,
     ) -> Timing:
         """The timing of ``values``, with their median and spread."""
         sp = spread(values)
@@ -192,6 +199,7 @@ class Timing:
             reduced=reduced,
             pyperf_json=pyperf_json,
             wall_seconds=wall_seconds,
+            check_value=check_value,
         )
 
 
@@ -294,6 +302,16 @@ class Speedup:
     confidence: float
     resamples: int
     seed: int
+    verdict: str | None = None
+    """``faster``, ``no change``, ``slower`` or ``inconclusive`` (:mod:`gwbench.verdicts`),
+    against ``thresholds``; ``None`` in results written before verdicts."""
+    log_ratios: tuple[float, ...] = ()
+    """Paired timing: ``ln(t_implementation / t_baseline)`` of each round (a fresh worker
+    process timing both, interleaved); the ratio is ``exp(-median)`` and the interval a
+    bootstrap over rounds. Empty in results written before paired timing."""
+    thresholds: tuple[float, float] | None = None
+    """The verdict's thresholds: the relative "no change" band and the regression
+    threshold (``time_warn``, ``time_fail`` of ci/thresholds.toml)."""
 
 
 @dataclass(frozen=True)

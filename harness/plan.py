@@ -1,17 +1,19 @@
-"""The plan of a run and the time budget: which benchmarks, at which sizes, how many
-pyperf processes and values each gets.
+"""The plan of a run and its time budget: which benchmarks, at which sizes, and how many
+paired rounds and values each gets.
 
-A benchmark is one (hot path, implementation, N). Each mode names ideal pyperf settings;
-when the ideal plan would overrun the run's time budget, :func:`allocate` shares the
-remaining time out (water-filling: cheap benchmarks keep their ideal settings, expensive
-ones are cut) and :func:`settings_for` picks, for each benchmark, the richest settings
-that fit its share. Nothing ever gets fewer than :data:`MIN_VALUES` timed values.
+A benchmark is one (hot path, implementation, N); a *group* is every implementation of one
+hot path at one N, timed together in paired rounds (docs/run.md): each round is a fresh
+worker process that builds the group's inputs once and takes each implementation's values
+interleaved (A B B A ...). Each mode names ideal rounds and values per round; when the
+ideal plan would overrun the run's time budget, :func:`allocate` shares the budget out once,
+after the checks have calibrated every call (water-filling: cheap groups keep their ideal
+settings, expensive ones get fewer values per round, then fewer rounds). Nothing ever gets
+fewer than :data:`MIN_VALUES` timed values.
 
-Cost model of one benchmark (seconds), from one calibration call of ``call`` seconds and
-the measured ``setup`` (load the workload, build the hot path's inputs) per process:
-``startup + processes * (startup + setup + (warmups + values) * loops * call)``. The
-runner scales these estimates by how much slower than estimated the finished benchmarks
-ran (a busy machine), so the remaining ones are cut in time.
+Cost model of one group (seconds), from the checks' calls and the measured set-up per
+process (load the workload or the pickled inputs, ``make_inputs``, ``specialize``):
+``rounds * (startup + setup + sum over implementations of (warmups + values) * loops *
+call)``.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ from gwbench.results import Mode
 
 MIN_VALUES = 3
 MAX_LOOPS = 1_000_000
+CHECK_VALUE_SECONDS = 1.0
+"""A call at least this long in the equivalence check counts as one timing value of its
+benchmark (warm-ups add nothing to a multi-second call)."""
 
 
 @dataclass(frozen=True)
 class ModeSettings:
     name: Mode
-    processes: int
-    """Ideal pyperf worker processes per benchmark."""
+    rounds: int
+    """Ideal paired rounds (fresh worker processes) per group."""
     values: int
-    """Ideal timed values per process."""
+    """Ideal timed values per implementation and round."""
     warmups: int
     min_time: float
     """Minimum seconds per value: calls per value (loops) are raised to reach it."""
@@ -50,14 +55,15 @@ class ModeSettings:
     """No benchmark is planned longer than this (beyond the 3-value floor): a baseline
     at many seconds per call gets fewer values, not minutes of repeats."""
     warmup_below_seconds: float | None
-    """Values at least this long get no warmup (``None``: always warm up)."""
+    """Values at least this long get no warmup and one value per round (``None``: always
+    warm up)."""
 
 
 MODES: dict[str, ModeSettings] = {
     "quick": ModeSettings(
         name="quick",
-        processes=1,
-        values=5,
+        rounds=10,
+        values=3,
         warmups=1,
         min_time=0.05,
         budget_seconds=210.0,
@@ -69,7 +75,7 @@ MODES: dict[str, ModeSettings] = {
     ),
     "default": ModeSettings(
         name="default",
-        processes=3,
+        rounds=12,
         values=5,
         warmups=1,
         min_time=0.1,
@@ -82,10 +88,10 @@ MODES: dict[str, ModeSettings] = {
         max_benchmark_seconds=150.0,
         warmup_below_seconds=1.0,
     ),
-    # pyperf --rigorous: twice pyperf's default 20 processes, 3 values each.
+    # as many fresh processes as pyperf --rigorous (40), 3 values each.
     "rigorous": ModeSettings(
         name="rigorous",
-        processes=40,
+        rounds=40,
         values=3,
         warmups=1,
         min_time=0.1,
@@ -128,27 +134,46 @@ def parse_sizes(text: str, n: int) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class BenchSettings:
-    """pyperf settings of one benchmark."""
+class ImplCost:
+    """What the budget knows about one implementation at one size, from its check."""
 
-    processes: int
-    values: int
-    """Per process."""
-    warmups: int
-    loops: int
-    reduced: bool = False
-
-    @property
-    def total_values(self) -> int:
-        return self.processes * self.values
+    name: str
+    call_seconds: float
+    check_value: bool = False
+    """The check's call counts as one timing value: every implementation's check call at
+    this size lasted :data:`CHECK_VALUE_SECONDS` or more."""
 
 
 @dataclass(frozen=True)
-class BenchEstimate:
-    """What the budget needs to know about one benchmark."""
+class GroupCost:
+    """One hot path at one size: its implementations and the set-up of one round."""
 
-    call_seconds: float
+    hotpath: str
+    size: int
     setup_seconds: float
+    """Per round: load the workload or inputs, ``make_inputs``, every ``specialize``."""
+    impls: tuple[ImplCost, ...]
+
+
+@dataclass(frozen=True)
+class ImplSettings:
+    """One implementation's share of a group's rounds."""
+
+    values: int
+    """Timed values per round."""
+    warmups: int
+    loops: int
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    rounds: int
+    impls: Mapping[str, ImplSettings]
+    reduced: bool = False
+    """True when the time budget cut the mode's rounds or values."""
+
+    def total_values(self, impl: ImplCost) -> int:
+        return self.rounds * self.impls[impl.name].values + (1 if impl.check_value else 0)
 
 
 def loops_for(call_seconds: float, mode: ModeSettings) -> int:
@@ -157,90 +182,100 @@ def loops_for(call_seconds: float, mode: ModeSettings) -> int:
     return max(1, min(MAX_LOOPS, math.ceil(mode.min_time / call_seconds)))
 
 
-def estimate_seconds(
-    settings: BenchSettings, bench: BenchEstimate, startup_seconds: float
-) -> float:
-    per_value = settings.loops * bench.call_seconds
-    per_process = (
-        startup_seconds + bench.setup_seconds + (settings.warmups + settings.values) * per_value
-    )
-    return startup_seconds + settings.processes * per_process
+def _slow(impl: ImplCost, mode: ModeSettings) -> bool:
+    value = loops_for(impl.call_seconds, mode) * impl.call_seconds
+    return mode.warmup_below_seconds is not None and value >= mode.warmup_below_seconds
 
 
-def _candidates(bench: BenchEstimate, mode: ModeSettings) -> Iterator[BenchSettings]:
-    """Settings from richest to poorest; the last is the floor (3 values, no warmup)."""
-    loops = loops_for(bench.call_seconds, mode)
-    p, v, w = mode.processes, mode.values, mode.warmups
-    slow = mode.warmup_below_seconds is not None and (
-        loops * bench.call_seconds >= mode.warmup_below_seconds
-    )
-    if slow:  # a multi-second call is its own warmup; repeating it buys nothing
-        w = 0
-    yield BenchSettings(p, v, w, loops)
-    for procs in range(p - 1, 0, -1):
-        vals = max(v, math.ceil(MIN_VALUES / procs))
-        yield BenchSettings(procs, vals, w, loops, reduced=True)
-    for vals in range(v - 1, MIN_VALUES - 1, -1):
-        yield BenchSettings(1, vals, w, loops, reduced=True)
-    yield BenchSettings(1, MIN_VALUES, 0, loops, reduced=True)
+def _impl(impl: ImplCost, values: int, mode: ModeSettings) -> ImplSettings:
+    if _slow(impl, mode):  # a multi-second call is its own warmup
+        return ImplSettings(values, 0, loops_for(impl.call_seconds, mode))
+    return ImplSettings(values, mode.warmups, loops_for(impl.call_seconds, mode))
 
 
-def ideal_settings(bench: BenchEstimate, mode: ModeSettings) -> BenchSettings:
-    """The mode's settings for this benchmark, before any budget."""
-    return next(_candidates(bench, mode))
+def _group_impls(group: GroupCost, values: int, mode: ModeSettings) -> dict[str, ImplSettings]:
+    """Every implementation of a group takes as many values per round (one when any of
+    them is slow: another round adds more than repeating a multi-second call), so their
+    pyperf files hold as many values (``pyperf compare_to`` tests significance only then)."""
+    if any(_slow(i, mode) for i in group.impls):
+        values = 1
+    return {i.name: _impl(i, values, mode) for i in group.impls}
 
 
-def floor_settings(bench: BenchEstimate, mode: ModeSettings) -> BenchSettings:
-    *_, last = _candidates(bench, mode)
+MIN_ROUNDS = 3
+"""Fewest paired rounds behind a speedup: an interval over two would rest on Student's t
+with one degree of freedom (63.7 standard errors wide), of no use to anyone."""
+
+
+def floor_rounds(group: GroupCost) -> int:
+    """Fewest timing rounds: :data:`MIN_ROUNDS`, or one fewer when every implementation's
+    check call counts as a value. The check then is a round of its own: one call of each
+    implementation in one process, the heap frozen, every call a second or more (its own
+    warm-up), so it pairs like a round, and each benchmark still has 3 values."""
+    if group.impls and all(i.check_value for i in group.impls):
+        return MIN_ROUNDS - 1
+    return MIN_ROUNDS
+
+
+def _candidates(group: GroupCost, mode: ModeSettings) -> Iterator[GroupSettings]:
+    """Settings from richest to poorest: fewer values per round first, then fewer rounds;
+    the last is the floor."""
+    least = floor_rounds(group)
+    rounds = max(mode.rounds, least)
+    floor_values = 1
+    for values in range(max(mode.values, floor_values), floor_values - 1, -1):
+        impls = _group_impls(group, values, mode)
+        yield GroupSettings(rounds, impls, reduced=values < mode.values)
+    impls = _group_impls(group, floor_values, mode)
+    for r in range(rounds - 1, least - 1, -1):
+        yield GroupSettings(r, impls, reduced=True)
+
+
+def estimate_seconds(settings: GroupSettings, group: GroupCost, startup_seconds: float) -> float:
+    per_round = startup_seconds + group.setup_seconds
+    for impl in group.impls:
+        s = settings.impls[impl.name]
+        per_round += (s.warmups + s.values) * s.loops * impl.call_seconds
+    return settings.rounds * per_round
+
+
+def floor_settings(group: GroupCost, mode: ModeSettings) -> GroupSettings:
+    *_, last = _candidates(group, mode)
     return last
 
 
-def floor_costs(
-    benches: Sequence[BenchEstimate], mode: ModeSettings, startup_seconds: float
-) -> list[float]:
-    """Estimated seconds of each benchmark at its floor."""
-    return [estimate_seconds(floor_settings(b, mode), b, startup_seconds) for b in benches]
-
-
 def settings_for(
-    bench: BenchEstimate, share_seconds: float, mode: ModeSettings, startup_seconds: float
-) -> BenchSettings:
+    group: GroupCost, share_seconds: float, mode: ModeSettings, startup_seconds: float
+) -> GroupSettings:
     """The richest settings whose estimated cost fits ``share_seconds`` and the mode's
-    per-benchmark limit (at worst the floor: one process, 3 values)."""
-    limit = min(share_seconds, mode.max_benchmark_seconds)
-    last: BenchSettings | None = None
-    for cand in _candidates(bench, mode):
+    per-benchmark limit (at worst the floor)."""
+    limit = min(share_seconds, mode.max_benchmark_seconds * len(group.impls))
+    last: GroupSettings | None = None
+    for cand in _candidates(group, mode):
         last = cand
-        if estimate_seconds(cand, bench, startup_seconds) <= limit:
+        if estimate_seconds(cand, group, startup_seconds) <= limit:
             return cand
     assert last is not None
     return last
 
 
-def planned_settings(
-    bench: BenchEstimate, mode: ModeSettings, startup_seconds: float
-) -> BenchSettings:
-    """The mode's settings within its per-benchmark limit: what a generous budget gives."""
-    return settings_for(bench, math.inf, mode, startup_seconds)
-
-
 def allocate(
-    benches: Sequence[BenchEstimate],
+    groups: Sequence[GroupCost],
     budget_seconds: float,
     mode: ModeSettings,
     startup_seconds: float,
-) -> list[BenchSettings]:
-    """Settings for every benchmark so that the estimated total fits the budget, when
-    that is possible at all."""
-    if not benches:
+) -> list[GroupSettings]:
+    """Settings for every group so that the estimated total fits the budget, when that
+    is possible at all: done once, after the checks calibrated every call."""
+    if not groups:
         return []
-    planned = [planned_settings(b, mode, startup_seconds) for b in benches]
-    ideal = [estimate_seconds(s, b, startup_seconds) for s, b in zip(planned, benches, strict=True)]
-    floor = floor_costs(benches, mode, startup_seconds)
+    planned = [settings_for(g, math.inf, mode, startup_seconds) for g in groups]
+    ideal = [estimate_seconds(s, g, startup_seconds) for s, g in zip(planned, groups, strict=True)]
+    floor = [estimate_seconds(floor_settings(g, mode), g, startup_seconds) for g in groups]
     if sum(ideal) <= budget_seconds:
         return planned
     if sum(floor) >= budget_seconds:
-        return [floor_settings(b, mode) for b in benches]
+        return [floor_settings(g, mode) for g in groups]
 
     def spent(cap: float) -> float:
         return sum(min(i, max(f, cap)) for i, f in zip(ideal, floor, strict=True))
@@ -253,8 +288,8 @@ def allocate(
         else:
             lo = mid
     return [
-        settings_for(b, min(i, max(f, lo)), mode, startup_seconds)
-        for b, i, f in zip(benches, ideal, floor, strict=True)
+        settings_for(g, min(i, max(f, lo)), mode, startup_seconds)
+        for g, i, f in zip(groups, ideal, floor, strict=True)
     ]
 
 
@@ -279,41 +314,23 @@ class BenchmarkKey:
 
 @dataclass(frozen=True)
 class Shortfall:
-    """The budget cannot be kept: timing every benchmark at its floor needs more."""
+    """The budget cannot be kept: timing every group at its floor needs more."""
 
     floor_seconds: float
-    """Estimated seconds to time every benchmark with the floor's 3 values."""
-    costliest: BenchmarkKey
+    """Estimated seconds to time every group at its floor (3 values per benchmark)."""
+    costliest: str
+    """The costliest group, e.g. ``listener_update N=20000``."""
     costliest_seconds: float
 
 
-def floor_shortfall(
-    floor_seconds: Mapping[BenchmarkKey, float], budget_seconds: float
-) -> Shortfall | None:
-    """How far the floors (3 values each, :func:`floor_costs`) of the benchmarks overrun
-    ``budget_seconds``; ``None`` when they fit, and :func:`allocate` keeps to the budget."""
+def floor_shortfall(floor_seconds: Mapping[str, float], budget_seconds: float) -> Shortfall | None:
+    """How far the floors of the groups (by label) overrun ``budget_seconds``; ``None``
+    when they fit, and :func:`allocate` keeps to the budget."""
     total = sum(floor_seconds.values())
     if not floor_seconds or total <= budget_seconds:
         return None
     costliest = max(floor_seconds, key=floor_seconds.__getitem__)
     return Shortfall(total, costliest, floor_seconds[costliest])
-
-
-def timing_order(floor_seconds: Mapping[BenchmarkKey, float]) -> list[BenchmarkKey]:
-    """The order to time the benchmarks in, given each one's floor cost (in plan order):
-    hot path by hot path, the costliest hot path first, and within one, N first (sizes
-    descending, the implementations in plan order).
-
-    The slow baselines at N cost most and vary most; timed first, what they actually
-    took is known while the cheap benchmarks left can still give up their extra values
-    to keep the budget. A hot path's sizes, and its baseline and twins at one size, stay
-    together in time, so the machine's drift moves its speedups and fits the least.
-    """
-    cost: dict[str, float] = {}
-    for key, seconds in floor_seconds.items():
-        cost[key.hotpath] = cost.get(key.hotpath, 0.0) + seconds
-    place = {key: i for i, key in enumerate(floor_seconds)}
-    return sorted(floor_seconds, key=lambda k: (-cost[k.hotpath], -k.size, place[k]))
 
 
 @dataclass(frozen=True)
@@ -331,8 +348,7 @@ class Plan:
         return self.sizes[-1]
 
     def benchmarks(self) -> list[BenchmarkKey]:
-        """Plan order: hot path, then size ascending, then implementation (timing goes by
-        :func:`timing_order`)."""
+        """Plan order: hot path, then size ascending, then implementation."""
         return [
             BenchmarkKey(hp.name, impl.name, size)
             for hp in self.hotpaths
@@ -344,8 +360,8 @@ class Plan:
         return [(hp, impl.name) for hp in self.hotpaths for impl in hp.implementations]
 
     def total_steps(self) -> int:
-        """Steps of the progress bar: one check per hot path and size, one per benchmark,
-        profile and memory measurement."""
+        """Steps of the progress bar: one check per hot path and size, one per benchmark
+        (when its rounds are done), profile and memory measurement."""
         checks = len(self.hotpaths) * len(self.sizes)
         impls = len(self.implementations())
         return (

@@ -1,14 +1,13 @@
 """Profiles in their own pass, never while timing.
 
-- py-spy: ``py-spy record --format raw`` of a worker. An implementation whose call at N
-  lasts at least the mode's profile seconds is profiled from the equivalence check at N
-  (``gwbench run`` samples that check worker; :func:`check_profiles` keeps one whole call
-  of each implementation); a shorter one gets a worker of its own in ``--profile-loop``
-  mode (the implementation called repeatedly for the profile seconds). The samples under
-  the worker's profiling frames become folded stacks (:mod:`gwbench.folded`), from which
-  ``gwbench run`` draws the flame graph SVG and the speedscope JSON beside them. When
-  py-spy is missing or cannot attach (no ptrace permission), the profile records why and
-  the run goes on. ``GWBENCH_PY_SPY`` names the
+- py-spy: ``py-spy record --format raw`` of a worker of its own per implementation, in
+  ``--profile-loop`` mode: the implementation called repeatedly for the mode's profile
+  seconds, the worker cut off after them even in the middle of a call (a slow baseline's
+  profile then shows the first seconds of its call). The samples under the kernel's
+  profiling frames become folded stacks (:mod:`gwbench.folded`), from which ``gwbench
+  run`` draws the flame graph SVG and the speedscope JSON beside them. When py-spy is
+  missing or cannot attach (no ptrace permission), the profile records why and the run
+  goes on. ``GWBENCH_PY_SPY`` names the
   py-spy executable (empty: treat py-spy as unavailable).
 - memray: one call in a worker under ``memray.Tracker`` (Python allocators traced), read
   back with ``memray.FileReader``: peak heap memory and allocation count of the call.
@@ -22,19 +21,14 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gwbench import folded
 from gwbench.files import atomic_write_text
 from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
-from gwbench.harness.worker import (
-    PROFILE_CALL_FRAME,
-    PROFILE_PREPARE_FRAME,
-    WorkerSpec,
-    check_call_frame,
-)
+from gwbench.harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec
 from gwbench.results import Memory, Profile
 
 PY_SPY_ENV = "GWBENCH_PY_SPY"
@@ -43,8 +37,6 @@ MEMRAY_SLOWDOWN = 4.0
 """Estimated slowdown of a call under memray with Python allocators traced."""
 
 PY_SPY_NOT_FOUND = "py-spy not found (install py-spy or put it on PATH)"
-PROFILE_FROM_CHECK = "check"
-"""A profile cut from the equivalence check at N: one whole call of the implementation."""
 PROFILE_FROM_LOOP = "loop"
 """A profile of a worker calling the implementation for the mode's profile seconds."""
 
@@ -185,23 +177,6 @@ def record_profile(
         tail = log_tail(log, 3).replace("\n", " | ")
         return missing("py-spy recorded no samples of the hot path" + (f": {tail}" if tail else ""))
     return write_profile(hot, paths, label, spec.size, PROFILE_FROM_LOOP)
-
-
-def check_profiles(
-    stacks: folded.Stacks,
-    calls: Mapping[str, ArtefactPaths],
-    size: int,
-    label: Callable[[str], str],
-) -> dict[str, Profile]:
-    """Profiles cut from a py-spy recording of a ``--check`` worker: for each
-    implementation in ``calls``, the samples under its :func:`check_call_frame` (one whole
-    call). Implementations without a sample are left out."""
-    out: dict[str, Profile] = {}
-    for impl, paths in calls.items():
-        hot = folded.hot_stacks(stacks, check_call_frame(impl), None, label(impl))
-        if hot:
-            out[impl] = write_profile(hot, paths, label(impl), size, PROFILE_FROM_CHECK, calls=1)
-    return out
 
 
 def memray_estimate(call_seconds: float, setup_seconds: float, startup_seconds: float) -> float:

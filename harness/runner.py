@@ -1,21 +1,20 @@
-"""Orchestration of ``gwbench run``: checks, profiles and memory on a side lane, then
-timing alone.
+"""Orchestration of ``gwbench run``: checks, then profiles and memory, then paired timing
+alone on the machine.
 
 1. Build the workload of every size and pickle it for the workers.
-2. On the side lane (:mod:`harness.sidelane`), two workers at a time: the check of every
-   hot path at every size, N first (``python -m harness.worker --check``: every
-   implementation once, equivalence with the baseline, deterministic counters, one
-   duration that calibrates the time budget; a mismatch stops the run), and as soon as a
-   hot path's checks allow, its py-spy profiles at N and memray memory
-   (:mod:`harness.profile`). py-spy samples the check at N itself, which gives each slow
-   implementation's profile (one whole call); shorter calls get profile workers. The
-   lane is drained before anything is timed.
-3. Timing: each (hot path, implementation, N) in a fresh ``python -m harness.worker``
-   process that drives pyperf, which spawns its own worker processes; the costliest hot
-   path first, N first within each (:func:`harness.plan.timing_order`). Before each
-   benchmark the remaining budget is shared out again over the remaining benchmarks
-   (:mod:`harness.plan`); pyperf's JSON is kept under ``pyperf/``. Nothing else runs.
-4. Optionally the real-Envoy measurement.
+2. Checks, in a pool of :data:`SIDE_WORKERS` processes, N first
+   (``python -m gwbench.harness.worker --check``: every implementation once, equivalence
+   with the baseline, deterministic counters, one duration that calibrates the budget; a
+   mismatch stops the run before anything is timed).
+3. Profiles and memory in the same small pool: a time-capped py-spy worker per
+   implementation at N, which first measures memray when memray at N fits the mode's
+   limit; otherwise memray runs alone at the largest size that fits (:mod:`harness.profile`).
+4. Timing: the budget is allocated once (:func:`harness.plan.allocate`), then hot path by
+   hot path, paired rounds (:mod:`harness.timing`): each round a fresh worker that times
+   every implementation at each size interleaved, through the measurement kernel. The
+   speedups and their intervals come from the rounds' paired log-ratios
+   (:mod:`harness.paired`). pyperf's JSON is kept under ``pyperf/``.
+5. Optionally the real-Envoy measurement.
 
 ``results.json`` is rewritten atomically after every step, marked partial until the end.
 Ctrl-C kills the live worker process groups, writes what finished (partial, with the
@@ -24,11 +23,10 @@ reason) and raises :class:`RunInterrupted`; one Ctrl-C is enough.
 
 from __future__ import annotations
 
-import contextlib
+import concurrent.futures
 import dataclasses
-import inspect
+import functools
 import json
-import math
 import pickle
 import resource
 import shutil
@@ -36,31 +34,26 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gwbench import stats
-from gwbench.errors import GwbenchError, HarnessError, InputError
-from gwbench.harness import environment, equivalence, plan, profile
+from gwbench.errors import GwbenchError, HarnessError
+from gwbench.harness import environment, equivalence, paired, plan, profile, timing
+from gwbench.harness.gate import thresholds as gate_thresholds
 from gwbench.harness.progress import NullProgress, Progress
 from gwbench.harness.registry import HotPath
-from gwbench.harness.sidelane import SideLane
 from gwbench.harness.sources import SourceSpec, WorkloadProvider
 from gwbench.harness.subprocesses import (
     ProcessGroup,
-    ProcessTimeout,
+    WorkerFailed,
     worker_environment,
     worker_error,
 )
-from gwbench.harness.worker import (
-    CheckReport,
-    WorkerSpec,
-    paused_gc,
-)
+from gwbench.harness.worker import CheckReport, WorkerSpec, paused_gc
 from gwbench.results import (
     SCHEMA_VERSION,
     Environment,
@@ -78,11 +71,12 @@ from gwbench.results import (
     write_results,
 )
 from gwbench.scaling import point_fits
+from gwbench.verdicts import Thresholds
 
-SPEEDUP_CONFIDENCE = 0.95
 SIDE_WORKERS = 2
 """Check, profile and memory workers run two at a time (one per core here)."""
 RESULTS_FILE = "results.json"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -118,6 +112,15 @@ def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def verdict_thresholds(hotpath: str) -> tuple[float, float]:
+    """(no change band, regression) of ``hotpath`` from the checkout's
+    ``ci/thresholds.toml`` (``time_warn``, ``time_fail``), else the defaults."""
+    path = environment.source_root() / gate_thresholds.THRESHOLDS_PATH
+    found = gate_thresholds.load(path) if path.is_file() else gate_thresholds.DEFAULTS
+    fail, warn = found.time_limits(hotpath)
+    return warn, fail
+
+
 @dataclass
 class _PointData:
     counters: dict[str, int]
@@ -126,6 +129,11 @@ class _PointData:
     specialize_seconds: float
     timing: Timing | None = None
     error: str | None = None
+
+    @property
+    def check_value(self) -> bool:
+        """The check's call is long enough to count as one timing value."""
+        return self.call_seconds >= plan.CHECK_VALUE_SECONDS
 
 
 class _State:
@@ -146,8 +154,8 @@ class _State:
         self.finished = False
         self.reason: str | None = "in progress"
         self.warnings: list[str] = []
+        self.phases: dict[str, float] = {}
 
-    # ---- recording
     def record_check(self, check: equivalence.Check) -> None:
         for o in check.outcomes:
             key = plan.BenchmarkKey(check.hotpath, o.implementation, check.size)
@@ -156,45 +164,6 @@ class _State:
             )
         if check.ok:
             self.equivalence_sizes.setdefault(check.hotpath, []).append(check.size)
-
-    def record_timing(
-        self, key: plan.BenchmarkKey, timing: Timing | None, error: str | None
-    ) -> None:
-        point = self.points[key]
-        point.timing = timing
-        point.error = error
-
-    # ---- derived
-    def _speedup(self, hp: HotPath, key: plan.BenchmarkKey) -> Speedup | None:
-        if key in self.speedups:
-            return self.speedups[key]
-        base_key = plan.BenchmarkKey(hp.name, hp.baseline.name, key.size)
-        base, cand = self.points.get(base_key), self.points.get(key)
-        if base is None or cand is None or base.timing is None or cand.timing is None:
-            return None
-        seed = stats.stable_seed(self.workload.seed, key.hotpath, key.implementation, key.size)
-        try:
-            ci = stats.bootstrap_ratio_of_medians(
-                base.timing.values,
-                cand.timing.values,
-                confidence=SPEEDUP_CONFIDENCE,
-                seed=seed,
-            )
-        except ValueError:
-            return None
-        sp = Speedup(
-            implementation=key.implementation,
-            baseline=hp.baseline.name,
-            size=key.size,
-            ratio=ci.estimate,
-            ci_low=ci.low,
-            ci_high=ci.high,
-            confidence=ci.confidence,
-            resamples=ci.resamples,
-            seed=ci.seed,
-        )
-        self.speedups[key] = sp
-        return sp
 
     def snapshot(self) -> Results:
         cfg = self.config
@@ -219,10 +188,8 @@ class _State:
                             error=data.error,
                         )
                     )
-                    if impl.kind != "baseline":
-                        sp = self._speedup(hp, key)
-                        if sp is not None:
-                            speedups.append(sp)
+                    if key in self.speedups:
+                        speedups.append(self.speedups[key])
                 impls.append(
                     ImplementationResult(
                         name=impl.name,
@@ -263,6 +230,7 @@ class _State:
             children_peak_rss_bytes=children or None,
             warnings=tuple(self.warnings),
             shard=cfg.shard,
+            phase_seconds={k: round(v, 3) for k, v in self.phases.items()},
         )
         return Results(
             schema_version=SCHEMA_VERSION,
@@ -273,6 +241,44 @@ class _State:
             hotpaths=tuple(hotpaths),
             envoy=self.envoy,
         )
+
+
+def in_pool(
+    jobs: Iterable[Callable[[], _T]], on_done: Callable[[_T], None], procs: ProcessGroup
+) -> None:
+    """Run ``jobs`` (each driving one child process) :data:`SIDE_WORKERS` at a time;
+    ``on_done`` sees each result in this thread, as it comes. An exception (a job's, or
+    ``on_done``'s, Ctrl-C) ends the run: it closes ``procs`` (kills the live children, and
+    a job about to start one cannot), drops the waiting jobs and propagates."""
+    pool = concurrent.futures.ThreadPoolExecutor(SIDE_WORKERS, thread_name_prefix="gwbench")
+    try:
+        pending = {pool.submit(job) for job in jobs}
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=0.5, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for fut in done:
+                on_done(fut.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        procs.close()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """One hot path at one size, with its allocated settings."""
+
+    hotpath: HotPath
+    size: int
+    cost: plan.GroupCost
+    settings: plan.GroupSettings
+
+    @property
+    def label(self) -> str:
+        return f"{self.hotpath.name} N={self.size}"
 
 
 class _Run:
@@ -293,13 +299,7 @@ class _Run:
         self.load_seconds: dict[int, float] = {}
         self.inputs_load_seconds: dict[tuple[str, int], float] = {}
         self.failures: list[str] = []
-        self.cost_ratios: list[float] = []
         self.hotpaths = {hp.name: hp for hp in self.plan.hotpaths}
-        self.lock = threading.RLock()
-        """Guards the state and results.json: the side lane's jobs record from threads."""
-        self.side = SideLane(SIDE_WORKERS)
-        self.memory_planned: set[tuple[str, str]] = set()
-        self.checked_sizes: dict[str, set[int]] = {}
         workload = WorkloadInfo(
             source=provider.describe(),
             ingresses=self.plan.n,
@@ -318,22 +318,23 @@ class _Run:
 
     # ---------------------------------------------------------------- helpers
     def write(self) -> Results:
-        with self.lock:
-            results = self.state.snapshot()
-            write_results(results, self.results_path)
-            return results
+        results = self.state.snapshot()
+        write_results(results, self.results_path)
+        return results
 
     def remaining(self) -> float:
         return self.config.budget_seconds - (time.monotonic() - self.state.t0)
 
     def warn(self, text: str) -> None:
         """A warning for the user now and for the results (``run.warnings``)."""
-        with self.lock:
-            self.state.warnings.append(text)
+        self.state.warnings.append(text)
         self.progress.note(f"gwbench: warning: {text}")
 
     def workload_pickle(self, size: int) -> Path:
         return self.cache / f"workload-{size}.pickle"
+
+    def inputs_pickle(self, hotpath: str, size: int) -> Path:
+        return self.cache / f"inputs-{hotpath}-{size}.pickle"
 
     def spec(self, hotpath: str, impl: str, size: int) -> WorkerSpec:
         cached = (hotpath, size) in self.inputs_load_seconds
@@ -346,28 +347,22 @@ class _Run:
             inputs_pickle=str(self.inputs_pickle(hotpath, size)) if cached else None,
         )
 
-    def setup_seconds(self, hotpath: str, impl: str, size: int) -> float:
-        """Estimated untimed set-up of one worker process: load the workload and build
-        the inputs (or load the pickled inputs), then ``specialize``."""
-        point = self.state.points[plan.BenchmarkKey(hotpath, impl, size)]
+    def load_inputs_seconds(self, hotpath: str, size: int) -> float:
+        """Estimated seconds for a worker to get ``hotpath``'s shared inputs at ``size``."""
         if (hotpath, size) in self.inputs_load_seconds:
-            load = self.inputs_load_seconds[(hotpath, size)]
-        else:
-            load = self.load_seconds.get(size, 0.0) + point.make_inputs_seconds
-        return load + point.specialize_seconds
+            return self.inputs_load_seconds[(hotpath, size)]
+        baseline = self.hotpaths[hotpath].baseline.name
+        point = self.state.points[plan.BenchmarkKey(hotpath, baseline, size)]
+        return self.load_seconds.get(size, 0.0) + point.make_inputs_seconds
 
-    def estimate(self, key: plan.BenchmarkKey) -> plan.BenchEstimate:
-        point = self.state.points[key]
-        return plan.BenchEstimate(
-            point.call_seconds, self.setup_seconds(key.hotpath, key.implementation, key.size)
-        )
+    def setup_seconds(self, hotpath: str, impl: str, size: int) -> float:
+        point = self.state.points[plan.BenchmarkKey(hotpath, impl, size)]
+        return self.load_inputs_seconds(hotpath, size) + point.specialize_seconds
 
-    # ---------------------------------------------------------------- phases
+    # ---------------------------------------------------------------- checks
     def checks(self) -> None:
-        """Queue the equivalence checks (counters, calibration) of every hot path at every
-        size, N first, as check workers on the side lane, two at a time; each size's
-        workload is built and pickled here first. The lane queues the profile and memory
-        workers as the checks allow (:meth:`schedule_side`); :meth:`drain_side` waits."""
+        """The equivalence checks (counters, calibration) of every hot path at every
+        size, N first, in the pool; each size's workload is built and pickled first."""
         self.cache.mkdir(parents=True, exist_ok=True)
         for size in sorted(self.plan.sizes, reverse=True):
             self.progress.describe(f"workload: {size} Ingresses")
@@ -388,14 +383,19 @@ class _Run:
                 pickle.loads(data)
                 self.load_seconds[size] = time.perf_counter() - t0
                 del data
-            # N first; a smaller size's priority is a rough guess of its seconds
-            priority = math.inf if size == self.plan.n else 100.0 * size / self.plan.n
-            for hp in self.plan.hotpaths:
-                self.side.submit(partial(self.check_job, hp, size), priority=priority)
+        jobs = [
+            (hp, size)
+            for size in sorted(self.plan.sizes, reverse=True)
+            for hp in self.plan.hotpaths
+        ]
+        self.progress.describe(f"checks: {len(jobs)} hot path(s) x size(s)")
+        in_pool(
+            [functools.partial(self.check_job, hp, size) for hp, size in jobs],
+            self.record_check,
+            self.procs,
+        )
 
-    def check_job(self, hp: HotPath, size: int) -> None:
-        """The check of ``hp`` at ``size`` in a worker (on the side lane). At N, with
-        profiles on, py-spy samples the check (:meth:`profiles_from_check`)."""
+    def check_job(self, hp: HotPath, size: int) -> tuple[HotPath, int, CheckReport]:
         out = self.cache / f"check-{hp.name}-{size}.pickle"
         log = self.logs / f"check-{hp.name}-N{size}.log"
         spec = WorkerSpec(
@@ -407,11 +407,7 @@ class _Run:
         )
         inputs = self.inputs_pickle(hp.name, size)
         cmd = [*spec.command(), "--check", str(out), "--save-inputs", str(inputs)]
-        raw = self.cache / f"check-{hp.name}-{size}.raw.txt"
-        py_spy = profile.find_py_spy() if size == self.plan.n and self.plan.profile else None
-        rc = self.run_check(cmd, log, out, py_spy, raw)
-        if self.side.stopped:
-            return
+        rc = self.procs.run(cmd, log=log, env=self.env)
         if rc != 0 or not out.exists():
             where = log.relative_to(self.out)
             raise HarnessError(
@@ -420,74 +416,22 @@ class _Run:
             )
         report = CheckReport.load(str(out))
         out.unlink(missing_ok=True)
+        return hp, size, report
+
+    def record_check(self, done: tuple[HotPath, int, CheckReport]) -> None:
+        """Record a check; a mismatch stops the run (results written first)."""
+        hp, size, report = done
         if report.error is not None:
             raise HarnessError(report.error)
         check: equivalence.Check = report.check
-        profiles = self.profiles_from_check(hp, check, raw) if check.ok else {}
-        raw.unlink(missing_ok=True)
-        with self.lock:
-            if report.inputs_load_seconds is not None:
-                self.inputs_load_seconds[(hp.name, size)] = report.inputs_load_seconds
-            if report.warning is not None:
-                self.warn(f"{hp.name} N={size}: {report.warning}")
-            self.record_check(hp, check, profiles)
-
-    def run_check(
-        self, cmd: Sequence[str], log: Path, out: Path, py_spy: str | None, raw: Path
-    ) -> int:
-        """Run a check worker, under ``py-spy record`` when ``py_spy`` is given. When
-        py-spy fails before the check is done, the check runs again on its own (the
-        profile workers then record why py-spy failed)."""
-        if py_spy is not None:
-            with contextlib.suppress(OSError):
-                self.procs.run(profile.py_spy_command(py_spy, raw, cmd), log=log, env=self.env)
-            if out.exists() or self.side.stopped:
-                return 0  # the check finished; py-spy's own exit only matters to profiles
-            raw.unlink(missing_ok=True)
-        return self.procs.run(cmd, log=log, env=self.env)
-
-    def profiles_from_check(
-        self, hp: HotPath, check: equivalence.Check, raw: Path
-    ) -> dict[str, Profile]:
-        """The profiles of the implementations whose call in the check at N lasted at
-        least the mode's profile seconds: one whole call each, cut from py-spy's
-        recording of the check worker. Shorter calls get profile workers of their own,
-        which repeat the call for the profile seconds."""
-        slow = [o.implementation for o in check.outcomes if o.seconds >= self.mode.profile_seconds]
-        if not slow or not raw.exists():
-            return {}
-        return profile.check_profiles(
-            profile.read_raw(raw),
-            {impl: self.profile_paths(hp.name, impl) for impl in slow},
-            check.size,
-            partial(self.profile_label, hp.name),
-        )
-
-    def record_check(
-        self, hp: HotPath, check: equivalence.Check, profiles: dict[str, Profile]
-    ) -> None:
-        """Record a check (a mismatch stops the run) and the profiles cut from it, and
-        queue what it makes possible."""
-        with self.lock:
-            self.state.record_check(check)
-            self.write()
-            check.raise_for_mismatch()
-            self.progress.advance()
-            for impl, prof in profiles.items():
-                self.state.profiles[(hp.name, impl)] = prof
-                self.progress.advance()
-            if profiles:
-                self.write()
-            self.schedule_side(hp, check.size, set(profiles))
-
-    def profile_paths(self, hotpath: str, impl: str) -> profile.ArtefactPaths:
-        return profile.ArtefactPaths(self.out, f"profiles/{hotpath}/{impl}-N{self.plan.n}")
-
-    def profile_label(self, hotpath: str, impl: str) -> str:
-        return f"{hotpath}/{impl} N={self.plan.n}"
-
-    def inputs_pickle(self, hotpath: str, size: int) -> Path:
-        return self.cache / f"inputs-{hotpath}-{size}.pickle"
+        if report.inputs_load_seconds is not None:
+            self.inputs_load_seconds[(hp.name, size)] = report.inputs_load_seconds
+        if report.warning is not None:
+            self.warn(f"{hp.name} N={size}: {report.warning}")
+        self.state.record_check(check)
+        self.write()
+        check.raise_for_mismatch()
+        self.progress.advance()
 
     def probe_startup(self) -> None:
         log = self.logs / "probe.log"
@@ -502,46 +446,158 @@ class _Run:
             raise HarnessError(f"benchmark workers cannot start (exit {rc}): {worker_error(log)}")
         self.startup_seconds = time.perf_counter() - t0
 
-    def slowdown(self) -> float:
-        """How much slower benchmarks ran than estimated so far (a busy machine, a cold
-        calibration call): the median of actual / estimated wall time, within [0.5, 5]."""
-        if not self.cost_ratios:
-            return 1.0
-        return min(5.0, max(0.5, stats.median(self.cost_ratios)))
+    # ---------------------------------------------------------------- profiles, memory
+    def side(self) -> None:
+        """Profiles (py-spy, time-capped, at N) and memory (memray, at N or the largest
+        size that fits the mode's limit) of every implementation, in the pool."""
+        jobs: list[Callable[[], Callable[[], None]]] = []
+        n = self.plan.n
+        for hp in self.plan.hotpaths:
+            for impl in hp.implementations:
+                files: profile.MemoryFiles | None = None
+                if self.plan.memory:
+                    sizes = list(self.plan.sizes)
+                    ests = [self.memory_estimate(hp.name, impl.name, s) for s in sizes]
+                    at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
+                    est = ests[sizes.index(at)]
+                    if self.plan.profile and at == n:
+                        files = profile.MemoryFiles.for_spec(
+                            self.cache, self.spec(hp.name, impl.name, n)
+                        )
+                    else:
+                        jobs.append(self.memory_job(hp.name, impl.name, at, note, est))
+                if self.plan.profile:
+                    jobs.append(self.profile_job(hp.name, impl.name, files))
+        if jobs:
+            self.progress.describe(f"profiles and memory: {len(jobs)} worker(s)")
+        in_pool(jobs, lambda record: record(), self.procs)
 
-    def timing(self) -> None:
-        planned = self.plan.benchmarks()
-        costs = plan.floor_costs(
-            [self.estimate(k) for k in planned], self.mode, self.startup_seconds
+    def memory_estimate(self, hotpath: str, impl: str, size: int) -> float:
+        """Estimated seconds of one memray worker at ``size``."""
+        return profile.memray_estimate(
+            self.state.points[plan.BenchmarkKey(hotpath, impl, size)].call_seconds,
+            self.setup_seconds(hotpath, impl, size),
+            self.startup_seconds,
         )
-        floors = dict(zip(planned, costs, strict=True))
-        self.warn_over_budget(floors)
-        benches = plan.timing_order(floors)
-        inherit = sorted(k for k in self.env if k.startswith("GWBENCH_"))
-        for i, key in enumerate(benches):
-            f = self.slowdown()
-            budget = self.remaining()
-            estimates = [
-                plan.BenchEstimate(e.call_seconds * f, e.setup_seconds * f)
-                for e in (self.estimate(k) for k in benches[i:])
-            ]
-            settings = plan.allocate(estimates, budget, self.mode, self.startup_seconds * f)[0]
-            self.progress.describe(
-                f"time {key.label} ({settings.processes}x{settings.values} values)"
-            )
-            expected = plan.estimate_seconds(settings, self.estimate(key), self.startup_seconds)
-            t0 = time.monotonic()
-            timing, error = self.time_one(key, settings, inherit)
-            if error is None and expected > 0.0:
-                self.cost_ratios.append((time.monotonic() - t0) / expected)
-            self.state.record_timing(key, timing, error)
-            if error is not None:
-                self.failures.append(f"{key.label}: {error}")
-            self.write()
-            self.progress.advance()
 
-    def warn_over_budget(self, floors: dict[plan.BenchmarkKey, float]) -> None:
-        """Say so, before timing starts, when even 3 values of every benchmark cannot fit
+    def profile_job(
+        self, hotpath: str, impl: str, files: profile.MemoryFiles | None
+    ) -> Callable[[], Callable[[], None]]:
+        """py-spy at N (and memray first, with ``files``), in a worker of its own; the
+        job returns what records its result (in the main thread)."""
+        n = self.plan.n
+
+        def job() -> Callable[[], None]:
+            est = self.memory_estimate(hotpath, impl, n) if files is not None else 0.0
+            timeout = 3.0 * (self.startup_seconds + self.setup_seconds(hotpath, impl, n))
+            prof = profile.record_profile(
+                self.spec(hotpath, impl, n),
+                self.profile_paths(hotpath, impl),
+                seconds=self.mode.profile_seconds,
+                procs=self.procs,
+                log=self.logs / f"profile-{hotpath}-{impl}-N{n}.log",
+                timeout=max(300.0, timeout + 10.0 * est + 120.0),
+                label=self.profile_label(hotpath, impl),
+                memory=files,
+            )
+            mem = profile.read_memory(files, n, None) if files is not None else None
+            if files is not None and mem is None:  # the combined worker failed: on its own
+                mem = self.measure_memory(hotpath, impl, n, None, est)
+
+            def record() -> None:
+                self.state.profiles[(hotpath, impl)] = prof
+                self.progress.advance()
+                if mem is not None:
+                    self.record_memory(hotpath, impl, mem)
+                self.write()
+
+            return record
+
+        return job
+
+    def measure_memory(
+        self, hotpath: str, impl: str, size: int, note: str | None, est: float
+    ) -> Memory:
+        return profile.measure_memory(
+            self.spec(hotpath, impl, size),
+            work_dir=self.cache,
+            procs=self.procs,
+            log=self.logs / f"memory-{hotpath}-{impl}-N{size}.log",
+            timeout=max(600.0, 10.0 * est),
+            note=note,
+        )
+
+    def memory_job(
+        self, hotpath: str, impl: str, size: int, note: str | None, est: float
+    ) -> Callable[[], Callable[[], None]]:
+        def job() -> Callable[[], None]:
+            mem = self.measure_memory(hotpath, impl, size, note, est)
+
+            def record() -> None:
+                self.record_memory(hotpath, impl, mem)
+                self.write()
+
+            return record
+
+        return job
+
+    def record_memory(self, hotpath: str, impl: str, mem: Memory) -> None:
+        if mem.missing_reason is not None:
+            self.failures.append(f"memory {hotpath}/{impl}: {mem.missing_reason}")
+        self.state.memory[(hotpath, impl)] = mem
+        self.progress.advance()
+
+    def profile_paths(self, hotpath: str, impl: str) -> profile.ArtefactPaths:
+        return profile.ArtefactPaths(self.out, f"profiles/{hotpath}/{impl}-N{self.plan.n}")
+
+    def profile_label(self, hotpath: str, impl: str) -> str:
+        return f"{hotpath}/{impl} N={self.plan.n}"
+
+    # ---------------------------------------------------------------- timing
+    def groups(self) -> list[_Group]:
+        """Every hot path at every size, N first, with settings allocated once for the
+        budget that is left."""
+        costs: list[tuple[HotPath, int, plan.GroupCost]] = []
+        for hp in self.plan.hotpaths:
+            for size in sorted(self.plan.sizes, reverse=True):
+                points = [
+                    self.state.points[plan.BenchmarkKey(hp.name, i.name, size)]
+                    for i in hp.implementations
+                ]
+                setup = self.load_inputs_seconds(hp.name, size) + sum(
+                    p.specialize_seconds for p in points
+                )
+                counted = self.check_counts(hp, size)
+                impls = tuple(
+                    plan.ImplCost(i.name, p.call_seconds, counted)
+                    for i, p in zip(hp.implementations, points, strict=True)
+                )
+                costs.append((hp, size, plan.GroupCost(hp.name, size, setup, impls)))
+        # a round's process serves every size of its hot path: its start is shared
+        startup = self.startup_seconds / len(self.plan.sizes)
+        settings = plan.allocate([c for *_, c in costs], self.remaining(), self.mode, startup)
+        floors = {
+            f"{hp.name} N={size}": plan.estimate_seconds(
+                plan.floor_settings(cost, self.mode), cost, startup
+            )
+            for hp, size, cost in costs
+        }
+        self.warn_over_budget(floors)
+        return [
+            _Group(hp, size, cost, s) for (hp, size, cost), s in zip(costs, settings, strict=True)
+        ]
+
+    def check_counts(self, hp: HotPath, size: int) -> bool:
+        """Whether the checks' calls at ``size`` count as timing values: every
+        implementation's lasted :data:`plan.CHECK_VALUE_SECONDS` or more (warm-ups add
+        nothing to such calls), so the check pairs as a round of its own."""
+        return all(
+            self.state.points[plan.BenchmarkKey(hp.name, i.name, size)].check_value
+            for i in hp.implementations
+        )
+
+    def warn_over_budget(self, floors: dict[str, float]) -> None:
+        """Say so, before timing starts, when even the floor of every group cannot fit
         what is left of the budget (the run then goes over it rather than record fewer)."""
         left = self.remaining()
         short = plan.floor_shortfall(floors, left)
@@ -552,229 +608,192 @@ class _Run:
             f"the time budget of {plan.format_duration(self.config.budget_seconds)} cannot "
             f"be kept: {plan.format_duration(spent)} went before timing, and timing needs about "
             f"{plan.format_duration(short.floor_seconds)} more even at {plan.MIN_VALUES} values "
-            f"per benchmark ({short.costliest.label} alone about "
+            f"per benchmark ({short.costliest} alone about "
             f"{plan.format_duration(short.costliest_seconds)}). Every benchmark still gets "
             f"{plan.MIN_VALUES} values, so the run takes longer; a smaller --ingresses or fewer "
             "--hotpath make it shorter."
         )
 
-    def time_one(
-        self, key: plan.BenchmarkKey, settings: plan.BenchSettings, inherit: Sequence[str]
-    ) -> tuple[Timing | None, str | None]:
-        rel = f"pyperf/{key.hotpath}/{key.implementation}-N{key.size}.json"
-        out = self.out / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.unlink(missing_ok=True)
-        log = self.logs / f"time-{key.hotpath}-{key.implementation}-N{key.size}.log"
-        cmd = [
-            *self.spec(key.hotpath, key.implementation, key.size).command(),
-            "--processes",
-            str(settings.processes),
-            "--values",
-            str(settings.values),
-            "--warmups",
-            str(settings.warmups),
-            "--loops",
-            str(settings.loops),
-            "--min-time",
-            str(self.mode.min_time),
-            "--output",
-            str(out),
-        ]
-        if inherit:
-            cmd += ["--inherit-environ", ",".join(inherit)]
-        est = plan.estimate_seconds(settings, self.estimate(key), self.startup_seconds)
-        t0 = time.monotonic()
-        try:
-            rc = self.procs.run(cmd, log=log, env=self.env, timeout=max(900.0, 10.0 * est))
-        except ProcessTimeout as exc:
-            return None, str(exc)
-        wall = time.monotonic() - t0
-        if rc != 0 or not out.exists():
-            where = log.relative_to(self.out)
-            return None, f"benchmark worker failed (exit {rc}): {worker_error(log)} (see {where})"
-        import pyperf
+    def time_all(self) -> None:
+        groups = self.groups()
+        for hp in self.plan.hotpaths:
+            self.time_hotpath(hp, [g for g in groups if g.hotpath is hp])
 
-        bench = pyperf.Benchmark.load(str(out))
-        values = [float(v) for v in bench.get_values()]
-        if len(values) < plan.MIN_VALUES:
-            return None, f"pyperf recorded {len(values)} values, fewer than {plan.MIN_VALUES}"
-        runs = [r for r in bench.get_runs() if r.values]
-        return (
-            Timing.of(
-                values,
-                processes=len(runs),
-                values_per_process=settings.values,
-                warmups=settings.warmups,
-                loops=settings.loops,
-                reduced=settings.reduced,
-                pyperf_json=rel,
-                wall_seconds=round(wall, 3),
-            ),
-            None,
-        )
-
-    # ---------------------------------------------------------------- side lane
-    def memory_estimate(self, hotpath: str, impl: str, size: int) -> float:
-        """Estimated seconds of one memray worker at ``size`` (after its check)."""
-        return profile.memray_estimate(
-            self.state.points[plan.BenchmarkKey(hotpath, impl, size)].call_seconds,
-            self.setup_seconds(hotpath, impl, size),
-            self.startup_seconds,
-        )
-
-    def schedule_side(self, hp: HotPath, size: int, profiled: set[str]) -> None:
-        """After the check of ``hp`` at ``size`` (caller holds the lock): queue what can
-        now run on the side lane, each job with its estimated seconds as priority.
-
-        The profile of an implementation not in ``profiled`` (those the check at N
-        already gave one) runs at N, as soon as N is checked; when memray's estimate at N fits
-        the mode's memory budget, the profile worker measures memory first (one input
-        build for both). Otherwise memory runs at the largest size that fits (the smallest
-        when none does), queued as soon as that size and every larger one are checked.
-        """
-        n = self.plan.n
-        checked = self.checked_sizes.setdefault(hp.name, set())
-        checked.add(size)
-        for impl in hp.implementations:
-            key = (hp.name, impl.name)
-            if size == n and self.plan.profile and impl.name not in profiled:
-                est = self.memory_estimate(hp.name, impl.name, n) if self.plan.memory else 0.0
-                files = None
-                if self.plan.memory and est <= self.mode.memory_seconds:
-                    self.memory_planned.add(key)
-                    files = profile.MemoryFiles.for_spec(
-                        self.cache, self.spec(hp.name, impl.name, n)
-                    )
-                cost = (
-                    self.startup_seconds
-                    + self.setup_seconds(hp.name, impl.name, n)
-                    + self.mode.profile_seconds
-                    + (est if files is not None else 0.0)
+    def time_hotpath(self, hp: HotPath, groups: list[_Group]) -> None:
+        """The paired rounds of ``hp``: round ``i`` is one fresh worker for every size
+        whose settings give it more than ``i`` rounds. An implementation that raises is
+        recorded as failed at that size and left out of the later rounds."""
+        values: dict[tuple[str, int], list[list[float]]] = {}
+        spent: dict[int, float] = {}
+        errors: dict[tuple[str, int], str] = {}
+        inputs = {
+            f"{hp.name}/{g.size}": str(self.inputs_pickle(hp.name, g.size))
+            for g in groups
+            if (hp.name, g.size) in self.inputs_load_seconds
+        }
+        workloads = {g.size: str(self.workload_pickle(g.size)) for g in groups}
+        rounds = max(g.settings.rounds for g in groups)
+        for index in range(rounds):
+            active = [g for g in groups if g.settings.rounds > index]
+            self.progress.describe(f"time {hp.name}: round {index + 1}/{rounds}")
+            plans = [self.round_plan(hp, g, errors) for g in active]
+            log = self.logs / f"time-{hp.name}-round{index}.log"
+            t0 = time.monotonic()
+            try:
+                got = timing.run_round(
+                    self.procs,
+                    index=index,
+                    hotpath=hp.name,
+                    groups=[p for p in plans if p.values],
+                    workloads=workloads,
+                    inputs=inputs,
+                    request_path=self.cache / f"round-{hp.name}-{index}.json",
+                    log=log,
+                    env=self.env,
                 )
-                self.side.submit(
-                    partial(self.profile_job, hp.name, impl.name, files, est), priority=cost
-                )
-            if self.plan.memory and key not in self.memory_planned:
-                chosen = self.memory_choice(hp.name, impl.name, checked)
-                if chosen is not None:
-                    self.memory_planned.add(key)
-                    at, note, est = chosen
-                    self.side.submit(
-                        partial(self.memory_job, hp.name, impl.name, at, note, est), priority=est
-                    )
-
-    def memory_choice(
-        self, hotpath: str, impl: str, checked: set[int]
-    ) -> tuple[int, str | None, float] | None:
-        """(size, note, estimated seconds) of the memray run, once it can be decided: the
-        largest size whose estimate fits, as soon as it and every larger size are checked
-        (:func:`profile.choose_memory_size` over those sizes); ``None`` until then."""
-        larger: list[int] = []
-        for s in sorted(self.plan.sizes, reverse=True):
-            if s not in checked:
+            except WorkerFailed as exc:
+                error = f"timing worker failed: {exc} (see {log.relative_to(self.out)})"
+                for p in plans:
+                    for name in p.values:
+                        errors.setdefault((name, p.size), error)
                 break
-            larger.append(s)
-        if not larger:
-            return None
-        sizes = sorted(larger)
-        ests = [self.memory_estimate(hotpath, impl, s) for s in sizes]
-        fits = any(e <= self.mode.memory_seconds for e in ests)
-        if not fits and len(larger) < len(self.plan.sizes):
-            return None
-        at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
-        return at, note, ests[sizes.index(at)]
+            for (name, size), why in got.failed.items():
+                errors.setdefault((name, size), f"{why} (see {log.relative_to(self.out)})")
+            for g in active:
+                spent[g.size] = spent.get(g.size, 0.0) + time.monotonic() - t0
+                for impl in hp.implementations:
+                    values.setdefault((impl.name, g.size), []).append(
+                        got.values.get((impl.name, g.size), [])
+                    )
+            self.record_rounds(hp, groups, values, spent, speedups=index == rounds - 1)
+        for g in groups:
+            for impl in hp.implementations:
+                key = plan.BenchmarkKey(hp.name, impl.name, g.size)
+                failed = errors.get((impl.name, g.size))
+                if failed is not None:
+                    point = self.state.points[key]
+                    point.timing = None
+                    point.error = failed
+                    self.state.speedups.pop(key, None)
+                    self.failures.append(f"{key.label}: {failed}")
+                self.progress.advance()
+        self.write()
 
-    def profile_job(
-        self, hotpath: str, impl: str, files: profile.MemoryFiles | None, memory_est: float
+    def round_plan(
+        self, hp: HotPath, group: _Group, errors: dict[tuple[str, int], str]
+    ) -> timing.GroupPlan:
+        """What the next round asks of ``group``: every implementation that has not
+        failed at its size."""
+        impls = group.settings.impls
+        names = [i.name for i in hp.implementations if (i.name, group.size) not in errors]
+        calls = {
+            n: self.state.points[plan.BenchmarkKey(hp.name, n, group.size)].call_seconds
+            for n in names
+        }
+        return timing.GroupPlan(
+            size=group.size,
+            loops={n: impls[n].loops for n in names},
+            warmups={n: impls[n].warmups for n in names},
+            values={n: impls[n].values for n in names},
+            call_seconds=calls,
+        )
+
+    def record_rounds(
+        self,
+        hp: HotPath,
+        groups: list[_Group],
+        values: dict[tuple[str, int], list[list[float]]],
+        spent: dict[int, float],
+        *,
+        speedups: bool,
     ) -> None:
-        """py-spy at N (and memray first, with ``files``), in a worker of its own."""
-        n = self.plan.n
-        setup = self.setup_seconds(hotpath, impl, n)
-        timeout = 3.0 * (self.startup_seconds + setup) + 10.0 * memory_est + 120.0
-        prof = profile.record_profile(
-            self.spec(hotpath, impl, n),
-            self.profile_paths(hotpath, impl),
-            seconds=self.mode.profile_seconds,
-            procs=self.procs,
-            log=self.logs / f"profile-{hotpath}-{impl}-N{n}.log",
-            timeout=max(300.0, timeout),
-            label=self.profile_label(hotpath, impl),
-            memory=files,
-        )
-        with self.lock:
-            if self.side.stopped:
-                return
-            self.state.profiles[(hotpath, impl)] = prof
-            self.progress.advance()
-            if files is not None:
-                mem = profile.read_memory(files, n, None)
-                if mem is not None:
-                    self.state.memory[(hotpath, impl)] = mem
-                    self.progress.advance()
-                else:  # the combined worker failed: measure memory on its own
-                    self.side.submit(partial(self.memory_job, hotpath, impl, n, None, memory_est))
-            self.write()
+        """Timings and pyperf files of ``hp`` from the rounds so far; with ``speedups``
+        (after the last round), the paired speedups too."""
+        warn, fail = verdict_thresholds(hp.name)
+        thresholds = Thresholds(no_change=warn, fail=fail)
+        for g in groups:
+            for impl in hp.implementations:
+                key = plan.BenchmarkKey(hp.name, impl.name, g.size)
+                point = self.state.points[key]
+                rounds = values.get((impl.name, g.size), [])
+                settings = g.settings.impls[impl.name]
+                check = point.call_seconds if self.check_counts(hp, g.size) else None
+                flat = ([check] if check is not None else []) + [v for r in rounds for v in r]
+                if len(flat) < plan.MIN_VALUES:
+                    continue
+                rel = f"pyperf/{hp.name}/{impl.name}-N{g.size}.json"
+                timing.write_pyperf(
+                    self.out / rel,
+                    f"{hp.name} N={g.size}",
+                    rounds,
+                    settings.loops,
+                    check,
+                    {"gwbench_hotpath": hp.name, "gwbench_implementation": impl.name},
+                )
+                point.timing = Timing.of(
+                    flat,
+                    processes=sum(1 for r in rounds if r),
+                    values_per_process=settings.values,
+                    warmups=settings.warmups,
+                    loops=settings.loops,
+                    reduced=g.settings.reduced,
+                    pyperf_json=rel,
+                    wall_seconds=round(spent.get(g.size, 0.0), 3),
+                    check_value=check is not None,
+                )
+                if impl.kind == "baseline" or not speedups:
+                    continue
+                pairs = list(zip(values.get((hp.baseline.name, g.size), []), rounds, strict=False))
+                base_point = self.state.points[plan.BenchmarkKey(hp.name, hp.baseline.name, g.size)]
+                if check is not None:
+                    # the check: one call of each, in one process, heap frozen (plan.floor_rounds)
+                    pairs.insert(0, ([base_point.call_seconds], [point.call_seconds]))
+                seed = stats.stable_seed(self.state.workload.seed, hp.name, impl.name, g.size)
+                sp = paired.speedup(pairs, thresholds, seed)
+                if sp is not None:
+                    self.state.speedups[key] = Speedup(
+                        implementation=impl.name,
+                        baseline=hp.baseline.name,
+                        size=g.size,
+                        ratio=sp.ratio,
+                        ci_low=sp.low,
+                        ci_high=sp.high,
+                        confidence=sp.confidence,
+                        resamples=sp.resamples,
+                        seed=sp.seed,
+                        verdict=sp.verdict,
+                        log_ratios=sp.log_ratios,
+                        thresholds=(warn, fail),
+                    )
+        self.write()
 
-    def memory_job(self, hotpath: str, impl: str, size: int, note: str | None, est: float) -> None:
-        """memray peak memory and allocation count of one call, in a worker of its own."""
-        mem = profile.measure_memory(
-            self.spec(hotpath, impl, size),
-            work_dir=self.cache,
-            procs=self.procs,
-            log=self.logs / f"memory-{hotpath}-{impl}-N{size}.log",
-            timeout=max(600.0, 10.0 * est),
-            note=note,
-        )
-        with self.lock:
-            if self.side.stopped:
-                return
-            if mem.missing_reason is not None:
-                self.failures.append(f"memory {hotpath}/{impl}: {mem.missing_reason}")
-            self.state.memory[(hotpath, impl)] = mem
-            self.write()
-            self.progress.advance()
-
-    def drain_side(self) -> None:
-        """Wait for the checks, profiles and memory workers, before any timing."""
-
-        def waiting(pending: int) -> None:
-            self.progress.describe(f"checks, profiles and memory: {pending} worker(s) to go")
-
-        self.side.drain(waiting)
-        # No side thread is left while benchmarks are timed: Ctrl-C always reaches the
-        # main thread, which is then waiting for a benchmark worker.
-        self.side.stop()
-        self.side.join()
-
+    # ---------------------------------------------------------------- envoy
     def envoy(self) -> None:
+        from gwbench.harness.envoy import measure
+
         self.progress.describe("real Envoy: domain activation")
-        run_for_results = envoy_entry_point()
         with open(self.workload_pickle(self.plan.n), "rb") as fh, paused_gc():
             workload = pickle.load(fh)
-        offered: dict[str, Any] = {
-            "workload": workload,
-            "ingresses": self.plan.n,
-            "seed": self.config.source.seed,
-            "out_dir": self.out / "envoy",
-            "mode": self.mode.name,
-            "quick": self.mode.name == "quick",
-        }
-        params = inspect.signature(run_for_results).parameters
-        accepts_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-        kwargs = {k: v for k, v in offered.items() if accepts_all or k in params}
-        records = run_for_results(**kwargs)
+        records = measure.run_for_results(
+            self.plan.n,
+            seed=self.config.source.seed,
+            workload=workload,
+            quick=self.mode.name == "quick",
+            out_dir=self.out / "envoy",
+        )
         self.state.envoy = tuple(_as_record(r) for r in records)
         self.write()
         self.progress.advance()
 
-    def stop_side(self) -> None:
-        """No more side jobs; kill every live worker and let the jobs return."""
-        self.side.stop()
-        self.procs.kill_all()
-        self.side.join()
-
     # ---------------------------------------------------------------- main
+    def phase(self, name: str, run: Callable[[], None]) -> None:
+        """Run one pass; its wall time goes to ``run.phase_seconds``."""
+        t0 = time.monotonic()
+        try:
+            run()
+        finally:
+            self.state.phases[name] = time.monotonic() - t0
+
     def execute(self) -> RunOutcome:
         self.out.mkdir(parents=True, exist_ok=True)
         total = self.plan.total_steps() + (1 if self.config.envoy else 0)
@@ -783,11 +802,11 @@ class _Run:
         try:
             self.write()
             self.probe_startup()
-            self.checks()
-            self.drain_side()
-            self.timing()
+            self.phase("checks", self.checks)
+            self.phase("profiles", self.side)
+            self.phase("timing", self.time_all)
             if self.config.envoy:
-                self.envoy()
+                self.phase("envoy", self.envoy)
             self.state.finished = True
             timing_failures = [f for f in self.failures if not f.startswith("memory ")]
             self.state.reason = (
@@ -801,18 +820,18 @@ class _Run:
             )
         except KeyboardInterrupt:
             previous = _ignore_sigint()
-            self.stop_side()
+            self.procs.close()
             self.state.reason = "interrupted (Ctrl-C); finished benchmarks are kept"
             results = self.write()
             raise RunInterrupted(results, self.results_path) from None
         except GwbenchError as exc:
             previous = _ignore_sigint()
-            self.stop_side()
+            self.procs.close()
             self.state.reason = f"stopped: {exc}"
             self.write()
             raise
         finally:
-            self.stop_side()
+            self.procs.close()
             shutil.rmtree(self.cache, ignore_errors=True)
             self.progress.stop()
             _restore_sigint(previous)
@@ -827,21 +846,6 @@ def _ignore_sigint() -> Any:
 def _restore_sigint(previous: Any) -> None:
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)
-
-
-def envoy_entry_point() -> Callable[..., Sequence[Any]]:
-    """``harness.envoy.measure.run_for_results``, or :class:`InputError` (exit 2) when
-    this checkout has no real-Envoy driver."""
-    try:
-        from gwbench.harness.envoy import measure
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and not exc.name.startswith("gwbench.harness.envoy"):
-            raise
-        raise InputError("--envoy: the real-Envoy measurement is not available") from None
-    func = getattr(measure, "run_for_results", None)
-    if not callable(func):
-        raise InputError("--envoy: the real-Envoy measurement is not available")
-    return func  # type: ignore[no-any-return]
 
 
 def _as_record(record: object) -> dict[str, Any]:

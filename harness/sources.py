@@ -33,7 +33,7 @@ class SourceSpec:
 
 
 def generate_workload(spec: WorkloadSpec) -> Workload:
-    """The seeded generator (workloads.generate, imported when first needed)."""
+    """The seeded generator (workloads.generate)."""
     from gwbench.workloads.generate import generate
 
     return generate(spec)
@@ -49,9 +49,9 @@ def load_file(path: str) -> Workload:
 
 
 def load_cluster() -> Workload:
-    from gwbench.workloads.loaders import load_cluster as loader
+    from gwbench.workloads.loaders import load_cluster
 
-    return loader()
+    return load_cluster()
 
 
 def _secret_refs(ingress: Any) -> set[tuple[str, str]]:

@@ -1,6 +1,8 @@
-"""Benchmark worker: one hot-path implementation at one size, in a fresh process.
+"""Worker processes of ``gwbench run``: a thin adapter that finds a hot path in the
+registry, loads its Ingresses or inputs, and hands them to the measurement kernel
+(:mod:`harness.kernel`), the same kernel the gate's side driver times with.
 
-Protocol (``python -m harness.worker SPEC [MODE] [PYPERF OPTIONS]``)::
+Protocol (``python -m gwbench.harness.worker SPEC MODE``)::
 
     SPEC   --hotpath H --impl I --ingresses N
            and one workload source:
@@ -11,10 +13,14 @@ Protocol (``python -m harness.worker SPEC [MODE] [PYPERF OPTIONS]``)::
            [--inputs FILE.pickle]            the hot path's inputs, pickled by
                                               ``gwbench run`` (hot paths tagged
                                               ``inputs-picklable``): no make_inputs
-    MODE   (none)              time under pyperf; the remaining options are pyperf's
-                               (-o FILE.json, --processes, --values, --warmups, --loops,
-                               --rigorous ...); pyperf spawns its own worker processes,
-                               which re-run this module with SPEC plus ``--worker``.
+    MODE   --serve REQUEST.json
+                               paired timing (no SPEC): the request's ``plan`` lists
+                               entries (hot path, implementation, size, loops, warmups)
+                               and ``workloads``/``inputs`` the pickles of each size;
+                               the kernel's :class:`~harness.kernel.Server` then answers
+                               ``setup I`` / ``value I`` / ``quit`` lines on stdin and
+                               stdout, so the orchestrator interleaves implementations
+                               value by value.
            --profile-loop S    build the inputs, then call the implementation repeatedly
                                for S seconds (run under py-spy); exits after S seconds even
                                in the middle of a call.
@@ -26,19 +32,12 @@ Protocol (``python -m harness.worker SPEC [MODE] [PYPERF OPTIONS]``)::
                                the equivalence check of the hot path (every implementation
                                once, :func:`harness.equivalence.check`) on the workload;
                                writes the pickled :class:`CheckReport` to OUT.pickle.
-                               Each call goes through a frame named by
-                               :func:`check_call_frame`, so that ``gwbench run`` can
-                               sample the check at N with py-spy and keep one whole call
-                               of each slow implementation as its profile.
                                With --save-inputs, a hot path tagged ``inputs-picklable``
                                has its inputs pickled there for later workers.
            --probe             import the registry and exit (measures startup time).
 
-Inputs are built once per process and never timed: the workload is loaded (or
-generated), ``make_inputs`` runs, the hot path's ``specialize`` narrows them to this
-implementation, and before every call its ``prepare`` hands a fresh copy; pyperf times
-only the calls. Timing passes ``NullCounters``: counters are recorded by the orchestrator
-in an untimed call.
+Inputs are built once per process and never timed; timing passes ``NullCounters``
+(counters are recorded by the check).
 """
 
 from __future__ import annotations
@@ -50,21 +49,20 @@ import json
 import os
 import pickle
 import sys
-import threading
 import time
-import types
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gwbench.files import atomic_write_bytes, atomic_write_text
+from gwbench.harness import kernel
 from gwbench.workloads.counters import NullCounters
 
 if TYPE_CHECKING:
     from gwbench.workloads.model import Workload
 
-# This module is also pyperf's manager process, which only spawns workers: everything
-# heavy (the registry, the hot paths, the kubernetes models) is imported lazily.
+# Everything heavy (the registry, the hot paths, the kubernetes models) is imported
+# lazily: a worker that loads pickled inputs may never need the models.
 
 MODULE = "gwbench.harness.worker"
 INPUTS_PICKLABLE_TAG = "inputs-picklable"
@@ -72,8 +70,8 @@ INPUTS_PICKLABLE_TAG = "inputs-picklable"
 relations between protobuf messages and their sub-messages): ``gwbench run`` then pickles
 the inputs it built for the equivalence check and workers load them instead of running
 ``make_inputs`` again in every process."""
-PROFILE_CALL_FRAME = "_gwbench_profiled_call"
-PROFILE_PREPARE_FRAME = "_gwbench_profiled_prepare"
+PROFILE_CALL_FRAME = kernel.PROFILE_CALL_FRAME
+PROFILE_PREPARE_FRAME = kernel.PROFILE_PREPARE_FRAME
 
 
 @dataclass(frozen=True)
@@ -109,14 +107,9 @@ class WorkerSpec:
     def command(self, python: str | None = None) -> list[str]:
         return [python or sys.executable, "-m", MODULE, *self.argv()]
 
-    @property
-    def benchmark_name(self) -> str:
-        return f"{self.hotpath}/{self.implementation}/N={self.size}"
-
 
 def _parser() -> argparse.ArgumentParser:
-    # allow_abbrev=False: pyperf's options (e.g. --profile) must not be taken for ours.
-    p = argparse.ArgumentParser(prog="python -m harness.worker", allow_abbrev=False)
+    p = argparse.ArgumentParser(prog="python -m gwbench.harness.worker", allow_abbrev=False)
     p.add_argument("--hotpath", required=False)
     p.add_argument("--impl", dest="implementation")
     p.add_argument("--ingresses", type=int, dest="size")
@@ -125,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workload", dest="workload_pickle")
     p.add_argument("--from-file")
     p.add_argument("--inputs", dest="inputs_pickle")
+    p.add_argument("--serve", metavar="REQUEST_JSON")
     p.add_argument("--profile-loop", type=float, metavar="SECONDS")
     p.add_argument("--memory", metavar="OUT_JSON")
     p.add_argument("--memray-file", metavar="CAPTURE")
@@ -174,176 +168,93 @@ def load_workload(spec: WorkerSpec) -> Workload:
     )
 
 
-class Subject:
-    """The implementation under measurement and its inputs (built lazily, once)."""
-
-    def __init__(self, spec: WorkerSpec) -> None:
-        from gwbench.harness import registry
-
-        self.spec = spec
-        self.hotpath = registry.get(spec.hotpath)
-        self.impl = self.hotpath.implementation(spec.implementation)
-        self._inputs: Any = None
-        self._built = False
-        self.build_seconds = 0.0
-
-    def inputs(self) -> Any:
-        if not self._built:
-            t0 = time.perf_counter()
-            if self.spec.inputs_pickle is not None:
-                with open(self.spec.inputs_pickle, "rb") as fh, paused_gc():
-                    self._inputs = pickle.load(fh)
-            else:
-                workload = load_workload(self.spec)
-                self._inputs = self.hotpath.make_inputs(workload)
-                del workload
-            self._inputs = self.hotpath.inputs_for(self._inputs, self.impl.name)
-            gc.collect()
-            # The set-up heap (decoded listeners, hash-strategy state) moves to the permanent
-            # generation, so the collector's full passes during timed calls do not walk it:
-            # the modelled Go and C++ code has no such pass. What a call allocates is still
-            # collected as usual; baseline and optimized get the same treatment.
-            gc.freeze()
-            self.build_seconds = time.perf_counter() - t0
-            self._built = True
-        return self._inputs
-
-    def fresh_argument(self) -> Any:
-        inputs = self.inputs()
-        prepare = self.hotpath.prepare
-        return prepare(inputs) if prepare is not None else inputs
-
-    def time_calls(self, loops: int) -> float:
-        """pyperf time function: seconds for ``loops`` calls, ``prepare`` excluded."""
-        inputs = self.inputs()
-        prepare = self.hotpath.prepare
-        func = self.impl.func
-        counters = NullCounters()
-        clock = time.perf_counter
-        total = 0.0
-        for _ in range(loops):
-            arg = prepare(inputs) if prepare is not None else inputs
-            t0 = clock()
-            func(arg, counters)
-            total += clock() - t0
-        return total
+def load_pickle(path: str) -> Any:
+    with open(path, "rb") as fh, paused_gc():
+        return pickle.load(fh)
 
 
-def time_with_pyperf(spec: WorkerSpec, pyperf_argv: Sequence[str]) -> int:
-    import pyperf
-
-    subjects: list[Subject] = []
-
-    def time_calls(loops: int) -> float:
-        if not subjects:  # in pyperf's worker processes only, never in the manager
-            subjects.append(Subject(spec))
-        return subjects[0].time_calls(loops)
-
-    runner = pyperf.Runner(
-        program_args=("-m", MODULE, *spec.argv()),
-        metadata={
-            "gwbench_hotpath": spec.hotpath,
-            "gwbench_implementation": spec.implementation,
-            "gwbench_size": spec.size,
-        },
-    )
-    runner.parse_args(list(pyperf_argv))
-    runner.bench_time_func(spec.benchmark_name, time_calls)
-    return 0
+def build_inputs(spec: WorkerSpec, hotpath: Any) -> Any:
+    """``spec``'s shared inputs: the pickled inputs, else ``make_inputs`` of the workload."""
+    if spec.inputs_pickle is not None:
+        return load_pickle(spec.inputs_pickle)
+    return hotpath.make_inputs(load_workload(spec))
 
 
-def _gwbench_profiled_prepare(prepare: Callable[[Any], Any], inputs: Any) -> Any:
-    return prepare(inputs)
+def subject(spec: WorkerSpec) -> kernel.Subject:
+    from gwbench.harness import registry
 
-
-def _gwbench_profiled_call(func: Callable[[Any, Any], Any], arg: Any, counters: Any) -> Any:
-    return func(arg, counters)
-
-
-def check_call_frame(implementation: str) -> str:
-    """The frame a ``--check`` worker calls ``implementation`` through: a sampling profile
-    of the check holds one whole call of each implementation, told apart by this name."""
-    return f"{PROFILE_CALL_FRAME}__{implementation}"
-
-
-def _named_call(implementation: str) -> Callable[[Callable[[Any, Any], Any], Any, Any], Any]:
-    """:func:`_gwbench_profiled_call` under the name :func:`check_call_frame` gives."""
-    name = check_call_frame(implementation)
-    code = _gwbench_profiled_call.__code__.replace(co_name=name, co_qualname=name)
-    func: Callable[[Callable[[Any, Any], Any], Any, Any], Any] = types.FunctionType(
-        code, globals(), name
-    )
-    return func
-
-
-def _invoke_named(impl: Any, arg: Any, counters: Any) -> Any:
-    return _named_call(impl.name)(impl.func, arg, counters)
+    hotpath = registry.get(spec.hotpath)
+    impl = hotpath.implementation(spec.implementation)
+    return kernel.subject(hotpath, impl, build_inputs(spec, hotpath), NullCounters())
 
 
 def profile_loop(spec: WorkerSpec, seconds: float, memory: tuple[str, str] | None = None) -> int:
-    """Call the implementation for ``seconds`` (at least once), for a sampling profiler.
-    Only frames under :data:`PROFILE_CALL_FRAME` are the hot path's. With ``memory``
-    (out JSON, capture file), one memray-tracked call comes first, so that one process
-    (one input build) serves both passes."""
-    subject = Subject(spec)
-    inputs = subject.inputs()
+    """Call the implementation for ``seconds`` (at least once, cut after ``seconds``), for
+    a sampling profiler. With ``memory`` (out JSON, capture file), one memray-tracked call
+    comes first, so that one process (one input build) serves both passes."""
+    subj = subject(spec)
     if memory is not None:
-        measure_memory_call(subject, *memory)
-    prepare = subject.hotpath.prepare
-    func = subject.impl.func
-    counters = NullCounters()
-    # A slow call is cut short: its first seconds are as good a sample as its whole.
-    timer = threading.Timer(seconds, os._exit, args=(0,))
-    timer.daemon = True
-    timer.start()
-    deadline = time.monotonic() + seconds
-    while True:
-        arg = _gwbench_profiled_prepare(prepare, inputs) if prepare is not None else inputs
-        _gwbench_profiled_call(func, arg, counters)
-        if time.monotonic() >= deadline:
-            break
+        write_memory(subj, *memory)
+    kernel.profile_loop(subj, seconds, hard_stop=True)
     sys.stdout.flush()
     os._exit(0)
 
 
-def measure_memory_call(subject: Subject, out_json: str, capture: str) -> None:
-    """One call under memray; peak heap memory and allocation count of that call only
-    (inputs are built and ``prepare`` runs before tracking starts)."""
-    import memray
-
-    arg = subject.fresh_argument()
-    counters = NullCounters()
-    if os.path.exists(capture):
-        os.remove(capture)
-    gc.collect()
-    t0 = time.perf_counter()
-    with memray.Tracker(
-        capture,
-        native_traces=False,
-        trace_python_allocators=True,
-        follow_fork=False,
-        file_format=memray.FileFormat.ALL_ALLOCATIONS,
-    ):
-        subject.impl.func(arg, counters)
-    seconds = time.perf_counter() - t0
-    del arg
-    reader = memray.FileReader(capture)
-    try:
-        meta = reader.metadata
-        out = {
-            "peak_memory_bytes": int(meta.peak_memory),
-            "total_allocations": int(meta.total_allocations),
-            "seconds": seconds,
-            "build_seconds": subject.build_seconds,
-        }
-    finally:
-        reader.close()
-    os.remove(capture)
-    atomic_write_text(out_json, json.dumps(out))
+def write_memory(subj: kernel.Subject, out_json: str, capture: str) -> None:
+    atomic_write_text(out_json, json.dumps(kernel.memory_call(subj, capture)))
 
 
-def memory_once(spec: WorkerSpec, out_json: str, capture: str) -> int:
-    measure_memory_call(Subject(spec), out_json, capture)
+@dataclass(frozen=True)
+class ServeRequest:
+    """What ``--serve`` reads: the timing plan and where each size's Ingresses (and each
+    hot path's pickled inputs) are."""
+
+    plan: list[dict[str, Any]]
+    workloads: dict[int, str]
+    inputs: dict[str, str]
+    """``"<hot path>/<size>"`` -> pickled inputs."""
+
+    @classmethod
+    def load(cls, path: str) -> ServeRequest:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return cls(
+            plan=list(data["plan"]),
+            workloads={int(k): str(v) for k, v in data["workloads"].items()},
+            inputs={str(k): str(v) for k, v in data.get("inputs", {}).items()},
+        )
+
+    def dump(self, path: str) -> None:
+        data = {"plan": self.plan, "workloads": self.workloads, "inputs": self.inputs}
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+
+
+def server(request: ServeRequest) -> kernel.Server:
+    """The kernel's timing server over ``request``'s plan: inputs from the pickled inputs
+    of a hot path and size when there are some, else ``make_inputs`` of the workload."""
+    from gwbench.harness import registry
+
+    def inputs(hotpath: Any, size: int) -> Any:
+        pickled = request.inputs.get(f"{hotpath.name}/{size}")
+        if pickled is not None:
+            return load_pickle(pickled)
+        workload = load_pickle(request.workloads[size])
+        return hotpath.make_inputs(workload)
+
+    subjects = kernel.Subjects(inputs, NullCounters())
+    return kernel.Server(
+        kernel.timing_entries(request.plan, subjects, registry.get), keep_going=True
+    )
+
+
+def serve(request: ServeRequest) -> int:
+    """Paired timing: answer the orchestrator's lines through :func:`server`. The answers
+    go to the original stdout; whatever the code under test prints, to stderr."""
+    timing_server = server(request)
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    timing_server.serve(sys.stdin, answers)
     return 0
 
 
@@ -394,9 +305,7 @@ def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
             report["inputs_load_seconds"], report["warning"] = save_inputs(inputs_path, inputs)
 
     try:
-        report["check"] = equivalence.check(
-            hotpath, load_workload(spec), on_inputs=on_inputs, invoke=_invoke_named
-        )
+        report["check"] = equivalence.check(hotpath, load_workload(spec), on_inputs=on_inputs)
     except HarnessError as exc:
         report["error"] = str(exc)
     atomic_write_bytes(out, pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
@@ -407,15 +316,15 @@ def probe() -> int:
     from gwbench.harness import registry
 
     registry.all_hotpaths()
-    import pyperf  # noqa: F401
-
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, rest = _parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.probe:
         return probe()
+    if args.serve is not None:
+        return serve(ServeRequest.load(args.serve))
     if not (args.hotpath and args.implementation and args.size):
         _parser().error("--hotpath, --impl and --ingresses are required")
     spec = WorkerSpec(
@@ -435,8 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile_loop is not None:
         return profile_loop(spec, args.profile_loop, memory)
     if memory is not None:
-        return memory_once(spec, *memory)
-    return time_with_pyperf(spec, rest)
+        write_memory(subject(spec), *memory)
+        return 0
+    _parser().error("one of --serve, --check, --profile-loop, --memory or --probe is required")
+    return 2
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from tests.test_layering import ROOT, imports_of, package_files
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PROJECT = PYPROJECT["project"]
-FIRST_PARTY = {"gwbench", "tests"}
+FIRST_PARTY = {"gwbench", "tests", "gwbench_kernel"}
+"""``gwbench_kernel``: the kernel as the gate copies it beside its side driver."""
 LINTERS = ("ruff", "mypy")
 
 

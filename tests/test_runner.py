@@ -1,16 +1,23 @@
-"""The run machinery: plan and budget, equivalence, worker protocol, profiles, and a run
-that is interrupted or has no py-spy. Uses the toy hot paths of fake_hotpaths.py."""
+"""The run machinery: plan and budget, the measurement kernel shared with the gate,
+paired timing, equivalence, worker protocol, profiles, and runs that are interrupted,
+have no py-spy or a crashing implementation. Uses the toy hot paths of
+fake_hotpaths.py."""
 
 from __future__ import annotations
 
 import dataclasses
+import gc
+import json
+import math
 import os
+import pickle
 import re
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,20 +25,35 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
 
+from gwbench import verdicts
 from gwbench.errors import EquivalenceError, InputError
-from gwbench.harness import equivalence, plan, profile, registry, runner
+from gwbench.harness import (
+    equivalence,
+    kernel,
+    paired,
+    plan,
+    profile,
+    registry,
+    runner,
+    timing,
+    worker,
+)
+from gwbench.harness.gate import driver
+from gwbench.harness.gate.sides import SideRunner
 from gwbench.harness.progress import NullProgress
+from gwbench.harness.registry import HotPath, Implementation
 from gwbench.harness.sources import SourceSpec, WorkloadProvider, sample
 from gwbench.harness.subprocesses import ProcessGroup
-from gwbench.harness.worker import PROFILE_CALL_FRAME, WorkerSpec, _parser
+from gwbench.harness.worker import WorkerSpec, _parser
 from gwbench.results import load_results
+from gwbench.workloads.counters import NullCounters
 from gwbench.workloads.model import Workload, WorkloadSpec
 
 DEFAULT = plan.MODES["default"]
 QUICK = plan.MODES["quick"]
-# a mode for tests: the fewest values pyperf may take, short values
+# a mode for tests: 3 rounds of 2 values, short values
 TINY = dataclasses.replace(
-    QUICK, values=3, warmups=0, min_time=0.002, profile_seconds=0.5, memory_seconds=5.0
+    QUICK, rounds=3, values=2, warmups=0, min_time=0.002, profile_seconds=0.5, memory_seconds=5.0
 )
 
 
@@ -60,108 +82,227 @@ def test_sizes_option() -> None:
         assert info.value.field == "--sizes"
 
 
-def test_allocation_keeps_cheap_benchmarks_ideal_and_cuts_slow_ones() -> None:
-    # GIVEN three fast benchmarks and one baseline at 8 s per call
-    benches = [plan.BenchEstimate(0.001, 0.5)] * 3 + [plan.BenchEstimate(8.0, 2.0)]
-    ideal_total = sum(
-        plan.estimate_seconds(plan.ideal_settings(b, DEFAULT), b, 1.0) for b in benches
-    )
-    # WHEN the budget is a third of the ideal cost
-    got = plan.allocate(benches, ideal_total / 3, DEFAULT, 1.0)
-    # THEN the fast ones keep the mode's settings, the slow one is reduced but keeps 3 values
-    assert all(s == plan.ideal_settings(benches[0], DEFAULT) for s in got[:3])
-    assert got[3].reduced and got[3].total_values >= plan.MIN_VALUES
-    assert got[3].total_values < plan.ideal_settings(benches[3], DEFAULT).total_values
-    spent = sum(plan.estimate_seconds(s, b, 1.0) for s, b in zip(got, benches, strict=True))
-    assert spent <= ideal_total / 3 + 1e-6
+def _group(*calls: float, setup: float = 0.5, check: bool = False) -> plan.GroupCost:
+    """A group; with ``check``, the checks' calls count as values when all last 1 s."""
+    counted = check and min(calls) >= plan.CHECK_VALUE_SECONDS
+    impls = tuple(plan.ImplCost(f"i{k}", c, counted) for k, c in enumerate(calls))
+    return plan.GroupCost("h", 10, setup, impls)
 
 
-def test_a_slow_call_gets_no_warmup_and_a_bounded_number_of_values() -> None:
-    # GIVEN a baseline at 23 s per call and a budget large enough for anything
-    slow = plan.BenchEstimate(23.0, 2.0)
+def test_allocation_keeps_cheap_groups_ideal_and_cuts_slow_ones() -> None:
+    # GIVEN three fast groups and one whose baseline takes 8 s a call
+    groups = [_group(0.001, 0.001, setup=0.0)] * 3 + [_group(8.0, 0.5, setup=2.0)]
+    ideal = [plan.settings_for(g, math.inf, DEFAULT, 0.1) for g in groups]
+    cost = [plan.estimate_seconds(s, g, 0.1) for s, g in zip(ideal, groups, strict=True)]
+    floor = plan.estimate_seconds(plan.floor_settings(groups[3], DEFAULT), groups[3], 0.1)
+    # WHEN the budget leaves the slow group half way between its floor and its ideal
+    budget = sum(cost[:3]) + (floor + cost[3]) / 2
+    got = plan.allocate(groups, budget, DEFAULT, 0.1)
+    # THEN the fast ones keep the mode's settings, the slow one is cut but keeps 3 values
+    assert got[:3] == ideal[:3] and got[0].rounds == DEFAULT.rounds and not got[0].reduced
+    assert got[3].reduced and got[3] != ideal[3]
+    assert all(got[3].total_values(i) >= plan.MIN_VALUES for i in groups[3].impls)
+    spent = sum(plan.estimate_seconds(s, g, 0.1) for s, g in zip(got, groups, strict=True))
+    assert spent <= budget + 1e-6
+
+
+def test_a_slow_call_gets_no_warmup_one_value_per_round_and_a_bounded_cost() -> None:
+    # GIVEN a baseline at 23 s a call beside a fast twin, and budget for anything
+    slow = _group(23.0, 0.01, setup=2.0)
     (got,) = plan.allocate([slow], 10_000.0, DEFAULT, 1.0)
-    # THEN it gets no warmup and no more values than fit the per-benchmark limit
-    assert got.warmups == 0 and got.reduced
-    assert plan.estimate_seconds(got, slow, 1.0) <= DEFAULT.max_benchmark_seconds
-    assert got.total_values >= plan.MIN_VALUES
-    # and at 60 s per call it is the floor: 3 values, although that overruns the limit
-    (floor,) = plan.allocate([plan.BenchEstimate(60.0, 2.0)], 10_000.0, DEFAULT, 1.0)
-    assert (floor.processes, floor.values, floor.warmups) == (1, 3, 0)
-    # rigorous keeps pyperf's warmup
-    assert plan.ideal_settings(slow, plan.MODES["rigorous"]).warmups == 1
+    # THEN both take one value per round (as many values each, for pyperf compare_to),
+    # the baseline without warmup, the twin with its own warmup and loops
+    base, twin = got.impls["i0"], got.impls["i1"]
+    assert (base.values, base.warmups, base.loops) == (1, 0, 1)
+    assert twin.values == 1 and twin.warmups == DEFAULT.warmups
+    assert twin.loops == plan.loops_for(0.01, DEFAULT)
+    assert plan.estimate_seconds(got, slow, 1.0) <= 2 * DEFAULT.max_benchmark_seconds
+    assert got.total_values(slow.impls[0]) >= plan.MIN_VALUES
+    # and at 120 s a call it is the floor: 3 rounds, although that overruns the limit
+    (floor,) = plan.allocate([_group(120.0, 0.01)], 10_000.0, DEFAULT, 1.0)
+    assert floor.rounds == plan.MIN_VALUES and floor.reduced
+
+
+def test_the_floor_is_three_rounds_or_two_when_every_check_call_counts() -> None:
+    # GIVEN a 30 s baseline and a quick twin: the checks' calls do not all count
+    group = _group(30.0, 0.2, check=True)
+    floor = plan.floor_settings(group, DEFAULT)
+    # THEN the floor is 3 rounds of one value each
+    assert floor.rounds == plan.MIN_ROUNDS == 3
+    assert [floor.total_values(i) for i in group.impls] == [3, 3]
+    # AND when every implementation's check call counts, the check is the third round
+    both = _group(30.0, 2.0, check=True)
+    floor = plan.floor_settings(both, DEFAULT)
+    assert floor.rounds == 2 and [floor.total_values(i) for i in both.impls] == [3, 3]
 
 
 def test_allocation_never_goes_below_three_values() -> None:
-    benches = [plan.BenchEstimate(30.0, 5.0), plan.BenchEstimate(0.5, 0.1)]
-    for s in plan.allocate(benches, 1.0, DEFAULT, 1.0):
-        assert s.total_values >= plan.MIN_VALUES
-        assert s.processes == 1 and s.warmups == 0 and s.loops == 1
+    groups = [_group(30.0, 5.0, setup=5.0), _group(0.5, 0.1)]
+    for g, s in zip(groups, plan.allocate(groups, 1.0, DEFAULT, 1.0), strict=True):
+        assert all(s.total_values(i) >= plan.MIN_VALUES for i in g.impls)
 
 
-def test_a_floor_that_overruns_the_budget_is_measured_and_its_costliest_benchmark_named() -> None:
-    benches = [plan.BenchEstimate(0.01, 0.5), plan.BenchEstimate(30.0, 5.0)]
-    costs = plan.floor_costs(benches, DEFAULT, 1.0)
-    # 3 values of 30 s, its set-up and two start-ups
-    assert costs[1] == pytest.approx(1.0 + 1.0 + 5.0 + 90.0)
-    fast, slow = plan.BenchmarkKey("h", "optimized", 10), plan.BenchmarkKey("h", "baseline", 10)
-    floors = {fast: costs[0], slow: costs[1]}
-    assert plan.floor_shortfall(floors, sum(costs)) is None
-    short = plan.floor_shortfall(floors, sum(costs) - 1.0)
-    assert short is not None and short.costliest == slow
-    assert short.floor_seconds == pytest.approx(sum(costs))
-    assert short.costliest_seconds == pytest.approx(costs[1])
+def test_a_floor_that_overruns_the_budget_is_measured_and_its_costliest_group_named() -> None:
+    floors = {"h N=10": 3.0, "h N=40": 90.0}
+    assert plan.floor_shortfall(floors, 93.0) is None
+    short = plan.floor_shortfall(floors, 92.0)
+    assert short is not None and short.costliest == "h N=40"
+    assert short.floor_seconds == pytest.approx(93.0)
+    assert short.costliest_seconds == pytest.approx(90.0)
     assert plan.floor_shortfall({}, 0.0) is None
     assert plan.format_duration(44.6) == "45 s"
     assert plan.format_duration(800.0) == "13 min 20 s"
     assert plan.format_duration(1080.0) == "18 min"
 
 
-def test_timing_goes_costliest_hot_path_first_and_n_first_within_it() -> None:
-    # GIVEN plan order (hot path, size ascending, implementation) and floor costs where
-    # the second hot path costs most
-    def key(hp: str, impl: str, size: int) -> plan.BenchmarkKey:
-        return plan.BenchmarkKey(hp, impl, size)
-
-    floors = {
-        key("cheap", "baseline", 10): 1.0,
-        key("cheap", "optimized", 10): 1.0,
-        key("cheap", "baseline", 40): 3.0,
-        key("cheap", "optimized", 40): 1.0,
-        key("dear", "baseline", 10): 2.0,
-        key("dear", "optimized", 10): 1.0,
-        key("dear", "baseline", 40): 90.0,
-        key("dear", "optimized", 40): 2.0,
-    }
-    # WHEN ordered for timing THEN the dear hot path goes first, each hot path N first,
-    # its baseline beside its twin
-    assert [(k.hotpath, k.implementation, k.size) for k in plan.timing_order(floors)] == [
-        ("dear", "baseline", 40),
-        ("dear", "optimized", 40),
-        ("dear", "baseline", 10),
-        ("dear", "optimized", 10),
-        ("cheap", "baseline", 40),
-        ("cheap", "optimized", 40),
-        ("cheap", "baseline", 10),
-        ("cheap", "optimized", 10),
-    ]
-
-
-def test_estimates_follow_how_much_slower_benchmarks_actually_ran() -> None:
-    run = object.__new__(runner._Run)
-    run.cost_ratios = []
-    assert run.slowdown() == 1.0
-    run.cost_ratios = [2.0, 2.2, 1.8]
-    assert run.slowdown() == pytest.approx(2.0)
-    run.cost_ratios = [40.0]
-    assert run.slowdown() == 5.0
-    run.cost_ratios = [0.01]
-    assert run.slowdown() == 0.5
-
-
 def test_loops_reach_the_minimum_time_per_value() -> None:
     assert plan.loops_for(1e-4, DEFAULT) == 1000
     assert plan.loops_for(2.0, DEFAULT) == 1
-    assert plan.ideal_settings(plan.BenchEstimate(1e-4, 0), plan.MODES["rigorous"]).processes == 40
+
+
+# ---------------------------------------------------------------- paired timing
+
+
+def test_a_round_interleaves_implementations_abba_and_spreads_uneven_counts() -> None:
+    # GIVEN two implementations with two values each THEN A B B A, and B A A B next round
+    assert paired.value_order(0, {"a": 2, "b": 2}) == ["a", "b", "b", "a"]
+    assert paired.value_order(1, {"a": 2, "b": 2}) == ["b", "a", "a", "b"]
+    # AND a slow baseline with one value sits between its twin's three
+    order = paired.value_order(0, {"base": 1, "twin": 3})
+    assert order.count("twin") == 3 and order[0] == "twin" and order[-1] == "twin"
+    assert paired.value_order(0, {"a": 1, "b": 1, "c": 1}) == ["a", "b", "c"]
+
+
+def test_the_paired_speedup_comes_from_the_rounds_and_gets_a_verdict() -> None:
+    thresholds = verdicts.Thresholds(no_change=0.05, fail=0.10)
+    # GIVEN rounds where the twin is twice as fast, the whole machine drifting between them
+    drift = [1.0, 1.5, 0.8, 2.0, 1.2, 1.1]
+    rounds = [([0.2 * d, 0.2 * d], [0.1 * d, 0.1 * d]) for d in drift]
+    sp = paired.speedup(rounds, thresholds, seed=1)
+    # THEN the drift cancels: exactly 2x with a tight interval, "faster"
+    assert sp is not None and sp.ratio == pytest.approx(2.0)
+    assert sp.low == pytest.approx(2.0) and sp.high == pytest.approx(2.0)
+    assert sp.verdict == "faster" and len(sp.log_ratios) == len(drift)
+    # AND identical timings are "no change", a slower twin "slower"
+    same = paired.speedup([([1.0], [1.0 + 0.001 * k]) for k in range(5)], thresholds, seed=1)
+    assert same is not None and same.verdict == "no change"
+    slow = paired.speedup([([1.0], [1.5 + 0.01 * k]) for k in range(5)], thresholds, seed=1)
+    assert slow is not None and slow.verdict == "slower" and slow.ratio < 1.0
+    # AND noise too large to tell is "inconclusive"
+    noisy = paired.speedup([([1.0], [t]) for t in (0.5, 1.6, 0.9, 1.4, 0.7)], thresholds, 1)
+    assert noisy is not None and noisy.verdict == "inconclusive"
+    assert paired.speedup([([], [])], thresholds, seed=1) is None
+
+
+def test_pyperf_compare_to_reads_the_two_implementations_as_one_benchmark(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the pyperf files of a baseline and its twin at one N
+    base, twin = tmp_path / "baseline-N10.json", tmp_path / "optimized-N10.json"
+    timing.write_pyperf(base, "h N=10", [[2.0, 2.1], [2.05, 2.02]], 1, 2.2, {})
+    timing.write_pyperf(twin, "h N=10", [[1.0, 1.01], [1.02, 1.0]], 1, 1.03, {})
+    # WHEN pyperf compares them THEN it names the speedup
+    out = subprocess.run(
+        [sys.executable, "-m", "pyperf", "compare_to", str(base), str(twin)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert re.search(r"\[baseline-N10\] .* -> \[optimized-N10\] .*: [\d.]+x faster", out), out
+    import pyperf
+
+    bench = pyperf.Benchmark.load(str(twin))
+    assert bench.get_values() == (1.03, 1.0, 1.01, 1.02, 1.0)
+
+
+# ---------------------------------------------------------------- one kernel
+
+FREEZE_COUNTS: list[int] = []
+
+
+def _probe(names: list[str], counters: Any) -> int:
+    FREEZE_COUNTS.append(gc.get_freeze_count())
+    return len(names)
+
+
+def _probe_hotpath() -> HotPath:
+    return HotPath(
+        name="kernel_probe",
+        title="records the frozen heap inside each call",
+        models="nothing real",
+        make_inputs=lambda wl: [str(i.metadata.name) for i in wl.ingresses],
+        implementations=(
+            Implementation("baseline", "baseline", _probe, "tests.test_runner"),
+            Implementation("optimized", "optimized", _probe, "tests.test_runner"),
+        ),
+        compare=lambda expected, actual: None,
+        counters=(),
+    )
+
+
+def test_run_and_gate_time_through_the_same_kernel_with_the_heap_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a hot path that records gc.get_freeze_count() inside every call, registered
+    # where both the run's worker and the gate's side driver find it
+    monkeypatch.setitem(registry._REGISTRY, "kernel_probe", _probe_hotpath())
+    monkeypatch.setattr(driver, "PREFIX", "gwbench.")
+    timed: list[str] = []
+    real_time = kernel.Subject.time
+
+    def spy(self: kernel.Subject, loops: int) -> tuple[float, float]:
+        timed.append(self.impl.name)
+        return real_time(self, loops)
+
+    monkeypatch.setattr(kernel.Subject, "time", spy)
+    entry = {"hotpath": "kernel_probe", "size": 12, "loops": 3, "warmups": 1}
+    plan_ = [{**entry, "implementation": "baseline"}, {**entry, "implementation": "optimized"}]
+    wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=12))
+    (tmp_path / "w.pickle").write_bytes(pickle.dumps(wl))
+    servers = {
+        "run": worker.server(worker.ServeRequest(plan_, {12: str(tmp_path / "w.pickle")}, {})),
+        "gate": driver.server({"plan": plan_, "seed": 1, "custom_domain_share": None}),
+    }
+    try:
+        for name, server in servers.items():
+            gc.unfreeze()
+            FREEZE_COUNTS.clear()
+            timed.clear()
+            # WHEN each times both implementations, interleaved
+            assert server.answer("setup 0") == "ok" and server.answer("setup 1") == "ok"
+            FREEZE_COUNTS.clear()
+            for line in ("value 0", "value 1", "value 1", "value 0"):
+                wall, cpu = (float(x) for x in str(server.answer(line)).split())
+                assert wall > 0.0 and cpu >= 0.0
+            # THEN each went through the kernel's timed call, and the set-up heap was
+            # frozen in every timed call
+            assert timed == ["baseline", "optimized", "optimized", "baseline"], name
+            assert len(FREEZE_COUNTS) == 4 * 3 and min(FREEZE_COUNTS) > 0, name
+            assert server.answer("quit") is None
+    finally:
+        gc.unfreeze()
+
+
+def test_the_gate_ships_the_kernel_beside_its_driver_and_the_driver_times_with_it(
+    tmp_path: Path,
+) -> None:
+    # GIVEN the gate's copies of the driver and the kernel
+    sides = SideRunner(tmp_path / "sides")
+    copied = tmp_path / "sides" / driver.KERNEL_FILE
+    assert copied.read_bytes() == Path(kernel.__file__).read_bytes()
+    # WHEN the copied driver runs as a script in a side's worktree (this checkout)
+    root = Path(kernel.__file__).resolve().parent.parent
+    request = {"protocol": driver.PROTOCOL, "action": "describe", "root": str(root)}
+    (tmp_path / "req.json").write_text(json.dumps(request))
+    subprocess.run(
+        [sys.executable, str(sides.driver), str(tmp_path / "req.json"), str(tmp_path / "a.json")],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+        check=True,
+    )
+    # THEN it answered with the kernel copied beside it
+    answer = json.loads((tmp_path / "a.json").read_text())
+    assert answer["ok"] and answer["kernel_file"] == str(copied)
 
 
 # ---------------------------------------------------------------- equivalence
@@ -226,18 +367,14 @@ def test_subsets_of_user_ingresses_are_seeded_nested_and_ordered() -> None:
 
 def test_worker_spec_round_trips_through_its_command_line(tmp_path: Path) -> None:
     spec = WorkerSpec("gateway_lookup", "optimized", 5000, seed=3, workload_pickle="/w.pickle")
-    args, rest = _parser().parse_known_args([*spec.argv(), "--processes", "2", "-o", "x.json"])
+    args = _parser().parse_args([*spec.argv(), "--profile-loop", "2"])
     assert (args.hotpath, args.implementation, args.size, args.seed) == (
         "gateway_lookup",
         "optimized",
         5000,
         3,
     )
-    assert args.workload_pickle == "/w.pickle"
-    assert rest == ["--processes", "2", "-o", "x.json"]
-    # pyperf's --profile must not be taken for --profile-loop
-    args, rest = _parser().parse_known_args([*spec.argv(), "--profile", "p.out"])
-    assert args.profile_loop is None and rest == ["--profile", "p.out"]
+    assert args.workload_pickle == "/w.pickle" and args.profile_loop == 2.0
 
 
 def test_memory_size_falls_back_to_the_largest_size_that_fits() -> None:
@@ -270,33 +407,40 @@ def _config(
 def test_an_interrupted_run_leaves_loadable_partial_results(
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a run whose second benchmark is interrupted by Ctrl-C
+    # GIVEN a run interrupted by Ctrl-C in its second hot path's first round
     calls: list[str] = []
-    real_time_one = runner._Run.time_one
+    real_round = timing.run_round
 
-    def time_one(self: runner._Run, key: plan.BenchmarkKey, *a: object) -> object:
-        calls.append(key.label)
-        if len(calls) == 2:
+    def run_round(*a: Any, **kw: Any) -> timing.RoundResult:
+        calls.append(kw["hotpath"])
+        if kw["hotpath"] == "fake_pickled":
             raise KeyboardInterrupt
-        return real_time_one(self, key, *a)  # type: ignore[arg-type]
+        return real_round(*a, **kw)
 
-    monkeypatch.setattr(runner._Run, "time_one", time_one)
+    monkeypatch.setattr(timing, "run_round", run_round)
     config = _config(tmp_path / "out", (20, 40))
+    config = dataclasses.replace(
+        config,
+        plan=dataclasses.replace(
+            config.plan, hotpaths=(registry.get("fake_search"), registry.get("fake_pickled"))
+        ),
+    )
     # WHEN it runs
     with pytest.raises(runner.RunInterrupted) as info:
         runner.execute(config, WorkloadProvider(config.source))
-    # THEN results.json loads, is partial, keeps the finished benchmark and the counters
+    # THEN results.json loads, is partial, keeps the finished hot path and the counters
     res = load_results(info.value.path)
     assert res.run.status == "partial" and "interrupted" in (res.run.reason or "")
-    impls = res.hotpaths[0].implementations
-    timed = [(i.name, p.size) for i in impls for p in i.points if p.timing is not None]
-    assert timed == [("baseline", 40)]  # N is timed first
-    untimed = impls[0].point(20)
+    assert calls == ["fake_search"] * TINY.rounds + ["fake_pickled"]
+    done, cut = res.hotpaths
+    for impl in done.implementations:
+        for p in impl.points:
+            assert p.timing is not None and p.timing.n_values == TINY.rounds * TINY.values
+            assert (info.value.path.parent / str(p.timing.pyperf_json)).exists()
+    assert done.speedup("optimized", 40) is not None
+    untimed = cut.implementations[0].point(20)
     assert untimed is not None and untimed.timing is None
     assert untimed.counters["comparisons"] == 210
-    first = impls[0].point(40)
-    assert first is not None and first.timing is not None and first.timing.n_values >= 3
-    assert (info.value.path.parent / str(first.timing.pyperf_json)).exists()
     assert not (tmp_path / "out" / ".cache").exists()
 
 
@@ -320,7 +464,7 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     workers = [c for c in commands if "--hotpath" in c and "--check" not in c]
     # each size is checked in a worker, which pickles the inputs for the others
     assert sorted(c[c.index("--ingresses") + 1] for c in checks) == ["30", "60"]
-    assert len(workers) == 6 and all("--inputs" in c for c in workers)
+    assert len(workers) == 2 and all("--inputs" in c and "--memory" in c for c in workers)
     res = load_results(outcome.path)
     assert res.run.status == "complete" and res.run.reason is None
     hp = res.hotpaths[0]
@@ -337,6 +481,8 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     assert 1.8 < comparisons.exponent < 2.1  # n(n+1)/2 comparisons
     speedup = hp.speedup("optimized", 60)
     assert speedup is not None and speedup.ci_low <= speedup.ratio <= speedup.ci_high
+    assert len(speedup.log_ratios) == TINY.rounds and speedup.verdict in verdicts.VERDICTS
+    assert speedup.thresholds == runner.verdict_thresholds("fake_pickled")
     assert hp.equivalence_sizes == (30, 60)
 
 
@@ -347,9 +493,18 @@ def _slow_seconds() -> float:
 
 
 def _record_workers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float, float]]:
-    """Record (kind, start, end) of every child process the run starts."""
+    """Record (kind, start, end) of every child process the run starts (a timing round:
+    when it started)."""
     events: list[tuple[str, float, float]] = []
     real_run = ProcessGroup.run
+    real_start = ProcessGroup.start
+
+    def start(self: ProcessGroup, cmd: list[str], **kw: Any) -> Any:
+        now = time.monotonic()
+        events.append(("time", now, now))
+        return real_start(self, cmd, **kw)
+
+    monkeypatch.setattr(ProcessGroup, "start", start)
 
     def run(self: ProcessGroup, cmd: list[str], **kw: object) -> int:
         t0 = time.monotonic()
@@ -363,8 +518,6 @@ def _record_workers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float, f
                 if "--profile-loop" in cmd
                 else "memory"
                 if "--memory" in cmd
-                else "time"
-                if "--output" in cmd
                 else "other"
             )
             events.append((kind, t0, time.monotonic()))
@@ -386,7 +539,7 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
     # THEN every profile and memory worker ended before the first benchmark was timed
     side = [e for e in events if e[0] in ("profile", "memory")]
     timed = [e for e in events if e[0] == "time"]
-    assert len(side) == 4 and len(timed) == 4
+    assert len(side) == 4 and len(timed) == TINY.rounds
     assert max(end for _, _, end in side) <= min(start for _, start, _ in timed)
     # AND memory was measured at the smallest size, saying why
     res = load_results(outcome.path)
@@ -415,33 +568,40 @@ def _py_spy_that_cannot_attach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(profile.PY_SPY_ENV, str(fake))
 
 
-def test_a_call_as_long_as_the_profile_time_is_profiled_whole_from_the_check(
+def test_a_long_call_is_profiled_for_the_profile_time_and_its_check_counts_as_a_value(
     fakes: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a hot path whose baseline call outlasts the profile time (its twin is fast)
+    # GIVEN a hot path whose baseline call outlasts the profile time (its twin is fast),
+    # and every check call long enough to count as a timing value
     if profile.find_py_spy() is None:
         pytest.fail("py-spy is a dependency of gwbench and must be installed for the tests")
+    monkeypatch.setattr(plan, "CHECK_VALUE_SECONDS", 0.0)
     config = _slow_baseline_config(tmp_path)
     events = _record_workers(monkeypatch)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
-    # THEN the baseline's profile is its one whole call in the check at N, the fast twin
-    # gets a profile worker of its own, and the check at N ran under py-spy
+    # THEN each implementation got a profile worker of its own, cut at the profile time
     hp = load_results(outcome.path).hotpaths[0]
     base, opt = hp.implementations
-    assert base.profile is not None and base.profile.source == "check"
-    assert base.profile.calls == 1
+    assert [e[0] for e in events].count("profile") == 2
+    assert base.profile is not None and base.profile.source == "loop"
     assert base.profile.size == 40 and base.profile.folded_stacks is not None
     folded = (outcome.path.parent / base.profile.folded_stacks).read_text()
-    assert "spin (" in folded and PROFILE_CALL_FRAME not in folded and "equivalence" not in folded
-    # one call of 0.4 s at 100 Hz, not a repeated loop
-    assert 0.5 * _slow_seconds() <= base.profile.seconds <= 1.5
-    assert opt.profile is not None and opt.profile.source == "loop"
-    assert (
-        opt.profile.samples > 0
-        and "spin (" not in (outcome.path.parent / str(opt.profile.folded_stacks)).read_text()
+    assert "spin (" in folded and "equivalence" not in folded
+    assert base.profile.seconds <= 2 * config.plan.mode.profile_seconds + 0.5
+    assert opt.profile is not None and opt.profile.samples > 0
+    # AND each check call is its benchmark's first value, and results.json says so; the
+    # check pairs as a round of the speedup
+    for impl in (base, opt):
+        for p in impl.points:
+            assert p.timing is not None and p.timing.check_value
+            assert p.timing.values[0] == pytest.approx(p.call_seconds)
+            assert p.timing.n_values == 1 + TINY.rounds * TINY.values
+    sp = hp.speedup("optimized", 40)
+    assert sp is not None and len(sp.log_ratios) == 1 + TINY.rounds
+    assert sp.log_ratios[0] == pytest.approx(
+        math.log(opt.points[-1].call_seconds / base.points[-1].call_seconds)
     )
-    assert [e[0] for e in events].count("profile") == 1
 
 
 def test_a_run_whose_py_spy_cannot_attach_still_checks_and_says_why(
@@ -489,17 +649,18 @@ def test_a_run_that_cannot_keep_its_budget_says_so_before_timing_and_keeps_three
     (warning,) = load_results(outcome.path).run.warnings
     assert "time budget of 1 s cannot be kept" in warning
     # (the baseline is busy 0.4 s a call at either size; its twin is quick)
-    assert re.search(r"\(fake_slow/baseline N=(20|40) alone about \d+ s\)", warning)
+    assert re.search(r"\(fake_slow N=(20|40) alone about \d+ s\)", warning)
     assert outcome.warnings == (warning,)
     ((said_at, text),) = progress.notes
     assert text == f"gwbench: warning: {warning}"
     timed = [e for e in events if e[0] == "time"]
-    assert len(timed) == 4 and said_at <= min(start for _, start, _ in timed)
-    # AND it still timed everything, each with the floor's 3 values
+    assert len(timed) == plan.MIN_VALUES and said_at <= min(start for _, start, _ in timed)
+    # AND it still timed everything, each with the floor's 3 rounds of one value
     res = load_results(outcome.path)
     assert res.run.status == "complete" and res.run.wall_seconds > 1.0
     timings = [p.timing for i in res.hotpaths[0].implementations for p in i.points]
     assert len(timings) == 4 and all(t is not None and t.n_values == 3 for t in timings)
+    assert all(t is not None and t.reduced for t in timings)
 
 
 def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(
@@ -515,15 +676,16 @@ def test_a_crashing_benchmark_worker_is_recorded_and_the_run_goes_on(
     assert opt.points[0].timing is None
     assert "crash in a benchmark worker" in str(opt.points[0].error)
     assert outcome.failures and "fake_flaky/optimized N=20" in outcome.failures[0]
+    assert res.hotpaths[0].speedup("optimized", 20) is None
 
 
 def test_a_worker_starts_without_the_kubernetes_models() -> None:
     # GIVEN what every benchmark worker imports at start (the registry of all hot paths)
     # WHEN a fresh interpreter imports it THEN the kubernetes client and cryptography,
     # needed only where inputs are built from a workload, are not among the modules:
-    # a pyperf manager and its worker each start once per benchmark
+    # a timing worker starts once per round
     script = (
-        "import sys; from harness.worker import probe; probe(); "
+        "import sys; from gwbench.harness.worker import probe; probe(); "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'cryptography'}))"
     )
     out = subprocess.run(
@@ -535,37 +697,35 @@ def test_a_worker_starts_without_the_kubernetes_models() -> None:
 def test_worker_builds_inputs_from_a_workload_or_from_pickled_inputs(
     fakes: None, tmp_path: Path
 ) -> None:
-    import pickle
-
-    from gwbench.harness.worker import Subject
-
     wl = harness_fakes.fake_workload(WorkloadSpec(ingresses=25, seed=3))
     (tmp_path / "w.pickle").write_bytes(pickle.dumps(wl))
     (tmp_path / "i.pickle").write_bytes(pickle.dumps(["x", "y"]))
-    from_workload = Subject(
-        WorkerSpec("fake_search", "baseline", 25, workload_pickle=str(tmp_path / "w.pickle"))
-    )
-    assert from_workload.inputs() == [f"ing-3-{i}" for i in range(25)]
-    assert from_workload.time_calls(3) > 0.0
-    generated = Subject(WorkerSpec("fake_search", "optimized", 7, seed=5))
-    assert generated.inputs() == [f"ing-5-{i}" for i in range(7)]
-    pickled = Subject(
-        WorkerSpec(
-            "fake_pickled",
-            "optimized",
-            2,
-            workload_pickle="/nonexistent",
-            inputs_pickle=str(tmp_path / "i.pickle"),
+    try:
+        from_workload = worker.subject(
+            WorkerSpec("fake_search", "baseline", 25, workload_pickle=str(tmp_path / "w.pickle"))
         )
-    )
-    special = sys.modules["fake_hotpaths"].SPECIALIZED
-    special.clear()
-    assert pickled.inputs() == ["x", "y"]
-    assert special == ["optimized"]  # specialized once, for its own implementation
-    pickled.inputs()
-    assert special == ["optimized"]
-    assert pickled.fresh_argument() == ["x", "y"]
-    assert pickled.fresh_argument() is not pickled.inputs()  # prepare copies
+        assert from_workload.inputs == [f"ing-3-{i}" for i in range(25)]
+        assert from_workload.time(3)[0] > 0.0
+        assert isinstance(from_workload.counters, NullCounters)
+        generated = worker.subject(WorkerSpec("fake_search", "optimized", 7, seed=5))
+        assert generated.inputs == [f"ing-5-{i}" for i in range(7)]
+        special = sys.modules["fake_hotpaths"].SPECIALIZED
+        special.clear()
+        pickled = worker.subject(
+            WorkerSpec(
+                "fake_pickled",
+                "optimized",
+                2,
+                workload_pickle="/nonexistent",
+                inputs_pickle=str(tmp_path / "i.pickle"),
+            )
+        )
+        assert pickled.inputs == ["x", "y"]
+        assert special == ["optimized"]  # specialized once, for its own implementation
+        assert pickled.argument() == ["x", "y"]
+        assert pickled.argument() is not pickled.inputs  # prepare copies
+    finally:
+        gc.unfreeze()
 
 
 def test_py_spy_that_cannot_attach_is_recorded(

@@ -43,7 +43,7 @@ EXIT_INTERRUPTED = 130
     "--sizes", metavar="A,B,C", help="Sweep sizes (default N/16, N/8, N/4, N; --rigorous adds N/2)."
 )
 @click.option("--quick", is_flag=True, help="Fewer values, sweep N/8, N/4, N: a first look, CI.")
-@click.option("--rigorous", is_flag=True, help="pyperf's rigorous settings (40 processes).")
+@click.option("--rigorous", is_flag=True, help="40 paired rounds, as pyperf --rigorous.")
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
@@ -91,17 +91,17 @@ def command(
     """Verify, time, profile and sweep the hot paths at N Ingresses.
 
     Checks that every implementation agrees with the baseline (exit 1 otherwise), times
-    each one under pyperf in fresh worker processes at each sweep size, profiles it with
-    py-spy and memray at N, fits the scaling exponent, and writes DIR/results.json and
-    DIR/report.html. Ctrl-C stops cleanly and keeps what finished (marked partial).
+    the baseline and its twins interleaved in paired rounds of fresh worker processes at
+    each sweep size (speedups with a 99% interval and a verdict; pyperf JSON beside),
+    profiles each with py-spy and memray at N, fits the scaling exponent, and writes
+    DIR/results.json and DIR/report.html. Ctrl-C stops cleanly and keeps what finished
+    (marked partial).
     """
     if quick and rigorous:
         raise InputError("choose one of --quick and --rigorous")
     mode = plan.MODES["quick" if quick else "rigorous" if rigorous else "default"]
     selected = select_hotpaths(hotpaths)
     shard_spec = sharding.parse(shard) if shard is not None else None
-    if envoy:
-        runner.envoy_entry_point()  # exit 2 now, not after the benchmarks
     provider, n = resolve_source(
         ingresses=ingresses,
         from_file=from_file,

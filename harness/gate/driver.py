@@ -6,7 +6,11 @@ The gate copies this file into its temporary directory and runs it as a script
 to the side's worktree, so the measuring loop is the same on both sides and only the code
 under test (the side's ``harness`` registry, hot paths, ``baselines``, ``optimized`` and
 ``workloads``) differs. It therefore imports nothing but the standard library at module
-level and must not import ``harness.gate`` (an older base has none).
+level and must not import ``harness.gate`` (an older base has none). It measures through
+the one measurement kernel (:mod:`harness.kernel`), which the gate copies beside it as
+:data:`KERNEL_FILE`: the same file ``gwbench run`` times with, so both commands take their
+figures under the same conditions (inputs built once, set-up heap frozen, ``prepare``
+outside the timing).
 
 The side protocol (version :data:`PROTOCOL`), what a side must provide:
 
@@ -26,7 +30,7 @@ Actions (the request's ``action``):
               ``prepare(inputs_for(inputs, name))``, as the registry's contract says), and
               compare each result with the baseline's (the side's own ``compare``):
               counters, duration, first difference.
-``serve``     timing, driven line by line over stdin and stdout (:class:`Server`): the
+``serve``     timing, driven line by line over stdin and stdout (:func:`server`): the
               gate keeps one process of each side alive per round and asks them for
               values in turn, so both sides are timed in the same moments.
 ``profile``   call one implementation repeatedly for some seconds, under py-spy (the
@@ -53,8 +57,20 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+if TYPE_CHECKING or __package__:
+    # imported by the gate (``gwbench.harness.gate.driver``)
+    from gwbench.harness import kernel
+else:
+    # run as the gate's copy: the same kernel file was copied beside it
+    import importlib
+
+    kernel = importlib.import_module("gwbench_kernel")
+
+KERNEL_FILE = "gwbench_kernel.py"
+"""The name of the kernel's copy next to the driver's copy (not a side package: the
+side's own modules cannot shadow it, and isolation does not refuse it)."""
 PROTOCOL = 1
 SIDE_PACKAGES = ("gwbench", "harness", "workloads", "baselines", "optimized")
 """Top-level packages whose modules must come from the side's worktree."""
@@ -151,10 +167,10 @@ def selected(names: Iterable[str]) -> list[Any]:
 
 
 def baseline_of(hp: Any) -> Any:
-    for impl in hp.implementations:
-        if impl.kind == "baseline":
-            return impl
-    raise ProtocolError(f"hot path {hp.name!r} has no baseline implementation")
+    try:
+        return kernel.baseline_of(hp)
+    except LookupError:
+        raise ProtocolError(f"hot path {hp.name!r} has no baseline implementation") from None
 
 
 def counters_classes() -> tuple[Callable[[], Any], Callable[[], Any]]:
@@ -185,21 +201,6 @@ def workload_digest(wl: Any) -> str:
             h.update(b"\n")
         h.update(b"\x00")
     return h.hexdigest()
-
-
-def _fresh(hp: Any, inputs: Any) -> Any:
-    prepare = getattr(hp, "prepare", None)
-    return prepare(inputs) if prepare is not None else inputs
-
-
-def own_inputs(hp: Any, inputs: Any, implementation: str) -> Any:
-    """The inputs as ``implementation`` takes them: the registry's ``inputs_for`` (or
-    ``specialize``) when the side has one, else the shared inputs (older registries)."""
-    inputs_for = getattr(hp, "inputs_for", None)
-    if callable(inputs_for):
-        return inputs_for(inputs, implementation)
-    specialize = getattr(hp, "specialize", None)
-    return specialize(inputs, implementation) if specialize is not None else inputs
 
 
 # --------------------------------------------------------------------------- actions
@@ -233,154 +234,85 @@ def check(request: dict[str, Any]) -> dict[str, Any]:
         wl = workload(size, request["seed"], request.get("custom_domain_share"))
         workloads.append({"size": size, "digest": workload_digest(wl)})
         for hp in chosen:
+            baseline_of(hp)
             t0 = time.perf_counter()
             inputs = hp.make_inputs(wl)
             inputs_seconds.append(
                 {"hotpath": hp.name, "size": size, "seconds": time.perf_counter() - t0}
             )
-            base = baseline_of(hp)
-            ordered = [base, *(i for i in hp.implementations if i is not base)]
-            expected: Any = None
-            for impl in ordered:
-                counters = counters_cls()
-                arg = _fresh(hp, own_inputs(hp, inputs, impl.name))
-                t0 = time.perf_counter()
-                result = impl.func(arg, counters)
-                seconds = time.perf_counter() - t0
-                difference = None
-                if impl is base:
-                    expected = result
-                else:
-                    found = hp.compare(expected, result)
-                    difference = None if found is None else str(found)
-                del result, arg
+            try:
+                outcomes = kernel.check(hp, inputs, counters_cls)
+            except kernel.CallFailed as failed:
+                raise failed.cause from None
+            for o in outcomes:
                 points.append(
                     {
                         "hotpath": hp.name,
-                        "implementation": impl.name,
-                        "kind": impl.kind,
+                        "implementation": o.implementation,
+                        "kind": o.kind,
                         "size": size,
-                        "counters": {str(k): int(v) for k, v in counters.as_dict().items()},
-                        "seconds": seconds,
-                        "difference": difference,
+                        "counters": o.counters,
+                        "seconds": o.seconds,
+                        "difference": o.difference,
                     }
                 )
-            del inputs, expected
-            gc.collect()
+            del inputs
         del wl
+        gc.collect()
     return {"points": points, "workloads": workloads, "inputs_seconds": inputs_seconds}
 
 
-class Server:
-    """The ``serve`` action: answers timing commands on stdin, one line each, so that the
-    gate can interleave the two sides value by value.
-
-    Commands and answers (one line each)::
-
-        setup I   build entry I's inputs (cached per hot path and size), warm up -> ok
-        value I   one timed value of entry I: loops calls -> "WALL CPU" (seconds per call)
-        quit      final checks, write the response file, exit
-
-    ``I`` indexes ``request["plan"]``, entries ``{"hotpath", "implementation", "size",
-    "loops", "warmups"}``. ``prepare`` runs before each call, outside the timing.
-    """
+class Workloads:
+    """The seeded workload of one size at a time (sizes come in order)."""
 
     def __init__(self, request: dict[str, Any]) -> None:
         self.request = request
-        self.plan: list[dict[str, Any]] = request["plan"]
-        _, null_cls = counters_classes()
-        self.null = null_cls()
-        self.by_name = {hp.name: hp for hp in selected({p["hotpath"] for p in self.plan})}
-        self._workload: tuple[int, Any] | None = None
-        self._inputs: tuple[tuple[str, int], Any] | None = None
-        self._own: tuple[int, Any] | None = None
+        self._current: tuple[int, Any] | None = None
 
-    def entry(self, index: int) -> tuple[Any, Callable[[Any, Any], Any], Any, int]:
-        p = self.plan[index]
-        hp = self.by_name.get(p["hotpath"])
+    def inputs(self, hp: Any, size: int) -> Any:
+        if self._current is None or self._current[0] != size:
+            self._current = None
+            gc.collect()
+            share = self.request.get("custom_domain_share")
+            self._current = (size, workload(size, self.request["seed"], share))
+        return hp.make_inputs(self._current[1])
+
+
+def server(request: dict[str, Any]) -> Any:
+    """The ``serve`` action's :class:`harness.kernel.Server` over ``request["plan"]``,
+    entries ``{"hotpath", "implementation", "size", "loops", "warmups"}``: the gate keeps
+    one process of each side alive per round and asks them for values in turn, so both
+    sides are timed in the same moments, through the same kernel."""
+    plan: list[dict[str, Any]] = request["plan"]
+    _, null_cls = counters_classes()
+    by_name = {hp.name: hp for hp in selected({p["hotpath"] for p in plan})}
+
+    def hotpath(name: str) -> Any:
+        hp = by_name.get(name)
         if hp is None:
-            raise ProtocolError(f"hot path {p['hotpath']!r} is not registered on this side")
-        impl = next((i for i in hp.implementations if i.name == p["implementation"]), None)
-        if impl is None:
+            raise ProtocolError(f"hot path {name!r} is not registered on this side")
+        return hp
+
+    for p in plan:
+        hp = hotpath(p["hotpath"])
+        if not any(i.name == p["implementation"] for i in hp.implementations):
             raise ProtocolError(
                 f"hot path {hp.name!r} has no implementation {p['implementation']!r}"
             )
-        size = int(p["size"])
-        if self._own is None or self._own[0] != index:
-            self._own = None
-            if self._inputs is None or self._inputs[0] != (hp.name, size):
-                self._inputs = None
-                if self._workload is None or self._workload[0] != size:
-                    self._workload = None
-                    gc.collect()
-                    share = self.request.get("custom_domain_share")
-                    self._workload = (size, workload(size, self.request["seed"], share))
-                self._inputs = ((hp.name, size), hp.make_inputs(self._workload[1]))
-            self._own = (index, own_inputs(hp, self._inputs[1], impl.name))
-            gc.collect()
-        return hp, impl.func, self._own[1], int(p["loops"])
-
-    def setup(self, index: int) -> str:
-        hp, func, inputs, _ = self.entry(index)
-        prepare = getattr(hp, "prepare", None)
-        for _ in range(int(self.plan[index].get("warmups", 1))):
-            func(prepare(inputs) if prepare is not None else inputs, self.null)
-        gc.collect()
-        return "ok"
-
-    def value(self, index: int) -> str:
-        hp, func, inputs, loops = self.entry(index)
-        prepare = getattr(hp, "prepare", None)
-        null = self.null
-        clock = time.perf_counter
-        cpu_clock = time.process_time
-        wall = 0.0
-        cpu = 0.0
-        for _ in range(loops):
-            arg = prepare(inputs) if prepare is not None else inputs
-            c0 = cpu_clock()
-            t0 = clock()
-            func(arg, null)
-            wall += clock() - t0
-            cpu += cpu_clock() - c0
-        return f"{wall / loops!r} {cpu / loops!r}"
+    subjects = kernel.Subjects(Workloads(request).inputs, null_cls())
+    return kernel.Server(kernel.timing_entries(plan, subjects, hotpath))
 
 
 def serve(request: dict[str, Any], commands: IO[str], answers: IO[str]) -> dict[str, Any]:
-    server = Server(request)
-    answers.write("ready\n")
-    answers.flush()
-    served = 0
-    for line in commands:
-        words = line.split()
-        if not words:
-            continue
-        if words[0] == "quit":
-            break
-        if words[0] == "setup" and len(words) == 2:
-            reply = server.setup(int(words[1]))
-        elif words[0] == "value" and len(words) == 2:
-            reply = server.value(int(words[1]))
-            served += 1
-        else:
-            raise ProtocolError(f"unknown command {line.strip()!r}")
-        answers.write(reply + "\n")
-        answers.flush()
+    try:
+        served = server(request).serve(commands, answers)
+    except ValueError as exc:
+        raise ProtocolError(str(exc)) from None
     return {"values": served}
 
 
-PROFILE_CALL_FRAME = "_gwbench_profiled_call"
-PROFILE_PREPARE_FRAME = "_gwbench_profiled_prepare"
-"""Frame names a sampling profiler sees around each call and each ``prepare`` (the same
-names as ``harness.worker``'s, so :func:`gwbench.folded.hot_stacks` keeps only these samples)."""
-
-
-def _gwbench_profiled_prepare(prepare: Callable[[Any], Any], inputs: Any) -> Any:
-    return prepare(inputs)
-
-
-def _gwbench_profiled_call(func: Callable[[Any, Any], Any], arg: Any, counters: Any) -> Any:
-    return func(arg, counters)
+PROFILE_CALL_FRAME = kernel.PROFILE_CALL_FRAME
+PROFILE_PREPARE_FRAME = kernel.PROFILE_PREPARE_FRAME
 
 
 def profile(request: dict[str, Any]) -> dict[str, Any]:
@@ -393,20 +325,12 @@ def profile(request: dict[str, Any]) -> dict[str, Any]:
     if impl is None:
         raise ProtocolError(f"{hp.name!r} has no implementation {request['implementation']!r}")
     wl = workload(request["size"], request["seed"], request.get("custom_domain_share"))
-    inputs = own_inputs(hp, hp.make_inputs(wl), impl.name)
+    inputs = hp.make_inputs(wl)
     del wl
-    gc.collect()
-    prepare = getattr(hp, "prepare", None)
-    null = null_cls()
-    calls = 0
+    subj = kernel.subject(hp, impl, inputs, null_cls())
+    del inputs
     t0 = time.perf_counter()
-    deadline = t0 + float(request["seconds"])
-    while True:
-        arg = _gwbench_profiled_prepare(prepare, inputs) if prepare is not None else inputs
-        _gwbench_profiled_call(impl.func, arg, null)
-        calls += 1
-        if time.perf_counter() >= deadline:
-            break
+    calls = kernel.profile_loop(subj, float(request["seconds"]))
     return {"calls": calls, "seconds": time.perf_counter() - t0}
 
 
@@ -443,6 +367,7 @@ def handle(
         "protocol": PROTOCOL,
         "ok": True,
         "harness_file": getattr(harness_mod, "__file__", None),
+        "kernel_file": kernel.__file__,
         "python": platform.python_version(),
         "result": result,
     }

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from gwbench.harness import paired
 from gwbench.harness.gate.protocol import PointKey
 from gwbench.harness.gate.sides import SideLabel
 from gwbench.stats import median, round_log_ratio
@@ -43,13 +44,11 @@ def first_side(index: int) -> SideLabel:
 
 def value_order(index: int, n_values: int) -> tuple[SideLabel, ...]:
     """The order in which round ``index`` takes ``n_values`` values of each side: pairs
-    alternating which side goes first (ABBA ... for even rounds, BAAB ... for odd)."""
-    a: SideLabel = first_side(index)
-    b: SideLabel = "head" if a == "base" else "base"
-    out: list[SideLabel] = []
-    for j in range(n_values):
-        out.extend((a, b) if j % 2 == 0 else (b, a))
-    return tuple(out)
+    alternating which side goes first (ABBA ... for even rounds, BAAB ... for odd), the
+    same interleaving as ``gwbench run``'s (:func:`harness.paired.value_order`)."""
+    sides: dict[str, int] = {"base": n_values, "head": n_values}
+    order = paired.value_order(index, sides)
+    return tuple("base" if label == "base" else "head" for label in order)
 
 
 @dataclass(frozen=True)

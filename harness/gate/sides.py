@@ -1,7 +1,8 @@
 """Running one side's own code: a fresh process per request, rooted in that side's worktree.
 
 Each request runs ``python side_driver.py REQUEST RESPONSE`` (the driver,
-:mod:`harness.gate.driver`, is copied once into the gate's output directory) with:
+:mod:`harness.gate.driver`, and the measurement kernel it times with,
+:mod:`harness.kernel`, are copied once into the gate's output directory) with:
 
 - ``cwd`` = the side's worktree and ``PYTHONPATH`` = that worktree only, so
   ``import harness`` is the side's package (the driver also drops editable-install finders
@@ -27,9 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import select
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -38,10 +37,17 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from gwbench.errors import HarnessError
+from gwbench.harness import kernel
 from gwbench.harness.gate import driver
 from gwbench.harness.gate.worktree import short
 from gwbench.harness.registry import EXTRA_HOTPATHS_ENV
-from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail
+from gwbench.harness.subprocesses import (
+    LineWorker,
+    ProcessGroup,
+    ProcessTimeout,
+    WorkerFailed,
+    log_tail,
+)
 
 SideLabel = Literal["base", "head"]
 DRIVER_FILE = "side_driver.py"
@@ -99,6 +105,7 @@ class SideRunner:
         work_dir.mkdir(parents=True, exist_ok=True)
         self.driver = work_dir / DRIVER_FILE
         shutil.copyfile(driver.__file__, self.driver)
+        shutil.copyfile(kernel.__file__, work_dir / driver.KERNEL_FILE)
 
     def call(self, side: Side, action: str, payload: Mapping[str, Any]) -> Answer:
         """Run ``action`` in a fresh process of ``side``; its parsed answer."""
@@ -159,61 +166,41 @@ class SideRunner:
 
 
 class Server:
-    """One side's timing process for one round: commands in, one line back each."""
+    """One side's timing process for one round: commands in, one line back each (a
+    :class:`~harness.subprocesses.LineWorker`)."""
 
     def __init__(self, runner: SideRunner, side: Side, stem: Path) -> None:
         self.runner = runner
         self.side = side
         self.response = stem.with_suffix(".response.json")
         self.log = stem.with_suffix(".log")
-        self.proc: subprocess.Popen[str] | None = None
+        self.worker: LineWorker | None = None
 
     def start(self, cmd: list[str], cpu: int | None = None) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                env=side_environment(self.side.root),
-                cwd=self.side.root,
-                text=True,
-                encoding="utf-8",
-                start_new_session=True,
-            )
-        if cpu is not None:
-            pin(self.proc.pid, cpu)
-        if self._read("start") != "ready":
+        self.worker = self.runner.procs.start(
+            cmd, log=self.log, env=side_environment(self.side.root), cwd=self.side.root
+        )
+        self.worker.pin(cpu)
+        try:
+            ready = self.worker.read("start", self.runner.timeout)
+        except WorkerFailed:
+            self._fail("start")
+        if ready != "ready":
             self._fail("start")
 
     def ask(self, command: str) -> str:
         """Send one command; its answer (a harness failure if the side fails)."""
-        proc = self._live()
-        assert proc.stdin is not None
         try:
-            proc.stdin.write(command + "\n")
-            proc.stdin.flush()
-        except OSError:
+            return self._live().ask(command, self.runner.timeout)
+        except WorkerFailed:
             self._fail(command)
-        answer = self._read(command)
-        if answer == "error" or not answer:
-            self._fail(command)
-        return answer
 
     def close(self) -> None:
         """Ask the side to quit; check its final answer (isolation, errors)."""
-        proc = self._live()
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write("quit\n")
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise HarnessError(f"{self.side.describe()}: timing process did not quit") from None
+        code = self._live().close(timeout=60)
+        self.worker = None
+        if code is None:
+            raise HarnessError(f"{self.side.describe()}: timing process did not quit")
         answer = self._answer()
         if not isinstance(answer, dict) or not answer.get("ok"):
             raise HarnessError(_failure_message(self.side, "timing", answer))
@@ -223,42 +210,16 @@ class Server:
                 f"{self.side.describe()}: imported harness from {harness_file or 'nowhere'}, "
                 f"not from its worktree {self.side.root}"
             )
-        self.proc = None
 
     def kill(self) -> None:
-        proc = self.proc
-        if proc is None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=3)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        self.proc = None
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker = None
 
-    def _live(self) -> subprocess.Popen[str]:
-        if self.proc is None:
+    def _live(self) -> LineWorker:
+        if self.worker is None:
             raise HarnessError(f"{self.side.describe()}: timing process is not running")
-        return self.proc
-
-    def _read(self, command: str) -> str:
-        proc = self._live()
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], self.runner.timeout)
-        if not ready:
-            self.kill()
-            raise HarnessError(
-                f"{self.side.describe()}: no answer to {command!r} within "
-                f"{self.runner.timeout:.0f} s"
-            )
-        return proc.stdout.readline().strip()
+        return self.worker
 
     def _answer(self) -> object:
         try:
@@ -267,7 +228,7 @@ class Server:
             return None
 
     def _fail(self, command: str) -> NoReturn:
-        proc = self._live()
+        proc = self._live().proc
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=10)
         code = proc.poll()
@@ -289,13 +250,6 @@ def round_cpu(index: int) -> int | None:
         return None
     cpus = sorted(os.sched_getaffinity(0))
     return cpus[index % len(cpus)] if cpus else None
-
-
-def pin(pid: int, cpu: int) -> None:
-    """Run ``pid`` on ``cpu`` only (best effort: unsupported or refused is ignored)."""
-    if hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(pid, {cpu})
 
 
 def _under(path: Path, root: Path) -> bool:
