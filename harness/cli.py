@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "compare": "compare",
     "gate": "gate",
     "envoy": "envoy",
+    "churn": "churn",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -38,6 +39,7 @@ SHORT_HELP: dict[str, str] = {
     "compare": "Regression table of two results files.",
     "gate": "Pull-request regression gate: base vs head in one job.",
     "envoy": "Measure domain activation latency on a real Envoy.",
+    "churn": "Activation latency and disruption under a stream of Ingress changes.",
 }
 
 
