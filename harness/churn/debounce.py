@@ -58,10 +58,8 @@ class Debouncer(Generic[T]):
 
     def due(self, now: float) -> bool:
         """A push may start now: events wait, no push runs, and quiet or max time passed."""
-        if not self.pending or self.busy:
-            return False
-        quiet = now - self.last_at >= self.settings.after_s
-        return quiet or now - self.first_at >= self.settings.max_s
+        wake = self.wake_at()
+        return wake is not None and now >= wake
 
     def wake_at(self) -> float | None:
         """When the pending batch becomes due if nothing else arrives (None: nothing waits

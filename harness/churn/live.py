@@ -187,8 +187,7 @@ def run_live(
         reference = make_control_plane("optimized", prepared.patches)
     store = IngressStore(workload)
     events = prepared.events
-    with LocalEnvoy(prepared.pairs, binary=options.binary) as envoy:
-        sink = FileSink(envoy)
+    with LocalEnvoy(prepared.pairs, binary=options.binary) as envoy, FileSink(envoy) as sink:
         progress(f"{options.impl}: initial push of {len(workload):,} Ingresses")
         first = plane.push(store.workload(), frozenset())
         if reference is not None:

@@ -4,7 +4,8 @@
 push built, and say when it was handed over. :class:`FileSink` is the one written today: the
 local Envoy of :mod:`gwbench.harness.envoy.session` over filesystem LDS (the listener file
 replaced by rename, certificates as static SDS secrets). Every push sends the whole listener
-(state of the world), whichever control plane built it; the incremental control plane's
+(state of the world), whichever control plane built it, with one update in flight at a
+time as over xDS; the incremental control plane's
 ``delta_bytes`` says what a delta transport would have sent instead.
 
 Localizing (SDS references made static, RDS made inline direct responses, the address made
@@ -15,13 +16,22 @@ did not change are not localized again.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Protocol
 
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
+from envoy.service.discovery.v3 import discovery_pb2
+from google.protobuf import any_pb2
 
+from gwbench.errors import HarnessError
 from gwbench.harness.churn.controlplane import ListenerParts, entry, frame_of
 from gwbench.harness.envoy import adapt
 from gwbench.harness.envoy.session import LocalEnvoy
+from gwbench.harness.envoy.xds_files import LISTENER_TYPE
+
+VERSION_STAT = "listener_manager.lds.version_text"
 
 WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
 
@@ -41,10 +51,15 @@ def without_wasm(chain: listener_components_pb2.FilterChain) -> None:
             network_filter.typed_config.Pack(manager, deterministic=True)
 
 
+def _version_info(version: int) -> str:
+    """Distinct from the versions :class:`LocalEnvoy` wrote before the run."""
+    return f"churn-{version}"
+
+
 class ConfigSink(Protocol):
     def deliver(self, parts: ListenerParts) -> float:
-        """Hand the listener to the data plane; returns the clock time (``perf_counter``)
-        just before the data plane could see it."""
+        """Hand the listener to the transport; returns the clock time (``perf_counter``) it
+        was handed over. The transport sends it when the data plane can take it."""
         ...
 
     def check(self) -> None:
@@ -53,13 +68,34 @@ class ConfigSink(Protocol):
 
 
 class FileSink:
-    """Filesystem LDS into a :class:`LocalEnvoy`: stage (serialize), then commit (rename)."""
+    """Filesystem LDS into a :class:`LocalEnvoy`, one update in flight at a time.
+
+    Like an xDS server, which sends a type's next response only once Envoy has ACKed or
+    NACKed the previous one (and merges what changed meanwhile into it), a sender thread
+    renames the newest listener into Envoy's watched folder only when Envoy reports the
+    previous version applied (admin text readout ``listener_manager.lds.version_text``).
+    Listeners handed over meanwhile are replaced by the newest: Envoy never works through a
+    backlog of stale versions.
+    """
+
+    POLL_S = 0.01
 
     def __init__(self, envoy: LocalEnvoy) -> None:
         self.envoy = envoy
         self._chains: dict[bytes, bytes] = {}
         self._frames: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._cond = threading.Condition()
+        self._latest: tuple[int, bytes] | None = None
+        self._version = 0
+        self._applied_wanted = 0
+        self._closed = False
+        self._error: BaseException | None = None
+        self.commits = 0
+        self._sender = threading.Thread(target=self._send_loop, name="gwbench-churn-sink")
+        self._sender.daemon = True
+        self._sender.start()
 
+    # localizing --------------------------------------------------------------------------
     def _chain(self, chain: bytes) -> bytes:
         local = self._chains.get(chain)
         if local is None:
@@ -77,19 +113,83 @@ class FileSink:
             self._frames[(prefix, suffix)] = local
         return local
 
-    def localize(self, parts: ListenerParts) -> listener_pb2.Listener:
-        """The listener as the local Envoy serves it."""
+    def localize(self, parts: ListenerParts) -> bytes:
+        """The wire bytes of the listener as the local Envoy serves it."""
         prefix, suffix = self._frame(parts.prefix, parts.suffix)
         chains = [self._chain(c) for c in parts.chains]
         live = set(parts.chains)
         if len(self._chains) > 2 * len(live) + 64:
             self._chains = {c: v for c, v in self._chains.items() if c in live}
-        wire = b"".join([prefix, *(entry(c) for c in chains), suffix])
-        return listener_pb2.Listener.FromString(wire)
+        return b"".join([prefix, *(entry(c) for c in chains), suffix])
 
+    # delivering --------------------------------------------------------------------------
     def deliver(self, parts: ListenerParts) -> float:
-        self.envoy.stage_listener(self.localize(parts))
-        return self.envoy.commit_listener()
+        wire = self.localize(parts)
+        with self._cond:
+            self._raise_error()
+            self._version += 1
+            self._latest = (self._version, wire)
+            self._cond.notify_all()
+        return time.perf_counter()
+
+    def _applied(self) -> str:
+        text = self.envoy.admin.get(f"/stats?filter={VERSION_STAT}&type=TextReadouts")
+        return text.partition(":")[2].strip().strip('"')
+
+    def _send_loop(self) -> None:
+        committed = 0
+        try:
+            while True:
+                with self._cond:
+                    while self._latest is None and not self._closed:
+                        self._cond.wait()
+                    if self._closed:
+                        return
+                # flow control: the previous version first (a rejection is found by check)
+                while committed and self._applied() != _version_info(committed):
+                    with self._cond:
+                        if self._closed:
+                            return
+                        self._cond.wait(self.POLL_S)
+                with self._cond:
+                    assert self._latest is not None
+                    version, wire = self._latest
+                    self._latest = None
+                self._write(version, wire)
+                committed = version
+                self.commits += 1
+        except BaseException as exc:  # reported by deliver and check, in the caller
+            with self._cond:
+                self._error = exc
+
+    def _write(self, version: int, wire: bytes) -> None:
+        lds = self.envoy.lds
+        assert lds is not None
+        resource = any_pb2.Any(type_url=LISTENER_TYPE, value=wire)
+        response = discovery_pb2.DiscoveryResponse(
+            version_info=_version_info(version), type_url=LISTENER_TYPE, resources=[resource]
+        )
+        staged = lds.directory / ".churn.next.pb"
+        staged.write_bytes(response.SerializeToString(deterministic=True))
+        os.rename(staged, lds.path)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
 
     def check(self) -> None:
         self.envoy.check()
+        with self._cond:
+            self._raise_error()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._sender.join(timeout=5)
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

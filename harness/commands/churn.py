@@ -188,7 +188,8 @@ def command(
         from gwbench.workloads.model import WorkloadSpec
 
         workload = generate(WorkloadSpec(ingresses, seed))
-        existing = {"/".join(key_of(o)) for o in [*workload.ingresses, *workload.secrets]}
+        existing = {"/".join(key_of(i)) for i in workload.ingresses}
+        existing |= {"/".join(key_of(s)) for s in workload.secrets}
         with _sigterm_as_interrupt():
             for shape in chosen_shapes:
                 for impl in chosen:
