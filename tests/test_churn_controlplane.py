@@ -6,6 +6,9 @@ the chains that changed."""
 from __future__ import annotations
 
 import pytest
+from envoy.config.listener.v3 import listener_pb2
+
+from gwbench.errors import EquivalenceError
 from gwbench.harness.churn.controlplane import (
     ControlPlane,
     check_equal,
@@ -17,9 +20,6 @@ from gwbench.harness.churn.stream import KINDS, poisson_stream
 from gwbench.harness.hotpaths.ingress_update import active_listener
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
-
-from gwbench.errors import EquivalenceError
-from envoy.config.listener.v3 import listener_pb2
 
 
 @pytest.mark.parametrize(("n", "seed"), [(120, 3), (300, 11)])

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from gwbench.errors import InputError
 from gwbench.harness.churn.debounce import (
-    DebounceSettings,
     Debouncer,
+    DebounceSettings,
     SimClock,
     drive,
 )
-from gwbench.harness.churn.simulate import CostModel, load_model, simulate
+from gwbench.harness.churn.simulate import CostModel, envoy_timeline, load_model, simulate
 from gwbench.harness.churn.stream import Arrival, poisson_stream
 from gwbench.harness.churn.summary import ChangeRecord, ChurnResult, PushRecord, document
-
-from gwbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,16 @@ def test_the_simulation_matches_hand_worked_latencies() -> None:
     assert result.summary()["largest_batch"] == 3
 
 
+def test_envoy_takes_the_newest_version_when_it_is_free() -> None:
+    # GIVEN pushes handed over at 1, 2, 3 and 4 s and Envoy updates of 2.5 s
+    model = CostModel("optimized", 100, 1.0, 2.5, 1.0, 1.0, "test")
+    applied, updates = envoy_timeline([(1.0, 100), (2.0, 100), (3.0, 100), (4.0, 100)], model)
+    # THEN the first is applied at 3.5; the second and third wait and go together (newest:
+    # the third, handed over by 3.5) until 6.0; the fourth follows at 8.5
+    assert applied == pytest.approx([3.5, 6.0, 6.0, 8.5])
+    assert updates == pytest.approx([2.5, 2.5, 2.5])
+
+
 def test_a_faster_push_keeps_latency_flat() -> None:
     arrivals = poisson_stream(60, 600, 1, {"add": 1.0})
     slow = CostModel("baseline", 20000, 60.0, 4.0, 2.0, 1.0, "t")
@@ -131,7 +141,7 @@ def test_a_faster_push_keeps_latency_flat() -> None:
     slow_r = simulate(arrivals, 20000, slow, **kwargs).summary()  # type: ignore[arg-type]
     fast_r = simulate(arrivals, 20000, fast, **kwargs).summary()  # type: ignore[arg-type]
     assert slow_r["p99_s"] > 100  # minutes: every change waits for a 60 s push, then its own
-    assert fast_r["p99_s"] < 10
+    assert fast_r["p99_s"] < 15  # its push, then at most two Envoy updates of 4 s
     assert slow_r["pushes"] < fast_r["pushes"]
 
 
@@ -147,6 +157,7 @@ def _live_document(tmp_path: Path) -> Path:
         "files",
         (ChangeRecord(0, "add", "a/b", 1.0, 0, 1.5, 2.5),),
         (PushRecord(0, 1, 1.1, 1.5, 1.3, 4000, 10, 10),),
+        envoy_updates_s=(0.5, 0.75, 2.0),
     )
     path = tmp_path / "churn.json"
     path.write_text(json.dumps(document([result])))
@@ -155,7 +166,7 @@ def _live_document(tmp_path: Path) -> Path:
 
 def test_a_cost_model_is_read_from_a_live_run(tmp_path: Path) -> None:
     model = load_model(_live_document(tmp_path), "optimized", "per-host")
-    assert (model.ingresses, model.push_s, model.apply_s) == (4000, 1.5, 1.0)
+    assert (model.ingresses, model.push_s, model.update_s) == (4000, 1.5, 0.75)
     assert model.push_seconds(8000) == pytest.approx(3.0)
     with pytest.raises(InputError, match="no live baseline result"):
         load_model(_live_document(tmp_path), "baseline", "per-host")

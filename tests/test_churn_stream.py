@@ -7,17 +7,18 @@ it added, removed or changed, and the store the control plane reads follows it."
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
+
+from gwbench.errors import InputError
 from gwbench.harness.churn.events import IngressStore, key_of, materialize
 from gwbench.harness.churn.replay import format_replay, load_replay, parse_replay
 from gwbench.harness.churn.stream import KINDS, Arrival, parse_mix, poisson_stream
 from gwbench.workloads import churn
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
-
-from gwbench.errors import InputError
 
 
 def test_the_stream_is_seeded_and_has_the_asked_rate() -> None:
@@ -26,7 +27,7 @@ def test_the_stream_is_seeded_and_has_the_asked_rate() -> None:
     assert a != poisson_stream(600, 600, 6)
     # 6,000 expected arrivals: a Poisson count is within 4 sigma (~310) of it
     assert abs(len(a) - 6000) < 320
-    assert all(x.at < y.at for x, y in zip(a, a[1:], strict=False))
+    assert all(x.at < y.at for x, y in itertools.pairwise(a))
     assert all(0 <= x.at < 600 for x in a)
 
 

@@ -269,6 +269,7 @@ def run_live(
             result = disruption.finish()
         sink.check()
         version = envoy.version
+        updates = tuple(u.applied - u.committed for u in sink.updates[1:])
     seen: dict[int, Seen] = {s.event: s for s in watcher.seen}
     records = []
     for event in events:
@@ -300,6 +301,7 @@ def run_live(
         disruption_requests=result.requests,
         disruption_errors=result.errors,
         disruption_examples=result.examples,
+        envoy_updates_s=updates,
         envoy_version=version,
         notes=(f"initial load {initial_s:.2f} s",),
     )

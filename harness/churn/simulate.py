@@ -2,15 +2,17 @@
 
 The loop is :func:`gwbench.harness.churn.debounce.drive`, the one a live run uses, driven
 by a :class:`~gwbench.harness.churn.debounce.SimClock`: a push advances the clock by the
-push time the cost model gives at the current N, and a change is live on the data plane the
-model's apply time after the push carrying it was handed over. Nothing runs or sleeps, so
-"50,000 Ingresses at 10 changes a second" takes seconds.
+push time the cost model gives at the current N. The data plane is modelled as the live
+transport behaves (:class:`~gwbench.harness.churn.sink.FileSink`): Envoy applies one
+listener version at a time, each taking the model's update time, and when it is free takes
+the newest version handed over; a change is live when the first version holding it has been
+applied. Nothing runs or sleeps, so "50,000 Ingresses at 10 changes a second" takes seconds.
 
 The cost model comes from measurements: a live churn run's JSON (median push duration and
-median data-plane apply time of one implementation, at its N), or a results file
-(``gwbench run``: the ``ingress_update`` hot path's median at its largest N and its fitted
-scaling exponent; the apply time from the file's per-host Envoy activation records, or
-given). Away from the measured N, times scale as ``(N / N0) ** exponent``.
+median Envoy update time of one implementation, at its N), or a results file (``gwbench
+run``: the ``ingress_update`` hot path's median at its largest N and its fitted scaling
+exponent; the update time from the file's per-host Envoy activation records, or given).
+Away from the measured N, times scale as ``(N / N0) ** exponent``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ DEFAULT_PUSH_EXPONENT: Mapping[str, float] = {
 }
 """Push time against N when the source gives no fit: the baseline's gateway lookups are
 quadratic, the optimized pipeline linear, the incremental one linear in its list passes."""
-APPLY_EXPONENT = 1.0
+UPDATE_EXPONENT = 1.0
 """Envoy's per-host listener update is linear in the filter chains (docs/envoy.md)."""
 SIZE_CHANGE = {"add": 1, "add-custom": 1, "delete": -1}
 
@@ -52,16 +54,17 @@ class CostModel:
     ingresses: int
     """N at which the times were measured."""
     push_s: float
-    apply_s: float
+    update_s: float
+    """Envoy's time to apply one listener version at N0."""
     push_exponent: float
-    apply_exponent: float
+    update_exponent: float
     source: str
 
     def push_seconds(self, n: int) -> float:
         return float(self.push_s * (max(n, 1) / self.ingresses) ** self.push_exponent)
 
-    def apply_seconds(self, n: int) -> float:
-        return float(self.apply_s * (max(n, 1) / self.ingresses) ** self.apply_exponent)
+    def update_seconds(self, n: int) -> float:
+        return float(self.update_s * (max(n, 1) / self.ingresses) ** self.update_exponent)
 
 
 def _read_json(path: Path) -> Any:
@@ -80,22 +83,24 @@ def model_from_churn(data: Mapping[str, Any], impl: str, shape: str, source: str
             continue
         if result.get("mode") != "live":
             continue
-        push, apply = result.get("push_p50_s"), result.get("apply_p50_s")
-        if not isinstance(push, int | float) or not isinstance(apply, int | float):
-            raise InputError(f"the {impl} result has no push_p50_s or apply_p50_s", file=source)
+        push, update = result.get("push_p50_s"), result.get("envoy_update_p50_s")
+        if not isinstance(push, int | float) or not isinstance(update, int | float):
+            raise InputError(
+                f"the {impl} result has no push_p50_s or envoy_update_p50_s", file=source
+            )
         return CostModel(
             impl,
             int(result["ingresses"]),
             float(push),
-            float(apply),
+            float(update),
             DEFAULT_PUSH_EXPONENT[impl],
-            APPLY_EXPONENT,
+            UPDATE_EXPONENT,
             f"live churn run in {source} (N={int(result['ingresses']):,})",
         )
     raise InputError(f"holds no live {impl} result for shape {shape}", file=source)
 
 
-def model_from_results(path: Path, impl: str, apply_s: float | None) -> CostModel:
+def model_from_results(path: Path, impl: str, update_s: float | None) -> CostModel:
     """The cost model of ``impl`` from a ``gwbench run`` results file."""
     source = str(path)
     results = load_results(path)
@@ -110,21 +115,21 @@ def model_from_results(path: Path, impl: str, apply_s: float | None) -> CostMode
     assert point.timing is not None
     fit = implementation.fit()
     exponent = fit.exponent if fit is not None and fit.exponent is not None else None
-    if apply_s is None:
-        apply_s = _envoy_activation(results.envoy or (), point.size)
-    if apply_s is None:
+    if update_s is None:
+        update_s = _envoy_activation(results.envoy or (), point.size)
+    if update_s is None:
         raise InputError(
             "has no per-host Envoy activation to model the data plane; run with --envoy "
-            "or give --apply-s",
+            "or give --update-s",
             file=source,
         )
     return CostModel(
         impl,
         point.size,
         point.timing.median,
-        apply_s,
+        update_s,
         exponent if exponent is not None else DEFAULT_PUSH_EXPONENT[impl],
-        APPLY_EXPONENT,
+        UPDATE_EXPONENT,
         f"ingress_update in {source} (N={point.size:,})",
     )
 
@@ -135,19 +140,43 @@ def _envoy_activation(records: Sequence[Mapping[str, Any]], size: int) -> float 
         return None
     nearest = min(per_host, key=lambda r: abs(int(r.get("ingresses", 0)) - size))
     n = int(nearest["ingresses"])
-    return float(nearest["activation_s"]) * float((size / n) ** APPLY_EXPONENT)
+    return float(nearest["activation_s"]) * float((size / n) ** UPDATE_EXPONENT)
 
 
-def load_model(path: Path, impl: str, shape: str, apply_s: float | None = None) -> CostModel:
+def load_model(path: Path, impl: str, shape: str, update_s: float | None = None) -> CostModel:
     """A churn document or a results file, told apart by their version keys."""
     data = _read_json(path)
     if isinstance(data, dict) and data.get("schema") == SCHEMA:
         return model_from_churn(data, impl, shape, str(path))
     if isinstance(data, dict) and "schema_version" in data:
-        return model_from_results(path, impl, apply_s)
+        return model_from_results(path, impl, update_s)
     raise InputError(
         f"is neither a churn document ({SCHEMA}) nor a gwbench results file", file=str(path)
     )
+
+
+def envoy_timeline(
+    handed: Sequence[tuple[float, int]], model: CostModel
+) -> tuple[list[float], list[float]]:
+    """When each push's version (or a newer one holding it) was applied, and each update's
+    time: Envoy applies one version at a time and, when free, takes the newest handed over
+    (versions handed over meanwhile are skipped)."""
+    applied = [0.0] * len(handed)
+    updates: list[float] = []
+    free = 0.0
+    first = 0
+    while first < len(handed):
+        start = max(free, handed[first][0])
+        last = first
+        while last + 1 < len(handed) and handed[last + 1][0] <= start:
+            last += 1
+        seconds = model.update_seconds(handed[last][1])
+        free = start + seconds
+        updates.append(seconds)
+        for k in range(first, last + 1):
+            applied[k] = free
+        first = last + 1
+    return applied, updates
 
 
 def simulate(
@@ -165,8 +194,9 @@ def simulate(
     clock = SimClock()
     size = ingresses
     items = [_Item(a.at, number, a) for number, a in enumerate(arrivals)]
-    carried: dict[int, tuple[int, float, int]] = {}
+    carried: dict[int, tuple[int, float]] = {}
     pushes: list[PushRecord] = []
+    handed: list[tuple[float, int]] = []  # (handed over at, N) per push
 
     def push(number: int, batch: Sequence[_Item]) -> None:
         nonlocal size
@@ -175,7 +205,8 @@ def simulate(
         seconds = model.push_seconds(size)
         clock.advance(seconds)
         for item in batch:
-            carried[item.number] = (number, clock.now(), size)
+            carried[item.number] = (number, clock.now())
+        handed.append((clock.now(), size))
         pushes.append(PushRecord(number, len(batch), started, seconds, seconds, 0, 0, 0))
 
     drive(
@@ -186,13 +217,13 @@ def simulate(
         settings=settings or DebounceSettings(),
         index=lambda item: item.number,
     )
+    applied, updates = envoy_timeline(handed, model)
     records = []
     for item in items:
         arrival = item.arrival
-        push_number, handed, n = carried[item.number]
+        push_number, at = carried[item.number]
         shown = arrival.kind in ACTIVATING or arrival.kind == "delete"
-        waited = handed - arrival.at
-        latency = waited + model.apply_seconds(n) if shown else None
+        latency = applied[push_number] - arrival.at if shown else None
         records.append(
             ChangeRecord(
                 item.number,
@@ -200,7 +231,7 @@ def simulate(
                 arrival.target or "",
                 arrival.at,
                 push_number,
-                waited,
+                at - arrival.at,
                 latency,
             )
         )
@@ -215,9 +246,10 @@ def simulate(
         transport="-",
         changes=tuple(records),
         pushes=tuple(pushes),
+        envoy_updates_s=tuple(updates),
         notes=(
             f"cost model: {model.source}; push {model.push_s:.3g} s x (N/{model.ingresses})"
-            f"^{model.push_exponent:g}, apply {model.apply_s:.3g} s x "
-            f"(N/{model.ingresses})^{model.apply_exponent:g}",
+            f"^{model.push_exponent:g}, Envoy update {model.update_s:.3g} s x "
+            f"(N/{model.ingresses})^{model.update_exponent:g}",
         ),
     )

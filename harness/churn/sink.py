@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from typing import Protocol
 
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
@@ -49,6 +50,16 @@ def without_wasm(chain: listener_components_pb2.FilterChain) -> None:
             del manager.http_filters[:]
             manager.http_filters.extend(kept)
             network_filter.typed_config.Pack(manager, deterministic=True)
+
+
+@dataclass(frozen=True)
+class EnvoyUpdate:
+    """One listener version Envoy took: renamed in at ``committed``, reported applied at
+    ``applied`` (``perf_counter`` times)."""
+
+    version: int
+    committed: float
+    applied: float
 
 
 def _version_info(version: int) -> str:
@@ -90,7 +101,7 @@ class FileSink:
         self._applied_wanted = 0
         self._closed = False
         self._error: BaseException | None = None
-        self.commits = 0
+        self.updates: list[EnvoyUpdate] = []
         self._sender = threading.Thread(target=self._send_loop, name="gwbench-churn-sink")
         self._sender.daemon = True
         self._sender.start()
@@ -137,27 +148,25 @@ class FileSink:
         return text.partition(":")[2].strip().strip('"')
 
     def _send_loop(self) -> None:
-        committed = 0
         try:
             while True:
                 with self._cond:
                     while self._latest is None and not self._closed:
                         self._cond.wait()
-                    if self._closed:
+                    if self._closed or self._latest is None:
                         return
-                # flow control: the previous version first (a rejection is found by check)
-                while committed and self._applied() != _version_info(committed):
+                    version, wire = self._latest
+                    self._latest = None
+                committed = time.perf_counter()
+                self._write(version, wire)
+                # flow control: wait for this version before sending the next (a rejection
+                # is found by check); admin answers once Envoy's main thread is free again
+                while self._applied() != _version_info(version):
                     with self._cond:
                         if self._closed:
                             return
                         self._cond.wait(self.POLL_S)
-                with self._cond:
-                    assert self._latest is not None
-                    version, wire = self._latest
-                    self._latest = None
-                self._write(version, wire)
-                committed = version
-                self.commits += 1
+                self.updates.append(EnvoyUpdate(version, committed, time.perf_counter()))
         except BaseException as exc:  # reported by deliver and check, in the caller
             with self._cond:
                 self._error = exc

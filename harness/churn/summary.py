@@ -66,6 +66,8 @@ class ChurnResult:
     disruption_requests: int = 0
     disruption_errors: int = 0
     disruption_examples: tuple[str, ...] = ()
+    envoy_updates_s: tuple[float, ...] = ()
+    """Each listener update Envoy took: renamed in until reported applied."""
     envoy_version: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -89,11 +91,20 @@ class ChurnResult:
             if c.kind in ACTIVATING and c.latency_s is not None and c.delivered_s is not None
         ]
 
+    def handover_latencies(self) -> list[float]:
+        """The control plane's share of activations: arrival until handed to the transport."""
+        return [
+            c.delivered_s
+            for c in self.changes
+            if c.kind in ACTIVATING and c.delivered_s is not None
+        ]
+
     def summary(self) -> dict[str, Any]:
         latencies = self.activation_latencies()
         removals = self.removal_latencies()
         durations = [p.duration_s for p in self.pushes]
         applies = self.apply_latencies()
+        handovers = self.handover_latencies()
 
         def q(values: Sequence[float], p: float) -> float | None:
             return quantile(values, p) if values else None
@@ -120,6 +131,10 @@ class ChurnResult:
             "push_p50_s": median(durations) if durations else None,
             "push_max_s": max(durations) if durations else None,
             "apply_p50_s": median(applies) if applies else None,
+            "handover_p50_s": q(handovers, 0.5),
+            "handover_p99_s": q(handovers, 0.99),
+            "envoy_updates": len(self.envoy_updates_s),
+            "envoy_update_p50_s": median(self.envoy_updates_s) if self.envoy_updates_s else None,
             "largest_batch": max((p.size for p in self.pushes), default=0),
             "disruption_errors": self.disruption_errors,
             "disruption_requests": self.disruption_requests,
@@ -132,6 +147,7 @@ class ChurnResult:
         data = self.summary()
         data["change_records"] = [asdict(c) for c in self.changes]
         data["push_records"] = [asdict(p) for p in self.pushes]
+        data["envoy_updates_s"] = list(self.envoy_updates_s)
         return data
 
 

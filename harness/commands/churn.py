@@ -93,10 +93,11 @@ def _arrivals(
     "document of a live run, or a gwbench results.json).",
 )
 @click.option(
-    "--apply-s",
+    "--update-s",
     type=float,
     default=None,
-    help="With --simulate on a results file without Envoy records: Envoy's apply time.",
+    help="With --simulate on a results file without Envoy records: seconds Envoy takes "
+    "to apply one listener update at the file's N.",
 )
 @click.option(
     "--check",
@@ -140,7 +141,7 @@ def command(
     mix: str | None,
     seed: int,
     simulate_from: Path | None,
-    apply_s: float | None,
+    update_s: float | None,
     check: bool,
     debounce_after: float,
     debounce_max: float,
@@ -170,7 +171,7 @@ def command(
     if simulate_from is not None:
         for shape in chosen_shapes:
             for impl in chosen:
-                model = load_model(simulate_from, impl, shape, apply_s)
+                model = load_model(simulate_from, impl, shape, update_s)
                 results.append(
                     simulate(
                         arrivals,
