@@ -9,7 +9,8 @@ the newest version handed over; a change is live when the first version holding 
 applied. Nothing runs or sleeps, so "50,000 Ingresses at 10 changes a second" takes seconds.
 
 The cost model comes from measurements: a live churn run's JSON (median push duration and
-median Envoy update time of one implementation, at its N), or a results file (``gwbench
+median Envoy update time of one implementation, at its N, and their measured spread, which
+the simulation draws from with its seed), or a results file (``gwbench
 run``: the ``ingress_update`` hot path's median at its largest N and its fitted scaling
 exponent; the update time from the file's per-host Envoy activation records, or given).
 Away from the measured N, times scale as ``(N / N0) ** exponent``.
@@ -18,6 +19,7 @@ Away from the measured N, times scale as ``(N / N0) ** exponent``.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from gwbench.harness.churn.debounce import DebounceSettings, SimClock, drive
 from gwbench.harness.churn.stream import Arrival
 from gwbench.harness.churn.summary import ACTIVATING, SCHEMA, ChangeRecord, ChurnResult, PushRecord
 from gwbench.results import load_results
+from gwbench.stats import median
 
 DEFAULT_PUSH_EXPONENT: Mapping[str, float] = {
     "baseline": 2.0,
@@ -59,12 +62,25 @@ class CostModel:
     push_exponent: float
     update_exponent: float
     source: str
+    push_spread: tuple[float, ...] = ()
+    """Measured push times over their median: each simulated push draws one (seeded), so
+    the simulation keeps the measured variation; empty: every push takes the median."""
+    update_spread: tuple[float, ...] = ()
 
-    def push_seconds(self, n: int) -> float:
-        return float(self.push_s * (max(n, 1) / self.ingresses) ** self.push_exponent)
+    def push_seconds(self, n: int, factor: float = 1.0) -> float:
+        return factor * float(self.push_s * (max(n, 1) / self.ingresses) ** self.push_exponent)
 
-    def update_seconds(self, n: int) -> float:
-        return float(self.update_s * (max(n, 1) / self.ingresses) ** self.update_exponent)
+    def update_seconds(self, n: int, factor: float = 1.0) -> float:
+        scale = (max(n, 1) / self.ingresses) ** self.update_exponent
+        return factor * float(self.update_s * scale)
+
+
+def spread(values: Sequence[float]) -> tuple[float, ...]:
+    """``values`` over their median."""
+    if not values:
+        return ()
+    middle = median(values)
+    return tuple(v / middle for v in values) if middle > 0 else ()
 
 
 def _read_json(path: Path) -> Any:
@@ -96,6 +112,8 @@ def model_from_churn(data: Mapping[str, Any], impl: str, shape: str, source: str
             DEFAULT_PUSH_EXPONENT[impl],
             UPDATE_EXPONENT,
             f"live churn run in {source} (N={int(result['ingresses']):,})",
+            spread([float(p["duration_s"]) for p in result.get("push_records", [])]),
+            spread([float(u) for u in result.get("envoy_updates_s", [])]),
         )
     raise InputError(f"holds no live {impl} result for shape {shape}", file=source)
 
@@ -131,6 +149,7 @@ def model_from_results(path: Path, impl: str, update_s: float | None) -> CostMod
         exponent if exponent is not None else DEFAULT_PUSH_EXPONENT[impl],
         UPDATE_EXPONENT,
         f"ingress_update in {source} (N={point.size:,})",
+        spread(point.timing.values),
     )
 
 
@@ -156,7 +175,7 @@ def load_model(path: Path, impl: str, shape: str, update_s: float | None = None)
 
 
 def envoy_timeline(
-    handed: Sequence[tuple[float, int]], model: CostModel
+    handed: Sequence[tuple[float, int]], model: CostModel, rng: random.Random | None = None
 ) -> tuple[list[float], list[float]]:
     """When each push's version (or a newer one holding it) was applied, and each update's
     time: Envoy applies one version at a time and, when free, takes the newest handed over
@@ -170,7 +189,8 @@ def envoy_timeline(
         last = first
         while last + 1 < len(handed) and handed[last + 1][0] <= start:
             last += 1
-        seconds = model.update_seconds(handed[last][1])
+        factor = rng.choice(model.update_spread) if rng and model.update_spread else 1.0
+        seconds = model.update_seconds(handed[last][1], factor)
         free = start + seconds
         updates.append(seconds)
         for k in range(first, last + 1):
@@ -197,12 +217,14 @@ def simulate(
     carried: dict[int, tuple[int, float]] = {}
     pushes: list[PushRecord] = []
     handed: list[tuple[float, int]] = []  # (handed over at, N) per push
+    rng = random.Random(f"gwbench-churn-simulate:{seed}")
 
     def push(number: int, batch: Sequence[_Item]) -> None:
         nonlocal size
         started = clock.now()
         size += sum(SIZE_CHANGE.get(item.arrival.kind, 0) for item in batch)
-        seconds = model.push_seconds(size)
+        factor = rng.choice(model.push_spread) if model.push_spread else 1.0
+        seconds = model.push_seconds(size, factor)
         clock.advance(seconds)
         for item in batch:
             carried[item.number] = (number, clock.now())
@@ -217,7 +239,7 @@ def simulate(
         settings=settings or DebounceSettings(),
         index=lambda item: item.number,
     )
-    applied, updates = envoy_timeline(handed, model)
+    applied, updates = envoy_timeline(handed, model, rng)
     records = []
     for item in items:
         arrival = item.arrival

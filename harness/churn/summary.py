@@ -170,6 +170,8 @@ COLUMNS = (
     "p99",
     "max",
     "seen",
+    "cp p99",
+    "envoy upd",
     "pushes",
     "push p50",
     "push max",
@@ -196,6 +198,8 @@ def table_rows(results: Sequence[ChurnResult]) -> list[tuple[str, ...]]:
                 format_seconds(s["p99_s"]),
                 format_seconds(s["max_s"]),
                 seen,
+                format_seconds(s["handover_p99_s"]),
+                format_seconds(s["envoy_update_p50_s"]),
                 str(s["pushes"]),
                 format_seconds(s["push_p50_s"]),
                 format_seconds(s["push_max_s"]),
@@ -208,7 +212,9 @@ def table_rows(results: Sequence[ChurnResult]) -> list[tuple[str, ...]]:
 
 
 def table_lines(results: Sequence[ChurnResult]) -> list[str]:
-    """A plain-text table: activation percentiles, pushes, disruption, per result."""
+    """A plain-text table: activation percentiles, pushes, disruption, per result.
+    ``cp p99``: the control plane's share (arrival until handed to the transport);
+    ``envoy upd``: Envoy's median time to apply one listener update."""
     rows = [COLUMNS, *table_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
