@@ -180,3 +180,28 @@ def test_a_file_that_is_no_cost_source_is_an_input_error(tmp_path: Path) -> None
     path.write_text("{")
     with pytest.raises(InputError, match="not JSON"):
         load_model(path, "optimized", "per-host")
+
+
+def test_a_cost_model_is_read_from_a_results_file(tmp_path: Path) -> None:
+    # GIVEN a results file whose ingress_update baseline scales as N^2, with per-host Envoy
+    # activation records
+    from report_data import results
+
+    from gwbench.results import write_results
+
+    envoy = ({"shape": "per-host", "ingresses": 200, "activation_s": 0.4},)
+    path = write_results(results(ingresses=200, envoy=envoy), tmp_path / "results.json")
+    # WHEN the baseline's cost model is read
+    model = load_model(path, "baseline", "per-host")
+    # THEN it is the median at the largest N, the fitted exponent and the Envoy update time
+    assert model.ingresses == 200
+    assert model.push_exponent == pytest.approx(2.0, abs=0.1)
+    assert model.update_s == pytest.approx(0.4)
+    assert len(model.push_spread) == 9
+    # AND without Envoy records the update time must be given
+    bare = write_results(results(ingresses=200), tmp_path / "bare.json")
+    with pytest.raises(InputError, match="--update-s"):
+        load_model(bare, "baseline", "per-host")
+    assert load_model(bare, "optimized", "per-host", 1.5).update_s == 1.5
+    with pytest.raises(InputError, match="no ingress_update timing for incremental"):
+        load_model(bare, "incremental", "per-host", 1.5)
