@@ -40,7 +40,7 @@ from gwbench.harness.churn.events import Event, IngressStore, Key, key_of, mater
 from gwbench.harness.churn.probes import DisruptionLoop, Seen, Target, Watcher
 from gwbench.harness.churn.sink import FileSink
 from gwbench.harness.churn.stream import Arrival
-from gwbench.harness.churn.summary import ChangeRecord, ChurnResult, PushRecord
+from gwbench.harness.churn.summary import SUPERSEDED, ChangeRecord, ChurnResult, PushRecord
 from gwbench.harness.envoy import adapt
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.harness.envoy.secrets import certificates, leaf_der
@@ -219,17 +219,15 @@ def run_live(
                     check_equal(reference.push(snapshot, touched), out, number, options.impl)
                 delivered = sink.deliver(out.parts)
                 sink.check()
-                targets: list[Target] = []
                 for event in batch:
                     for target in _targets(event, origin + event.at, prepared):
+                        # a host changed again before it showed: only the last change counts
                         earlier = pending_host.pop(target.host, None)
                         if earlier is not None:
-                            watcher.drop(earlier, "changed again before it was seen")
-                        targets = [t for t in targets if t.host != target.host]
-                        targets.append(target)
+                            watcher.drop(earlier, SUPERSEDED)
+                        watcher.add([target], delivered)
                         pending_host[target.host] = target.event
                     carried[event.number] = (number, delivered - (origin + event.at))
-                watcher.add(targets, delivered)
                 finished = time.perf_counter()
                 listener_bytes = (
                     len(out.parts.prefix)

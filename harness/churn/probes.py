@@ -75,8 +75,7 @@ class Watcher(threading.Thread):
         self._idle = threading.Event()
 
     def add(self, targets: Sequence[Target], delivered: float) -> None:
-        """Watch ``targets`` from ``delivered`` on; a host a later target removes in the same
-        batch is not waited for (it never exists on the data plane)."""
+        """Watch ``targets`` from ``delivered`` on."""
         with self._lock:
             for target in targets:
                 self._pending[target.event] = (target, delivered, delivered, "")

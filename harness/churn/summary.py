@@ -17,6 +17,7 @@ from gwbench.stats import median, quantile
 SCHEMA = "gwbench.churn/1"
 ACTIVATING = ("add", "add-custom", "rotate-certificate")
 """Kinds whose activation the data plane shows (a host answers with its own certificate)."""
+SUPERSEDED = "superseded: changed again before it was seen"
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,15 @@ class ChurnResult:
         return [c.latency_s for c in self.changes if c.kind == "delete" and c.latency_s is not None]
 
     def not_seen(self) -> int:
-        return sum(1 for c in self.changes if c.kind in ACTIVATING and c.latency_s is None)
+        """Activations never seen (a host changed again before it answered is not one)."""
+        return sum(
+            1
+            for c in self.changes
+            if c.kind in ACTIVATING and c.latency_s is None and c.note != SUPERSEDED
+        )
+
+    def superseded(self) -> int:
+        return sum(1 for c in self.changes if c.note == SUPERSEDED)
 
     def apply_latencies(self) -> list[float]:
         """Data plane's share of activations: seen minus handed over."""
@@ -121,6 +130,7 @@ class ChurnResult:
             "changes": len(self.changes),
             "activations": len(latencies),
             "not_seen": self.not_seen(),
+            "superseded": self.superseded(),
             "p50_s": q(latencies, 0.5),
             "p90_s": q(latencies, 0.9),
             "p99_s": q(latencies, 0.99),
