@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "gate": "gate",
     "envoy": "envoy",
     "merge": "merge",
+    "churn": "churn",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -40,6 +41,7 @@ SHORT_HELP: dict[str, str] = {
     "compare": "Regression table of two results files.",
     "gate": "Pull-request regression gate: base vs head in one job.",
     "envoy": "Measure domain activation latency on a real Envoy.",
+    "churn": "Activation latency and disruption under a stream of Ingress changes.",
 }
 
 

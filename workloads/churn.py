@@ -132,17 +132,29 @@ def add_ingress(
     return _copy(workload, ingresses, secrets), change
 
 
-def delete_ingress(workload: Workload, seed: int = 0) -> tuple[Workload, IngressDeleted]:
-    """One Ingress removed. Its Secret stays (cert-manager does not delete Secrets)."""
+def find_ingress(workload: Workload, namespace: str, name: str) -> int | None:
+    """Position of the Ingress ``namespace/name`` in ``workload.ingresses`` (None: absent)."""
+    for i, ingress in enumerate(workload.ingresses):
+        if _name(ingress) == name and _namespace(ingress) == namespace:
+            return i
+    return None
+
+
+def delete_ingress(
+    workload: Workload, seed: int = 0, *, index: int | None = None
+) -> tuple[Workload, IngressDeleted]:
+    """One Ingress removed (the one at ``index``, else one chosen by ``seed``). Its Secret
+    stays (cert-manager does not delete Secrets)."""
     _require(workload, "delete an Ingress")
-    index = _rng("delete", seed).randrange(len(workload.ingresses))
+    if index is None:
+        index = _rng("delete", seed).randrange(len(workload.ingresses))
     ingress = workload.ingresses[index]
     ingresses = workload.ingresses[:index] + workload.ingresses[index + 1 :]
     change = IngressDeleted(_namespace(ingress), _name(ingress), tuple(_hosts(ingress)), index)
     return _copy(workload, ingresses, list(workload.secrets)), change
 
 
-def _pick_routed(workload: Workload, operation: str, seed: int) -> int:
+def _pick_routed(workload: Workload, operation: str, seed: int, index: int | None = None) -> int:
     candidates = [
         i
         for i, ingress in enumerate(workload.ingresses)
@@ -154,13 +166,24 @@ def _pick_routed(workload: Workload, operation: str, seed: int) -> int:
     ]
     if not candidates:
         raise InputError(f"cannot {operation}: no Ingress has a host with paths")
+    if index is not None:
+        if index not in candidates:
+            ingress = workload.ingresses[index]
+            raise InputError(
+                f"cannot {operation}: Ingress {_namespace(ingress)}/{_name(ingress)} has no "
+                "host with paths"
+            )
+        return index
     return candidates[_rng(operation, seed).randrange(len(candidates))]
 
 
-def change_path(workload: Workload, seed: int = 0) -> tuple[Workload, IngressChanged]:
-    """The first path of one Ingress changed (``/`` becomes ``/app``, anything else ``/``)."""
+def change_path(
+    workload: Workload, seed: int = 0, *, index: int | None = None
+) -> tuple[Workload, IngressChanged]:
+    """The first path of one Ingress (at ``index``, else chosen by ``seed``) changed (``/``
+    becomes ``/app``, anything else ``/``)."""
     _require(workload, "change a path")
-    index = _pick_routed(workload, "change a path", seed)
+    index = _pick_routed(workload, "change a path", seed, index)
     ingress = workload.ingresses[index].model_copy(deep=True)
     assert ingress.spec and ingress.spec.rules and ingress.spec.rules[0].http
     path = ingress.spec.rules[0].http.paths[0]
@@ -183,11 +206,14 @@ def change_path(workload: Workload, seed: int = 0) -> tuple[Workload, IngressCha
     return _copy(workload, ingresses, list(workload.secrets)), change
 
 
-def change_backend(workload: Workload, seed: int = 0) -> tuple[Workload, IngressChanged]:
-    """The backend port of one Ingress's first path changed to another common port."""
+def change_backend(
+    workload: Workload, seed: int = 0, *, index: int | None = None
+) -> tuple[Workload, IngressChanged]:
+    """The backend port of one Ingress's first path (at ``index``, else chosen by ``seed``)
+    changed to another common port."""
     _require(workload, "change a backend")
     rng = _rng("change a backend", seed)
-    index = _pick_routed(workload, "change a backend", seed)
+    index = _pick_routed(workload, "change a backend", seed, index)
     ingress = workload.ingresses[index].model_copy(deep=True)
     assert ingress.spec and ingress.spec.rules and ingress.spec.rules[0].http
     service = ingress.spec.rules[0].http.paths[0].backend.service
@@ -212,12 +238,17 @@ def change_backend(workload: Workload, seed: int = 0) -> tuple[Workload, Ingress
 
 
 def rotate_certificate(
-    workload: Workload, seed: int = 0, *, rename: bool = False
+    workload: Workload,
+    seed: int = 0,
+    *,
+    rename: bool = False,
+    secret: tuple[str, str] | None = None,
 ) -> tuple[Workload, CertificateRotated]:
     """A custom domain's certificate renewed: new key and certificate for the same hosts.
 
-    ``rename=True`` also gives the Secret a new name and points the Ingresses that named the
-    old one at it (the old Secret is replaced in the list).
+    ``secret`` (namespace, name) names the Secret to renew; by default one in use is chosen
+    by ``seed``. ``rename=True`` also gives the Secret a new name and points the Ingresses
+    that named the old one at it (the old Secret is replaced in the list).
     """
     referenced: dict[tuple[str, str], list[int]] = {}
     for i, ingress in enumerate(workload.ingresses):
@@ -233,6 +264,18 @@ def rotate_certificate(
         raise InputError("cannot rotate a certificate: no custom-domain TLS Secret is in use")
     rng = _rng("rotate", seed)
     secret_index = candidates[rng.randrange(len(candidates))]
+    if secret is not None:
+        named = [
+            i
+            for i in candidates
+            if (_namespace(workload.secrets[i]), _name(workload.secrets[i])) == secret
+        ]
+        if not named:
+            raise InputError(
+                f"cannot rotate a certificate: Secret {secret[0]}/{secret[1]} is not a "
+                "custom-domain TLS Secret in use"
+            )
+        secret_index = named[0]
     old = workload.secrets[secret_index]
     namespace, old_name = _namespace(old), _name(old)
     users = referenced[(namespace, old_name)]

@@ -1,0 +1,204 @@
+"""Where a push goes: the seam between the control plane and the data plane.
+
+:class:`ConfigSink` is what the churn loop needs from a transport: hand over the listener a
+push built, and say when it was handed over. :class:`FileSink` is the one written today: the
+local Envoy of :mod:`gwbench.harness.envoy.session` over filesystem LDS (the listener file
+replaced by rename, certificates as static SDS secrets). Every push sends the whole listener
+(state of the world), whichever control plane built it, with one update in flight at a
+time as over xDS; the incremental control plane's
+``delta_bytes`` says what a delta transport would have sent instead.
+
+Localizing (SDS references made static, RDS made inline direct responses, the address made
+loopback, :mod:`gwbench.harness.envoy.adapt`; the patched-in Wasm plugins dropped) is
+cached per chain by its bytes, so it costs every control plane the same: the chains a push
+did not change are not localized again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
+from envoy.service.discovery.v3 import discovery_pb2
+from google.protobuf import any_pb2
+
+from gwbench.errors import HarnessError
+from gwbench.harness.churn.controlplane import ListenerParts, entry, frame_of
+from gwbench.harness.envoy import adapt
+from gwbench.harness.envoy.session import LocalEnvoy
+from gwbench.harness.envoy.xds_files import LISTENER_TYPE
+
+VERSION_STAT = "listener_manager.lds.version_text"
+
+WASM_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+
+
+def without_wasm(chain: listener_components_pb2.FilterChain) -> None:
+    """Drop the Wasm HTTP filters the EnvoyFilter patches inserted (Higress plugins loaded
+    from ``/etc/wasm/*.wasm``, which a local Envoy does not have): Envoy would reject the
+    listener. Everything else the patches did stays."""
+    for network_filter in chain.filters:
+        if not network_filter.typed_config.type_url.endswith(adapt.HCM_TYPE):
+            continue
+        manager = adapt.connection_manager(chain)
+        kept = [f for f in manager.http_filters if f.typed_config.type_url != WASM_TYPE]
+        if len(kept) != len(manager.http_filters):
+            del manager.http_filters[:]
+            manager.http_filters.extend(kept)
+            network_filter.typed_config.Pack(manager, deterministic=True)
+
+
+@dataclass(frozen=True)
+class EnvoyUpdate:
+    """One listener version Envoy took: renamed in at ``committed``, reported applied at
+    ``applied`` (``perf_counter`` times)."""
+
+    version: int
+    committed: float
+    applied: float
+
+
+def _version_info(version: int) -> str:
+    """Distinct from the versions :class:`LocalEnvoy` wrote before the run."""
+    return f"churn-{version}"
+
+
+class ConfigSink(Protocol):
+    def deliver(self, parts: ListenerParts) -> float:
+        """Hand the listener to the transport; returns the clock time (``perf_counter``) it
+        was handed over. The transport sends it when the data plane can take it."""
+        ...
+
+    def check(self) -> None:
+        """Raise if the data plane rejected an update or died."""
+        ...
+
+
+class FileSink:
+    """Filesystem LDS into a :class:`LocalEnvoy`, one update in flight at a time.
+
+    Like an xDS server, which sends a type's next response only once Envoy has ACKed or
+    NACKed the previous one (and merges what changed meanwhile into it), a sender thread
+    renames the newest listener into Envoy's watched folder only when Envoy reports the
+    previous version applied (admin text readout ``listener_manager.lds.version_text``).
+    Listeners handed over meanwhile are replaced by the newest: Envoy never works through a
+    backlog of stale versions.
+    """
+
+    POLL_S = 0.01
+
+    def __init__(self, envoy: LocalEnvoy) -> None:
+        self.envoy = envoy
+        self._chains: dict[bytes, bytes] = {}
+        self._frames: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self._cond = threading.Condition()
+        self._latest: tuple[int, bytes] | None = None
+        self._version = 0
+        self._applied_wanted = 0
+        self._closed = False
+        self._error: BaseException | None = None
+        self.updates: list[EnvoyUpdate] = []
+        self._sender = threading.Thread(target=self._send_loop, name="gwbench-churn-sink")
+        self._sender.daemon = True
+        self._sender.start()
+
+    # localizing --------------------------------------------------------------------------
+    def _chain(self, chain: bytes) -> bytes:
+        local = self._chains.get(chain)
+        if local is None:
+            message = adapt.localize_chain(listener_components_pb2.FilterChain.FromString(chain))
+            without_wasm(message)
+            local = message.SerializeToString(deterministic=True)
+            self._chains[chain] = local
+        return local
+
+    def _frame(self, prefix: bytes, suffix: bytes) -> tuple[bytes, bytes]:
+        local = self._frames.get((prefix, suffix))
+        if local is None:
+            frame = listener_pb2.Listener.FromString(prefix + suffix)
+            local = frame_of(adapt.localize_listener(frame, self.envoy.port))
+            self._frames[(prefix, suffix)] = local
+        return local
+
+    def localize(self, parts: ListenerParts) -> bytes:
+        """The wire bytes of the listener as the local Envoy serves it."""
+        prefix, suffix = self._frame(parts.prefix, parts.suffix)
+        chains = [self._chain(c) for c in parts.chains]
+        live = set(parts.chains)
+        if len(self._chains) > 2 * len(live) + 64:
+            self._chains = {c: v for c, v in self._chains.items() if c in live}
+        return b"".join([prefix, *(entry(c) for c in chains), suffix])
+
+    # delivering --------------------------------------------------------------------------
+    def deliver(self, parts: ListenerParts) -> float:
+        wire = self.localize(parts)
+        with self._cond:
+            self._raise_error()
+            self._version += 1
+            self._latest = (self._version, wire)
+            self._cond.notify_all()
+        return time.perf_counter()
+
+    def _applied(self) -> str:
+        text = self.envoy.admin.get(f"/stats?filter={VERSION_STAT}&type=TextReadouts")
+        return text.partition(":")[2].strip().strip('"')
+
+    def _send_loop(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._latest is None and not self._closed:
+                        self._cond.wait()
+                    if self._closed or self._latest is None:
+                        return
+                    version, wire = self._latest
+                    self._latest = None
+                committed = time.perf_counter()
+                self._write(version, wire)
+                # flow control: wait for this version before sending the next (a rejection
+                # is found by check); admin answers once Envoy's main thread is free again
+                while self._applied() != _version_info(version):
+                    with self._cond:
+                        if self._closed:
+                            return
+                        self._cond.wait(self.POLL_S)
+                self.updates.append(EnvoyUpdate(version, committed, time.perf_counter()))
+        except BaseException as exc:  # reported by deliver and check, in the caller
+            with self._cond:
+                self._error = exc
+
+    def _write(self, version: int, wire: bytes) -> None:
+        lds = self.envoy.lds
+        assert lds is not None
+        resource = any_pb2.Any(type_url=LISTENER_TYPE, value=wire)
+        response = discovery_pb2.DiscoveryResponse(
+            version_info=_version_info(version), type_url=LISTENER_TYPE, resources=[resource]
+        )
+        staged = lds.directory / ".churn.next.pb"
+        staged.write_bytes(response.SerializeToString(deterministic=True))
+        os.rename(staged, lds.path)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
+
+    def check(self) -> None:
+        self.envoy.check()
+        with self._cond:
+            self._raise_error()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._sender.join(timeout=5)
+
+    def __enter__(self) -> FileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
