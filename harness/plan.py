@@ -348,25 +348,32 @@ class Plan:
         return self.sizes[-1]
 
     def benchmarks(self) -> list[BenchmarkKey]:
-        """Plan order: hot path, then size ascending, then implementation."""
+        """Plan order: hot path, then size ascending, then implementation; an
+        implementation only at the sizes it runs at (its registry ``max_size``)."""
         return [
             BenchmarkKey(hp.name, impl.name, size)
             for hp in self.hotpaths
             for size in self.sizes
-            for impl in hp.implementations
+            for impl in hp.implementations_at(size)
         ]
 
-    def implementations(self) -> list[tuple[HotPath, str]]:
-        return [(hp, impl.name) for hp in self.hotpaths for impl in hp.implementations]
+    def implementations(self, size: int | None = None) -> list[tuple[HotPath, str]]:
+        """Every implementation that runs at ``size`` (``None``: at one size or more)."""
+        sizes = self.sizes if size is None else (size,)
+        return [
+            (hp, impl.name)
+            for hp in self.hotpaths
+            for impl in hp.implementations
+            if any(impl.runs_at(s) for s in sizes)
+        ]
 
     def total_steps(self) -> int:
         """Steps of the progress bar: one check per hot path and size, one per benchmark
-        (when its rounds are done), profile and memory measurement."""
+        (when its rounds are done), profile (at N) and memory measurement."""
         checks = len(self.hotpaths) * len(self.sizes)
-        impls = len(self.implementations())
         return (
             checks
             + len(self.benchmarks())
-            + (impls if self.profile else 0)
-            + (impls if self.memory else 0)
+            + (len(self.implementations(self.n)) if self.profile else 0)
+            + (len(self.implementations()) if self.memory else 0)
         )

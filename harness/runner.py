@@ -199,6 +199,7 @@ class _State:
                         profile=self.profiles.get((hp.name, impl.name)),
                         memory=self.memory.get((hp.name, impl.name)),
                         scaling=point_fits(points) if points else (),
+                        max_size=impl.max_size,
                     )
                 )
             hotpaths.append(
@@ -449,24 +450,31 @@ class _Run:
     # ---------------------------------------------------------------- profiles, memory
     def side(self) -> None:
         """Profiles (py-spy, time-capped, at N) and memory (memray, at N or the largest
-        size that fits the mode's limit) of every implementation, in the pool."""
+        size that fits the mode's limit) of every implementation, in the pool. An
+        implementation whose registry limit (``max_size``) is below N is not profiled;
+        its memory is measured at the largest size it runs at."""
         jobs: list[Callable[[], Callable[[], None]]] = []
         n = self.plan.n
         for hp in self.plan.hotpaths:
             for impl in hp.implementations:
+                sizes = [s for s in self.plan.sizes if impl.runs_at(s)]
+                if not sizes:
+                    continue
+                profiled = self.plan.profile and impl.runs_at(n)
                 files: profile.MemoryFiles | None = None
                 if self.plan.memory:
-                    sizes = list(self.plan.sizes)
                     ests = [self.memory_estimate(hp.name, impl.name, s) for s in sizes]
                     at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
                     est = ests[sizes.index(at)]
-                    if self.plan.profile and at == n:
+                    if note is None and at < n:
+                        note = f"measured at N={at}: not run above N={impl.max_size} (max_size)"
+                    if profiled and at == n:
                         files = profile.MemoryFiles.for_spec(
                             self.cache, self.spec(hp.name, impl.name, n)
                         )
                     else:
                         jobs.append(self.memory_job(hp.name, impl.name, at, note, est))
-                if self.plan.profile:
+                if profiled:
                     jobs.append(self.profile_job(hp.name, impl.name, files))
         if jobs:
             self.progress.describe(f"profiles and memory: {len(jobs)} worker(s)")
@@ -560,17 +568,15 @@ class _Run:
         costs: list[tuple[HotPath, int, plan.GroupCost]] = []
         for hp in self.plan.hotpaths:
             for size in sorted(self.plan.sizes, reverse=True):
-                points = [
-                    self.state.points[plan.BenchmarkKey(hp.name, i.name, size)]
-                    for i in hp.implementations
-                ]
+                at = hp.implementations_at(size)
+                points = [self.state.points[plan.BenchmarkKey(hp.name, i.name, size)] for i in at]
                 setup = self.load_inputs_seconds(hp.name, size) + sum(
                     p.specialize_seconds for p in points
                 )
                 counted = self.check_counts(hp, size)
                 impls = tuple(
                     plan.ImplCost(i.name, p.call_seconds, counted)
-                    for i, p in zip(hp.implementations, points, strict=True)
+                    for i, p in zip(at, points, strict=True)
                 )
                 costs.append((hp, size, plan.GroupCost(hp.name, size, setup, impls)))
         # a round's process serves every size of its hot path: its start is shared
@@ -593,7 +599,7 @@ class _Run:
         nothing to such calls), so the check pairs as a round of its own."""
         return all(
             self.state.points[plan.BenchmarkKey(hp.name, i.name, size)].check_value
-            for i in hp.implementations
+            for i in hp.implementations_at(size)
         )
 
     def warn_over_budget(self, floors: dict[str, float]) -> None:
@@ -661,13 +667,13 @@ class _Run:
                 errors.setdefault((name, size), f"{why} (see {log.relative_to(self.out)})")
             for g in active:
                 spent[g.size] = spent.get(g.size, 0.0) + time.monotonic() - t0
-                for impl in hp.implementations:
+                for impl in hp.implementations_at(g.size):
                     values.setdefault((impl.name, g.size), []).append(
                         got.values.get((impl.name, g.size), [])
                     )
             self.record_rounds(hp, groups, values, spent, speedups=index == rounds - 1)
         for g in groups:
-            for impl in hp.implementations:
+            for impl in hp.implementations_at(g.size):
                 key = plan.BenchmarkKey(hp.name, impl.name, g.size)
                 failed = errors.get((impl.name, g.size))
                 if failed is not None:
@@ -685,7 +691,9 @@ class _Run:
         """What the next round asks of ``group``: every implementation that has not
         failed at its size."""
         impls = group.settings.impls
-        names = [i.name for i in hp.implementations if (i.name, group.size) not in errors]
+        names = [
+            i.name for i in hp.implementations_at(group.size) if (i.name, group.size) not in errors
+        ]
         calls = {
             n: self.state.points[plan.BenchmarkKey(hp.name, n, group.size)].call_seconds
             for n in names
@@ -712,7 +720,7 @@ class _Run:
         warn, fail = verdict_thresholds(hp.name)
         thresholds = Thresholds(no_change=warn, fail=fail)
         for g in groups:
-            for impl in hp.implementations:
+            for impl in hp.implementations_at(g.size):
                 key = plan.BenchmarkKey(hp.name, impl.name, g.size)
                 point = self.state.points[key]
                 rounds = values.get((impl.name, g.size), [])

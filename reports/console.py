@@ -1,7 +1,9 @@
 """The table ``gwbench run`` prints at the end: results in, lines out (80 columns).
 
 One row per hot path and implementation at N: the median time per call, the speedup over
-the baseline with its interval, and the verdict (:mod:`gwbench.verdicts`). A slower
+the baseline with its interval at the level the results carry, and the verdict
+(:mod:`gwbench.verdicts`); an implementation whose size limit is below N reads ``not run``,
+with the limit under the table. A slower
 implementation reads ``SLOWER !`` so that it stands out in a plain CI log; the thresholds
 behind the verdicts close the table. Built from the same :mod:`reports.view` summary as the
 HTML and markdown reports, as a list of lines (pyperf's formatters do the same).
@@ -37,6 +39,9 @@ def _rows(summary: v.Summary) -> list[tuple[str, ...]]:
             continue
         for row in top.rows:
             name = hp.name  # on every row: a CI log is read with grep
+            if row.not_run_above is not None:
+                rows.append((name, row.implementation, "not run", "", "", ""))
+                continue
             if row.error is not None:
                 rows.append((name, row.implementation, "failed", "", "", ""))
                 continue
@@ -111,6 +116,11 @@ def render_console(results: Results, *, width: int = WIDTH) -> list[str]:
         )
     lines.append("")
     lines += _table(_rows(summary), width, header)
+    lines += [
+        _clip(f"{hp.name} {impl}: not run above N={limit:,} (its size limit)", width)
+        for hp in summary.hotpaths
+        for impl, limit in hp.limits
+    ]
     lines.append("")
     lines += textwrap.wrap(
         f"speedup = baseline median / implementation median, with its {levels or '–'} "

@@ -137,12 +137,12 @@ def fit_caveat(exponent: float | None, r_squared: float | None, sizes: int) -> s
 
 
 def speedup_verdict(s: Speedup, thresholds: Thresholds = THRESHOLDS) -> Verdict:
-    """The speedup's own verdict when the results carry one, else the ladder of
+    """The speedup's own verdict when the results carry one (results written before
+    verdicts have ``None``), else the ladder of
     :func:`gwbench.verdicts.classify` applied to its interval (``ratio`` is baseline over
     implementation, so the log-ratio of the new side over the old is ``-ln ratio``)."""
-    recorded = getattr(s, "verdict", None)  # a field of newer results
     for verdict in VERDICTS:
-        if recorded == verdict:
+        if s.verdict == verdict:
             return verdict
     if min(s.ratio, s.ci_low, s.ci_high) <= 0:
         return "inconclusive"
@@ -263,6 +263,8 @@ class TimingRow:
     peak_memory_bytes: int | None
     allocations: int | None
     error: str | None
+    not_run_above: int | None = None
+    """The implementation's size limit when this size is above it: no point here."""
 
     @property
     def relative_iqr(self) -> float | None:
@@ -406,6 +408,9 @@ class HotPathView:
     speedups: tuple[SpeedupView, ...]
     """Non-baseline implementations at N."""
     profiles: tuple[ProfileRef, ...]
+    limits: tuple[tuple[str, int], ...] = ()
+    """(implementation, its ``max_size``) for each implementation not run at the largest
+    size (its registry size limit)."""
 
     @property
     def fix(self) -> str | None:
@@ -501,7 +506,7 @@ def summarize(results: Results) -> Summary:
 
 def workload_view(results: Results) -> WorkloadView:
     w = results.workload
-    warnings = getattr(w, "warnings", ()) or ()
+    warnings = w.warnings
     return WorkloadView(
         source=w.source,
         ingresses=w.ingresses,
@@ -626,6 +631,37 @@ def _timing_row(hp: HotPathResult, impl: ImplementationResult, point: Point) -> 
     )
 
 
+def _not_run_row(impl: ImplementationResult, size: int, limit: int) -> TimingRow:
+    return TimingRow(
+        implementation=impl.name,
+        kind=impl.kind,
+        size=size,
+        median=None,
+        iqr=None,
+        minimum=None,
+        maximum=None,
+        n_values=0,
+        reduced=False,
+        processes=None,
+        loops=None,
+        speedup=None,
+        peak_memory_bytes=None,
+        allocations=None,
+        error=None,
+        not_run_above=limit,
+    )
+
+
+def _row(hp: HotPathResult, impl: ImplementationResult, size: int) -> TimingRow | None:
+    """``impl``'s row at ``size``: its point, or that it is not run at this size."""
+    point = impl.point(size)
+    if point is not None:
+        return _timing_row(hp, impl, point)
+    if impl.max_size is not None and size > impl.max_size:
+        return _not_run_row(impl, size, impl.max_size)
+    return None
+
+
 def _profile_ref(impl: ImplementationResult, profile: Profile | None) -> ProfileRef:
     calls = profile.calls if profile is not None else None
     point = impl.point(profile.size) if profile is not None else None
@@ -654,11 +690,7 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
     groups = tuple(
         SizeGroup(
             size=size,
-            rows=tuple(
-                _timing_row(hp, impl, point)
-                for impl in impls
-                if (point := impl.point(size)) is not None
-            ),
+            rows=tuple(row for impl in impls if (row := _row(hp, impl, size)) is not None),
         )
         for size in sizes
     )
@@ -721,6 +753,9 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
         series=series,
         speedups=speedups,
         profiles=tuple(_profile_ref(i, i.profile) for i in impls),
+        limits=tuple(
+            (i.name, i.max_size) for i in impls if i.max_size is not None and i.max_size < top
+        ),
     )
 
 

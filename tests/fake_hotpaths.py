@@ -10,7 +10,8 @@ mismatch that only a smaller sweep size shows). ``fake_pickled``: ``fake_search`
 ``specialize`` step and inputs the workers load pickled. ``fake_flaky``: a twin that
 crashes in benchmark workers. ``fake_slow``: ``fake_search`` whose baseline also keeps
 the CPU busy for :data:`SLOW_SECONDS` per call (a call long enough to be profiled from
-the equivalence check).
+the equivalence check). ``fake_limited``: ``fake_search`` with a third, quadratic
+implementation that runs only up to :data:`LIMIT` names (its registry ``max_size``).
 """
 
 from __future__ import annotations
@@ -175,4 +176,24 @@ FAKE_SLOW = _toy(
     mapped_then_spin,
     mapped,
     ("lookups", "dict_builds"),
+)
+
+
+LIMIT = 20
+"""``fake_limited``'s ``quadratic`` runs up to this N."""
+
+FAKE_LIMITED = register(
+    HotPath(
+        name="fake_limited",
+        title="Toy name lookup with a size-limited variant",
+        models="nothing real: a test double for the harness",
+        make_inputs=make_inputs,
+        implementations=(
+            Implementation("baseline", "baseline", scan, "tests.fake_hotpaths"),
+            Implementation("optimized", "optimized", mapped, "tests.fake_hotpaths"),
+            Implementation("quadratic", "optimized", scan, "tests.fake_hotpaths", LIMIT),
+        ),
+        compare=compare,
+        counters=FAKE_SEARCH.counters,
+    )
 )

@@ -325,3 +325,44 @@ def test_ctrl_c_keeps_finished_benchmarks_and_kills_workers(tmp_path: Path) -> N
             if str(out_dir).encode() in cmdline:
                 survivors.append(pid)
     assert survivors == []
+
+
+def test_an_implementation_runs_only_up_to_its_size_limit(
+    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a hot path whose `quadratic` implementation runs only up to N=20
+    import fake_hotpaths
+
+    limit = fake_hotpaths.LIMIT
+    out_dir = tmp_path / "run"
+    # WHEN `gwbench run` sweeps 10, 20 and 40 Ingresses
+    code, out, err = gwbench(
+        [
+            *("run", "-n", "40", "--sizes", f"10,{limit}", "--hotpath", "fake_limited"),
+            *("--quick", "-o", str(out_dir)),
+        ],
+        capsys,
+    )
+    # THEN the run completes; `quadratic` is timed, checked and measured only up to 20
+    assert code == 0, err
+    res = load_results(out_dir / "results.json")
+    assert res.run.status == "complete", res.run.reason
+    hp = res.hotpaths[0]
+    quad = hp.implementation("quadratic")
+    assert quad is not None and quad.max_size == limit
+    assert [p.size for p in quad.points] == [10, limit]
+    assert all(p.timing is not None for p in quad.points)
+    assert quad.profile is None  # profiles are taken at N only
+    assert quad.memory is not None and quad.memory.size == limit
+    assert f"not run above N={limit}" in str(quad.memory.note)
+    assert {s.size for s in hp.speedups if s.implementation == "quadratic"} == {10, limit}
+    assert hp.speedup("optimized", 40) is not None
+    optimized = hp.implementation("optimized")
+    assert optimized is not None and optimized.max_size is None
+    assert [p.size for p in optimized.points] == [10, limit, 40]
+    assert not list((out_dir / "pyperf" / "fake_limited").glob("quadratic-N40*"))
+    # and the report and the console say where it stops
+    html = (out_dir / "report.html").read_text()
+    assert f"not run above N={limit}" in html
+    assert re.search(r"fake_limited\s+quadratic\s+not run\n", out)
+    assert f"fake_limited quadratic: not run above N={limit} (its size limit)" in out
