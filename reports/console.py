@@ -124,7 +124,7 @@ def render_console(results: Results, *, width: int = WIDTH) -> list[str]:
     lines.append("")
     lines += textwrap.wrap(
         f"speedup = baseline median / implementation median, with its {levels or '–'} "
-        f"bootstrap CI. Verdicts: {summary.thresholds}.",
+        f"CI over the paired rounds. Verdicts: {summary.thresholds}.",
         width,
     )
     return lines

@@ -111,12 +111,12 @@ def fmt_percent(value: float | None) -> str:
 
 
 def fmt_level(confidence: float) -> str:
-    """A confidence level: ``95%``."""
+    """A confidence level: ``99%``."""
     return f"{confidence * 100:.0f}%"
 
 
 def fmt_ci(confidence: float, low: float, high: float) -> str:
-    """An interval, stated the same way in every output: ``95% CI 1.80×–2.10×``."""
+    """An interval, stated the same way in every output: ``99% CI 1.80×–2.10×``."""
     return f"{fmt_level(confidence)} CI {fmt_speedup(low)}–{fmt_speedup(high)}"
 
 

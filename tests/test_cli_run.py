@@ -19,6 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness_fakes
 
 from gwbench.harness.cli import main
+from gwbench.harness.summary_file import STEP_SUMMARY_ENV, append_step_summary
+from gwbench.reports.view import fmt_level
 from gwbench.results import load_results
 
 
@@ -328,13 +330,18 @@ def test_ctrl_c_keeps_finished_benchmarks_and_kills_workers(tmp_path: Path) -> N
 
 
 def test_an_implementation_runs_only_up_to_its_size_limit(
-    fakes: None, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    fakes: None,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a hot path whose `quadratic` implementation runs only up to N=20
     import fake_hotpaths
 
     limit = fake_hotpaths.LIMIT
     out_dir = tmp_path / "run"
+    step_summary = tmp_path / "step-summary.md"
+    monkeypatch.setenv(STEP_SUMMARY_ENV, str(step_summary))
     # WHEN `gwbench run` sweeps 10, 20 and 40 Ingresses
     code, out, err = gwbench(
         [
@@ -361,8 +368,60 @@ def test_an_implementation_runs_only_up_to_its_size_limit(
     assert optimized is not None and optimized.max_size is None
     assert [p.size for p in optimized.points] == [10, limit, 40]
     assert not list((out_dir / "pyperf" / "fake_limited").glob("quadratic-N40*"))
-    # and the report and the console say where it stops
+    # and the report and the console say where it stops, and state the intervals' level
+    level = fmt_level(hp.speedups[0].confidence)
+    assert level == "99%" and f"{level} CI" in out and "95%" not in out
     html = (out_dir / "report.html").read_text()
+    assert f"{level} CI" in html and "95%" not in html
     assert f"not run above N={limit}" in html
     assert re.search(r"fake_limited\s+quadratic\s+not run\n", out)
     assert f"fake_limited quadratic: not run above N={limit} (its size limit)" in out
+    # and the job's step summary got run's markdown summary
+    assert "fake_limited" in step_summary.read_text()
+
+
+def test_the_step_summary_is_appended_to_and_a_failure_is_only_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN no $GITHUB_STEP_SUMMARY (conftest unsets it) WHEN a summary is appended
+    append_step_summary("ignored")
+    # THEN nothing is written anywhere
+    assert not list(tmp_path.iterdir())
+    # GIVEN a summary file that holds a previous step's text WHEN two summaries are appended
+    target = tmp_path / "summary.md"
+    target.write_text("earlier step\n")
+    monkeypatch.setenv(STEP_SUMMARY_ENV, str(target))
+    append_step_summary("first")
+    append_step_summary("second")
+    # THEN both follow the earlier text, one per line
+    assert target.read_text() == "earlier step\nfirst\nsecond\n"
+    # GIVEN a path that cannot be appended to (a directory) THEN a warning, no exception
+    monkeypatch.setenv(STEP_SUMMARY_ENV, str(tmp_path))
+    append_step_summary("lost")
+    assert f"gwbench: warning: cannot append to ${STEP_SUMMARY_ENV}" in capsys.readouterr().err
+
+
+def test_no_test_sees_the_job_s_step_summary() -> None:
+    """Run by the test below with $GITHUB_STEP_SUMMARY set: the conftest fixture unsets it."""
+    assert STEP_SUMMARY_ENV not in os.environ
+
+
+def test_the_step_summary_of_the_job_running_the_tests_is_left_alone(tmp_path: Path) -> None:
+    # GIVEN a CI job's step summary in the environment of a pytest run
+    summary = tmp_path / "job-summary.md"
+    env = {**os.environ, STEP_SUMMARY_ENV: str(summary)}
+    # WHEN a test that checks the environment runs there
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"),
+            f"{__file__}::test_no_test_sees_the_job_s_step_summary",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # THEN the variable was unset inside the test (it passed) and the file never written
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "1 passed" in proc.stdout
+    assert not summary.exists()

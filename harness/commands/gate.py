@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 from datetime import datetime
@@ -22,13 +21,13 @@ from gwbench.harness.gate import (
     thresholds,
     worktree,
 )
+from gwbench.harness.summary_file import append_step_summary as _append_step_summary
 from gwbench.results import write_results
 from gwbench.workloads.model import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from gwbench.reports.regression import Comparison
 
-STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 GATE_FILE = "gate.json"
 SUMMARY_FILE = "summary.md"
 REPORT_FILE = "report.html"
@@ -237,20 +236,6 @@ def _gate(
         click.echo(f"gwbench: error: cannot write the HTML report: {report_error}", err=True)
         sys.exit(outcome.exit_code or EXIT_HARNESS)
     sys.exit(outcome.exit_code)
-
-
-def _append_step_summary(text: str) -> None:
-    target = os.environ.get(STEP_SUMMARY_ENV)
-    if not target:
-        return
-    try:
-        with open(target, "a", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-    except OSError as exc:
-        click.echo(
-            f"gwbench: warning: cannot append to ${STEP_SUMMARY_ENV}: {exc.strerror or exc}",
-            err=True,
-        )
 
 
 def comparison(outcome: engine.GateOutcome) -> Comparison:

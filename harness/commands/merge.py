@@ -332,10 +332,10 @@ def command(
     _, warning = reporting.write_report(merged.results, report_path)
     if warning:
         click.echo(f"gwbench: warning: {warning}", err=True)
-    from gwbench.harness.commands.gate import _append_step_summary
+    from gwbench.harness.summary_file import append_step_summary
     from gwbench.reports.markdown import render_markdown
 
-    _append_step_summary(render_markdown(merged.results))
+    append_step_summary(render_markdown(merged.results))
     if as_json:
         click.echo(json.dumps(_document(merged, shards, results_path, report_path), indent=1))
         return

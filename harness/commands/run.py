@@ -174,10 +174,10 @@ def _report(results: Results, path: Path) -> None:
     _, warning = reporting.write_report(results, path)
     if warning:
         click.echo(f"gwbench: warning: {warning}", err=True)
-    from gwbench.harness.commands.gate import _append_step_summary
+    from gwbench.harness.summary_file import append_step_summary
     from gwbench.reports.markdown import render_markdown
 
-    _append_step_summary(render_markdown(results))
+    append_step_summary(render_markdown(results))
 
 
 def write_flame_artefacts(results: Results, out_dir: Path) -> list[str]:
