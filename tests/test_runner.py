@@ -89,6 +89,38 @@ def _group(*calls: float, setup: float = 0.5, check: bool = False) -> plan.Group
     return plan.GroupCost("h", 10, setup, impls)
 
 
+def test_the_plan_leaves_an_implementation_out_above_its_size_limit() -> None:
+    # GIVEN a hot path whose third implementation runs only up to N=20
+    def impl(name: str, max_size: int | None = None) -> Implementation:
+        return Implementation(name, "optimized", lambda x, c: x, "t", max_size)
+
+    hp = HotPath(
+        name="limited",
+        title="t",
+        models="t",
+        make_inputs=lambda w: w,
+        implementations=(
+            Implementation("baseline", "baseline", lambda x, c: x, "t"),
+            impl("optimized"),
+            impl("quadratic", 20),
+        ),
+        compare=lambda a, b: None,
+        counters=(),
+    )
+    # WHEN the plan sweeps 10, 20 and 40
+    p = plan.Plan((hp,), (10, 20, 40), QUICK)
+    # THEN `quadratic` has benchmarks at 10 and 20 only, no profile (taken at N) and one
+    # memory measurement; the progress bar counts exactly that
+    assert [(k.implementation, k.size) for k in p.benchmarks() if k.size == 40] == [
+        ("baseline", 40),
+        ("optimized", 40),
+    ]
+    assert [name for _, name in p.implementations(40)] == ["baseline", "optimized"]
+    assert [name for _, name in p.implementations()] == ["baseline", "optimized", "quadratic"]
+    checks, benchmarks, profiles, memory = 3, 3 + 3 + 2, 2, 3
+    assert p.total_steps() == checks + benchmarks + profiles + memory
+
+
 def test_allocation_keeps_cheap_groups_ideal_and_cuts_slow_ones() -> None:
     # GIVEN three fast groups and one whose baseline takes 8 s a call
     groups = [_group(0.001, 0.001, setup=0.0)] * 3 + [_group(8.0, 0.5, setup=2.0)]
