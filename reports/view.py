@@ -662,7 +662,8 @@ def _row(hp: HotPathResult, impl: ImplementationResult, size: int) -> TimingRow 
     return None
 
 
-def _profile_ref(impl: ImplementationResult, profile: Profile | None) -> ProfileRef:
+def _profile_ref(impl: ImplementationResult, profile: Profile | None, n: int) -> ProfileRef:
+    """Where ``impl``'s profile is, or why there is none (``n``: where profiles are taken)."""
     calls = profile.calls if profile is not None else None
     point = impl.point(profile.size) if profile is not None else None
     timing = point.timing if point is not None else None
@@ -678,7 +679,11 @@ def _profile_ref(impl: ImplementationResult, profile: Profile | None) -> Profile
         calls=calls if isinstance(calls, int) and calls > 0 else None,
         time_per_call=timing.median if timing is not None and timing.median > 0 else None,
         missing_reason=(
-            profile.missing_reason if profile is not None else "not profiled in this run"
+            profile.missing_reason
+            if profile is not None
+            else f"not run above N={impl.max_size:,}"
+            if impl.max_size is not None and impl.max_size < n
+            else "not profiled in this run"
         ),
     )
 
@@ -752,7 +757,7 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
         fits=fits,
         series=series,
         speedups=speedups,
-        profiles=tuple(_profile_ref(i, i.profile) for i in impls),
+        profiles=tuple(_profile_ref(i, i.profile, top) for i in impls),
         limits=tuple(
             (i.name, i.max_size) for i in impls if i.max_size is not None and i.max_size < top
         ),
