@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 import click
+from gwbench.harness.cli import OutputPath
 from gwbench.harness.envoy.measure import (
     DEFAULT_REPEAT,
     EnvoyOptions,
@@ -141,7 +142,7 @@ def _write_atomically(path: Path, text: str) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath("file"),
     default=None,
     help="Also write the JSON document to this file.",
 )

@@ -15,14 +15,15 @@ import time
 from pathlib import Path
 
 import click
+
+from gwbench.errors import InputError
+from gwbench.harness.cli import OutputPath
 from gwbench.workloads.model import (
     DEFAULT_CUSTOM_DOMAIN_SHARE,
     DEFAULT_DOMAIN,
     DEFAULT_SEED,
     WorkloadSpec,
 )
-
-from gwbench.errors import InputError
 
 PROGRESS_THRESHOLD = 2000  # Ingresses; below this generation takes well under a second
 
@@ -83,7 +84,7 @@ def write_atomically(path: Path, text: str) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath("file"),
     default=None,
     help="Write to FILE (atomically) instead of standard output.",
 )

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 from gwbench.harness import plan, reporting, runner
+from gwbench.harness.cli import OutputPath
 from gwbench.harness.progress import RichProgress
 from gwbench.harness.selection import resolve_source, select_hotpaths
 from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
@@ -66,7 +67,7 @@ EXIT_INTERRUPTED = 130
 @click.option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputPath("dir"),
     default=None,
     help="Results directory (default ./gwbench-results/<timestamp>).",
 )

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 from gwbench.harness.gate import checks, rounds, worktree
 from gwbench.harness.gate.profiles import RowProfiles, profile_rows
 from gwbench.harness.gate.protocol import (
@@ -41,8 +42,6 @@ from gwbench.harness.gate.protocol import (
 from gwbench.harness.gate.sides import Server, Side, SideLabel, SideRunner, round_cpu
 from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths, from_commit
 from gwbench.harness.progress import NullProgress, Progress
-
-from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
 
 LABELS: tuple[SideLabel, SideLabel] = ("base", "head")
 
@@ -132,6 +131,8 @@ class GateOutcome:
     side_checks: Mapping[SideLabel, SideCheck]
     samples: Mapping[SideLabel, tuple[TimeSample, ...]]
     profiles: tuple[RowProfiles, ...] = ()
+    thresholds: Thresholds | None = None
+    """The thresholds the rows were judged by (for the summary, which states them)."""
 
 
 def sweep_sizes(sizes: Sequence[int], fractions: Sequence[float]) -> tuple[int, ...]:
@@ -367,6 +368,7 @@ class Gate:
             side_checks=side_checks,
             samples={k: tuple(v) for k, v in samples.items()},
             profiles=profiles,
+            thresholds=th,
         )
 
     # ------------------------------------------------------------------ helpers
