@@ -12,12 +12,13 @@ import importlib
 import os
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from gwbench.errors import EXIT_USAGE, GwbenchError, InputError
+from gwbench.errors import EXIT_HARNESS, EXIT_USAGE, GwbenchError, InputError
 
 if TYPE_CHECKING:
     from gwbench.results import Results
@@ -232,3 +233,11 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug or a broken environment: exit 3, never 1 (a finding)
+        traceback.print_exc(file=sys.stderr)
+        click.echo(
+            f"gwbench: error: internal failure: {type(exc).__name__}: {exc} "
+            "(a harness failure, exit 3; the traceback above is for a bug report)",
+            err=True,
+        )
+        sys.exit(EXIT_HARNESS)

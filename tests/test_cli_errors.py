@@ -213,3 +213,19 @@ def test_a_utf8_byte_order_mark_is_accepted(
         main_code = int(exc.code or 0)
     assert main_code == 0
     assert "Ingresses:" in capsys.readouterr().out
+
+
+def test_a_crash_is_a_harness_failure_not_a_finding(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a command that fails with an unexpected exception (a bug)
+    from gwbench.harness.commands import hotpaths
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(hotpaths.command, "callback", broken)
+    # WHEN it runs THEN exit 3 (never 1, which CI reads as a regression), with the reason
+    code, text = _run(["hotpaths"], capsys)
+    assert code == 3
+    assert "internal failure: RuntimeError: boom" in text
