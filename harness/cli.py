@@ -115,11 +115,13 @@ def output_problem(path: Path, kind: Literal["dir", "file"]) -> str | None:
         else:
             _probe_creatable(directory.absolute(), existing)
     except OSError as exc:
-        target = existing if existing == directory.absolute() else directory
-        what = "write in" if existing == directory.absolute() else "create"
-        if exc.errno in (errno.EROFS,):
-            return f"cannot {what} {target}: read-only file system"
-        return f"cannot {what} {target}: {_why(exc)}"
+        if existing == directory.absolute():
+            what = f"cannot create a file in {existing}"
+        else:
+            what = f"cannot create the directory {directory}"
+        if exc.errno == errno.EROFS:
+            return f"{what} (a read-only file system)"
+        return f"{what} ({_why(exc)})"
     return None
 
 
