@@ -300,9 +300,9 @@ class Row:
 
     @property
     def decisive_time(self) -> TimeCheck | None:
-        """The time statistic the verdict rests on: the pooled one, else the last batch
-        that ran."""
-        return self.pooled or self.confirmation or self.time
+        """The time statistic shown for the row: both batches pooled (an inconclusive
+        first batch), else the first batch (a regression is the first batch's, confirmed)."""
+        return self.pooled or self.time
 
     @property
     def exact_failed(self) -> bool:
