@@ -111,6 +111,18 @@ def _where(t: TimeView, ladder: Thresholds) -> str:
     return "inconclusive"
 
 
+def _hint(t: TimeView, ladder: Thresholds) -> str:
+    """For an inconclusive statistic: how many rounds its spread would need."""
+    needed = t.rounds_to_resolve(ladder.no_change)
+    if t.verdict != "inconclusive" or needed is None or t.spread is None or needed <= t.rounds:
+        return ""
+    return (
+        f" (the rounds spread by {t.spread:.3f} in ln(ratio): about {needed} rounds would "
+        f"resolve ±{ladder.no_change:.0%}; raise rounds, or use time_metric = \"cpu\" on a "
+        "shared machine)"
+    )
+
+
 def time_why(row: RowView, ladder: Thresholds) -> str:
     """The interval of the time ratio and where it lies against the thresholds."""
     if row.time is None:
@@ -128,7 +140,8 @@ def time_why(row: RowView, ladder: Thresholds) -> str:
                 f"; with a second batch, {p.text()} over {p.rounds} rounds: "
                 f"{_where(p, ladder)}"
             )
-    return text
+    decisive = row.decisive_time
+    return text + (_hint(decisive, ladder) if decisive is not None else "")
 
 
 def row_why(row: RowView, ladder: Thresholds, e: Callable[[object], str] = _plain) -> str:

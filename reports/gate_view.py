@@ -9,8 +9,9 @@ by :func:`from_document`, never the harness's own objects. Pure: nothing here re
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist, quantiles
 from typing import Any, cast
 
 from gwbench.verdicts import Shown, Thresholds, describe_thresholds
@@ -29,6 +30,17 @@ class TimeView:
     verdict: str
     regression: bool
     confidence: float
+    spread: float | None = None
+    """Robust standard deviation of the rounds' log-ratios ``r_i`` (IQR / 1.349)."""
+
+    def rounds_to_resolve(self, band: float) -> int | None:
+        """About how many rounds would put the interval of the median inside ``±band``
+        (relative), at this spread: ``(z * 1.253 * spread / ln(1 + band))^2``, 1.253 the
+        median's standard error over the mean's."""
+        if self.spread is None or self.spread <= 0.0 or band <= 0.0:
+            return None
+        z = NormalDist().inv_cdf(0.5 + self.confidence / 2.0)
+        return math.ceil((z * 1.253 * self.spread / math.log1p(band)) ** 2)
 
     def text(self) -> str:
         return f"×{self.ratio:.3f} [{self.low:.3f}, {self.high:.3f}]"
@@ -171,7 +183,15 @@ def _time(d: Mapping[str, Any] | None) -> TimeView | None:
         verdict=str(d["verdict"]),
         regression=bool(d.get("regression", d["verdict"] == "regression")),
         confidence=float(d.get("confidence", 0.99)),
+        spread=_spread(d.get("round_log_ratios") or ()),
     )
+
+
+def _spread(ratios: Sequence[float]) -> float | None:
+    if len(ratios) < 4:
+        return None
+    q = quantiles([float(x) for x in ratios], n=4, method="inclusive")
+    return (q[2] - q[0]) / 1.349
 
 
 def _row(d: Mapping[str, Any]) -> RowView:

@@ -479,3 +479,21 @@ def test_equivalence_difference_at_another_sweep_size_counts() -> None:
     bad = CheckPoint(KEY._replace(size=75), "optimized", {}, 0.1, "server 3 differs")
     check = SideCheck((ok, bad), {})
     assert engine._first_difference(check, KEY, [75, 300]) == "at N=75: server 3 differs"
+
+
+def test_an_inconclusive_row_says_how_many_rounds_its_spread_needs() -> None:
+    # GIVEN a row whose two batches stay inconclusive: rounds spread by about 0.1
+    noisy = [0.12, -0.15, 0.05, -0.02, 0.18, -0.11, 0.0, 0.09, -0.08, 0.03]
+    row = _row(_time(noisy), _time([-x for x in noisy]))
+    view = _view((row,))
+    assert view.rows[0].verdict == "inconclusive"
+    # THEN the reason names the spread and a number of rounds above the 20 that ran
+    why = gate_summary.time_why(view.rows[0], view.ladder)
+    assert "the rounds spread by" in why and "would resolve ±5%" in why
+    pooled = view.rows[0].pooled
+    assert pooled is not None and pooled.spread is not None
+    needed = pooled.rounds_to_resolve(0.05)
+    assert needed is not None and needed > 20
+    # AND a quiet batch needs no hint
+    quiet = _view((_row(_time(SAME), None),))
+    assert "would resolve" not in gate_summary.time_why(quiet.rows[0], quiet.ladder)
