@@ -11,8 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from gwbench.harness.cli import main
 
+from gwbench.harness.cli import main
 from gwbench.results import Results, write_results
 from tests import report_data
 
