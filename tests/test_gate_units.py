@@ -264,8 +264,15 @@ def test_an_inconclusive_batch_gets_a_second_and_the_pooled_verdict() -> None:
     assert row.pooled is not None and row.pooled.rounds == len(WIDE) + len(TIGHT)
     assert row.verdict == row.pooled.verdict
     assert row.decisive_time is row.pooled
-    slow_pooled = _row(_time([0.3, -0.1, 0.25, 0.2, 0.28, -0.05]), _time(SLOW))
-    assert slow_pooled.verdict in ("slower", "inconclusive")
+    # a first batch above the threshold whose interval reaches 0, then a second batch that
+    # is a regression on its own: the two agree independently, a regression
+    noisy_slow = _time([0.3, -0.1, 0.25, 0.2, 0.28, -0.05])
+    assert noisy_slow.verdict == "inconclusive" and noisy_slow.estimate > math.log(1.10)
+    assert _row(noisy_slow, _time(SLOW)).verdict == "regression"
+    # but a first batch whose estimate is below the threshold never makes one
+    not_slow = _time([0.05, -0.1, 0.02, 0.08, -0.06, 0.01])
+    assert not_slow.verdict == "inconclusive" and not_slow.estimate < math.log(1.10)
+    assert _row(not_slow, _time(SLOW)).verdict != "regression"
 
 
 def test_no_change_passes_even_under_strict() -> None:

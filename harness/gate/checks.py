@@ -22,8 +22,10 @@ A row (hot path, implementation, N) is a regression when any check fails. A seco
 of rounds runs only for rows whose exact checks pass (an exact failure needs no
 statistics to confirm it) and whose first batch is a regression (to confirm it) or
 inconclusive (too few rounds to say): the verdict of an inconclusive row is then that of
-both batches' rounds together, which can say "no change", "slower" or "faster" but never
-"regression" (a regression needs two batches that agree independently).
+both batches' rounds together ("no change", "slower", "faster" or still "inconclusive").
+It is a regression only when the batches agree independently: the first batch's estimate
+above ``ln(1 + time_fail)`` (its interval reaching 0 is what made it inconclusive), the
+second batch a regression on its own, and both together a regression too.
 """
 
 from __future__ import annotations
@@ -403,6 +405,13 @@ def _time_verdict(
         return verdict, None
     if first.verdict == "inconclusive" and confirmation is not None:
         both = pooled_check(first, confirmation)
+        if first.estimate > math.log1p(first.fail) and confirmation.regression and both.regression:
+            reasons.append(
+                f"{shown}: above +{first.fail:.0%}, its interval reaching 1; a second batch "
+                f"{time_text(confirmation)} and both together {time_text(both)} are above "
+                f"+{first.fail:.0%} with the interval above 1"
+            )
+            return "regression", both
         reasons.append(
             f"{shown} inconclusive; with a second batch, {time_text(both)}: {both.verdict}"
         )
