@@ -196,8 +196,9 @@ def check(
             found = hotpath.compare(expected, result)
             difference = None if found is None else str(found)
         # a result of side scenarios carries the main one's stages (``ingress_update``)
-        own = getattr(getattr(result, "main", result), "stage_seconds", None) or {}
-        stages = {str(k): float(v) for k, v in own.items()}
+        # (a mapping or (stage, seconds) pairs)
+        own = getattr(getattr(result, "main", result), "stage_seconds", None) or ()
+        stages = {str(k): float(v) for k, v in dict(own).items()}
         del result
         outcomes[impl.name] = Outcome(
             impl.name,

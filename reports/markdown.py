@@ -15,19 +15,20 @@ from __future__ import annotations
 import re
 
 from gwbench.reports import view as v
-from gwbench.reports.regression import Comparison, ComparisonRow, Verdict, compare_results
+from gwbench.reports.regression import Comparison, ComparisonRow, compare_results
 from gwbench.results import Results
+from gwbench.verdicts import MARKS
 
 _EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
-VERDICT_MARK: dict[Verdict, str] = {
-    "regression": "🔴 regression",
+VERDICT_MARK: dict[str, str] = {
+    **{str(k): v for k, v in MARKS.items()},
     "warn": "🟠 warn",
-    "inconclusive": "⚪ inconclusive",
-    "no change": "no change",
     "minor improvement": "🟢 minor improvement",
     "improvement": "🟢 improvement",
 }
+"""Every verdict a comparison row may carry, the ladder's marks
+(:data:`gwbench.verdicts.MARKS`) first."""
 
 
 def md_escape(text: object) -> str:

@@ -4,13 +4,15 @@ For every hot path, implementation and N both files measured, the time ratio is
 ``median(candidate) / median(reference)`` (above 1: the candidate is slower) with a
 percentile-bootstrap interval that resamples each side's values
 (:func:`gwbench.stats.bootstrap_ratio_of_medians`, seeded per row so the table
-reproduces). Verdicts follow docs/gate.md's thresholds:
+reproduces). Each row's verdict is the one ladder of :mod:`gwbench.verdicts` (faster, no
+change, slower, inconclusive; a slower row above the failure threshold is a regression),
+with the thresholds of ``ci/thresholds.toml`` (``time_warn`` the no-change band,
+``time_fail`` the regression).
 
-- ``regression``: estimate above 1.10 and the interval entirely above 1;
-- ``warn``: estimate above 1.05 (the warn band) and the interval entirely above 1;
-- ``improvement`` / ``minor improvement``: the same, mirrored (below 1/1.10, 1/1.05);
-- ``no change``: the interval lies inside the warn band;
-- ``inconclusive``: anything else (too noisy to say).
+Two sides that hold the same values (a file against itself, or against a copy) are one
+sample, not two: their difference is exactly zero, so the interval of the ratio is the
+point ``[1, 1]`` (resampling both sides with the same draw gives the same median on both)
+and the verdict is "no change". Two independent runs are resampled independently.
 
 Two files from different workloads (source, seed, custom-domain share, domain, N) or
 schema versions are refused (:class:`gwbench.errors.InputError`): their times do not
@@ -20,26 +22,38 @@ measure the same work. This is the comparison of two stored runs; the pull-reque
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 from gwbench.errors import InputError
 from gwbench.results import HotPathResult, Results, Timing
-from gwbench.stats import DEFAULT_RESAMPLES, bootstrap_ratio_of_medians, stable_seed
+from gwbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ratio_of_medians, stable_seed
+from gwbench.verdicts import (
+    VERDICTS,
+    Shown,
+    Thresholds,
+    classify_ratio,
+    describe_thresholds,
+    is_regression_ratio,
+)
 
 Verdict = Literal[
-    "regression", "warn", "inconclusive", "no change", "minor improvement", "improvement"
-]
-VERDICT_ORDER: tuple[Verdict, ...] = (
     "regression",
-    "warn",
+    "slower",
     "inconclusive",
     "no change",
+    "faster",
+    "warn",
     "minor improvement",
     "improvement",
-)
-THRESHOLD = 1.10
-WARN_BAND = 1.05
+]
+"""Names a table may count rows by. Rows carry only the ladder's verdicts and
+``regression`` (:data:`gwbench.verdicts.Shown`); the last three are names of the older
+ladder, which count no row."""
+
+VERDICT_ORDER: tuple[Shown, ...] = ("regression", *VERDICTS)
 CONFIDENCE = 0.99
 
 
@@ -72,9 +86,16 @@ class ComparisonRow:
     """Candidate time over reference time (above 1: slower)."""
     ci_low: float
     ci_high: float
-    verdict: Verdict
+    verdict: Shown
+    """The ladder's verdict, or ``regression`` for a slower row above the threshold."""
     counter_changes: tuple[CounterChange, ...]
     """Counters whose value differs between the two files."""
+    identical: bool = False
+    """Both sides hold the same values: one sample, the interval is the point."""
+
+    @property
+    def regression(self) -> bool:
+        return self.verdict == "regression"
 
 
 @dataclass(frozen=True)
@@ -84,40 +105,60 @@ class Comparison:
     reference_label: str
     candidate_label: str
     confidence: float
-    threshold: float
-    warn_band: float
+    thresholds: Thresholds
     rows: tuple[ComparisonRow, ...]
     skipped: tuple[str, ...]
     """Hot path / implementation / N present on one side only, or without timing."""
+    thresholds_source: str = field(default="built-in defaults")
 
-    def count(self, verdict: Verdict) -> int:
+    @property
+    def threshold(self) -> float:
+        """The regression threshold as a ratio (1.10)."""
+        return 1.0 + self.thresholds.fail
+
+    @property
+    def warn_band(self) -> float:
+        """The upper edge of the no-change band as a ratio (1.05)."""
+        return 1.0 + self.thresholds.no_change
+
+    def count(self, verdict: str) -> int:
         return sum(1 for r in self.rows if r.verdict == verdict)
 
     @property
     def regressions(self) -> tuple[ComparisonRow, ...]:
-        return tuple(r for r in self.rows if r.verdict == "regression")
+        return tuple(r for r in self.rows if r.regression)
+
+    def describe(self) -> str:
+        """The thresholds, stated: "±5% no change band (...), regression at +10%"."""
+        return describe_thresholds(self.thresholds)
 
 
 def verdict(
-    ratio: float,
-    low: float,
-    high: float,
-    *,
-    threshold: float = THRESHOLD,
-    warn_band: float = WARN_BAND,
-) -> Verdict:
-    """docs/gate.md's decision for one time ratio and its confidence interval."""
-    if ratio > threshold and low > 1.0:
+    ratio: float, low: float, high: float, thresholds: Thresholds | None = None
+) -> Shown:
+    """The verdict of one time ratio and its interval: the ladder's, or ``regression``."""
+    th = thresholds if thresholds is not None else Thresholds()
+    if is_regression_ratio(ratio, low, th):
         return "regression"
-    if ratio < 1.0 / threshold and high < 1.0:
-        return "improvement"
-    if low >= 1.0 / warn_band and high <= warn_band:
-        return "no change"
-    if ratio > warn_band and low > 1.0:
-        return "warn"
-    if ratio < 1.0 / warn_band and high < 1.0:
-        return "minor improvement"
-    return "inconclusive"
+    return classify_ratio(ratio, low, high, th)
+
+
+def ratio_interval(
+    candidate: Sequence[float],
+    reference: Sequence[float],
+    *,
+    confidence: float,
+    resamples: int,
+    seed: int,
+) -> tuple[Interval, bool]:
+    """``median(candidate) / median(reference)`` with its bootstrap interval, and whether
+    the two sides are one sample (the same values: the interval is the point 1)."""
+    if sorted(candidate) == sorted(reference):
+        return Interval(1.0, 1.0, 1.0, confidence, resamples, seed), True
+    interval = bootstrap_ratio_of_medians(
+        candidate, reference, confidence=confidence, resamples=resamples, seed=seed
+    )
+    return interval, False
 
 
 def check_comparable(reference: Results, candidate: Results) -> None:
@@ -157,11 +198,12 @@ def compare_results(
     candidate_label: str = "candidate",
     confidence: float = CONFIDENCE,
     resamples: int = DEFAULT_RESAMPLES,
-    threshold: float = THRESHOLD,
-    warn_band: float = WARN_BAND,
+    thresholds: Thresholds | None = None,
+    thresholds_source: str = "built-in defaults",
 ) -> Comparison:
     """Every common (hot path, implementation, N), regressions first."""
     check_comparable(reference, candidate)
+    th = thresholds if thresholds is not None else Thresholds()
     rows: list[ComparisonRow] = []
     skipped: list[str] = []
     for cand_hp in candidate.hotpaths:
@@ -169,7 +211,7 @@ def compare_results(
         if ref_hp is None:
             skipped.append(f"{cand_hp.name}: not in the reference")
             continue
-        rows.extend(_rows(ref_hp, cand_hp, confidence, resamples, threshold, warn_band, skipped))
+        rows.extend(_rows(ref_hp, cand_hp, confidence, resamples, th, skipped))
     for ref_hp in reference.hotpaths:
         if candidate.hotpath(ref_hp.name) is None:
             skipped.append(f"{ref_hp.name}: not in the candidate")
@@ -180,16 +222,16 @@ def compare_results(
     rank = {v: i for i, v in enumerate(VERDICT_ORDER)}
     order = {hp.name: i for i, hp in enumerate(candidate.hotpaths)}
     rows.sort(
-        key=lambda r: (rank[r.verdict], -r.ratio if r.ratio > 1 else r.ratio, order[r.hotpath])
+        key=lambda r: (rank[r.verdict], -abs(math.log(r.ratio)), order[r.hotpath])
     )
     return Comparison(
         reference_label=reference_label,
         candidate_label=candidate_label,
         confidence=confidence,
-        threshold=threshold,
-        warn_band=warn_band,
+        thresholds=th,
         rows=tuple(rows),
         skipped=tuple(skipped),
+        thresholds_source=thresholds_source,
     )
 
 
@@ -198,8 +240,7 @@ def _rows(
     cand_hp: HotPathResult,
     confidence: float,
     resamples: int,
-    threshold: float,
-    warn_band: float,
+    thresholds: Thresholds,
     skipped: list[str],
 ) -> list[ComparisonRow]:
     rows: list[ComparisonRow] = []
@@ -218,7 +259,7 @@ def _rows(
                 skipped.append(f"{where}: no timing on one side")
                 continue
             assert ref_pt.timing is not None and cand_pt.timing is not None
-            interval = bootstrap_ratio_of_medians(
+            interval, identical = ratio_interval(
                 cand_pt.timing.values,
                 ref_pt.timing.values,
                 confidence=confidence,
@@ -244,14 +285,9 @@ def _rows(
                     ratio=interval.estimate,
                     ci_low=interval.low,
                     ci_high=interval.high,
-                    verdict=verdict(
-                        interval.estimate,
-                        interval.low,
-                        interval.high,
-                        threshold=threshold,
-                        warn_band=warn_band,
-                    ),
+                    verdict=verdict(interval.estimate, interval.low, interval.high, thresholds),
                     counter_changes=changes,
+                    identical=identical,
                 )
             )
     return rows

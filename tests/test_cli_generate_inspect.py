@@ -233,3 +233,56 @@ def test_generate_bytes_do_not_depend_on_the_process(tmp_path: Path) -> None:
         )
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1] and outputs[0].count(b"kind: Ingress") == 300
+
+
+# -- inspect: the cloud domain -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hosts", "expected"),
+    [
+        # hosts under several domains, none holding most of them: no cloud domain (not "com")
+        (["shop.com", "blog.com", "www.foo.org", "api.bar.net"], None),
+        (["a.one.com", "b.one.com", "c.two.com", "d.two.com"], None),  # a tie at half
+        # one domain holds most hosts: that one, the most specific that does
+        (["a.apps.example.com", "b.apps.example.com", "c.apps.example.com", "x.other.io"],
+         "apps.example.com"),
+        (["a.apps.example.com", "b.web.example.com", "c.api.example.com"], "example.com"),
+        (["*.apps.example.com", "a.apps.example.com", "b.apps.example.com"], "apps.example.com"),
+        ([], None),
+    ],
+)  # fmt: skip
+def test_cloud_domain_needs_most_hosts(hosts: list[str], expected: str | None) -> None:
+    from gwbench.harness.commands.inspect import cloud_domain
+
+    assert cloud_domain(hosts).domain == expected
+
+
+def _ingress_file(tmp_path: Path, hosts: list[str]) -> Path:
+    rules = "\n".join(f"  - host: {h}" for h in hosts)
+    path = tmp_path / "hosts.yaml"
+    path.write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\n"
+        f"metadata: {{name: a, namespace: x}}\nspec:\n  rules:\n{rules}\n"
+    )
+    return path
+
+
+def test_inspect_says_there_is_no_cloud_domain(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN hosts under several domains, two of them under one
+    path = _ingress_file(tmp_path, ["a.shop.com", "b.shop.com", "blog.org", "www.foo.net", "x.io"])
+    # WHEN inspected without --domain
+    code, text, _ = run(capsys, "inspect", str(path))
+    # THEN it says there is none (naming the largest), and counts no custom domains
+    assert code == 0
+    assert "cloud domain: none: no domain holds most hosts" in text
+    assert "shop.com, holds 2 of 5 hosts" in text
+    assert "outside com " not in text
+    code, out, _ = run(capsys, "inspect", str(path), "--json")
+    summary = json.loads(out)
+    assert summary["domain"] is None and summary["custom_domain_hosts"] is None
+    # AND --domain still counts them
+    code, text, _ = run(capsys, "inspect", str(path), "--domain", "shop.com")
+    assert "custom domains: 3 hosts outside shop.com (60.0%)" in text

@@ -147,7 +147,7 @@ def test_slowdown_of_25_percent_is_a_confirmed_regression(repo: Path, tmp_path: 
     assert slowed["verdict"] == "regression"
     assert all(not c["failed"] for c in slowed["counters"])
     for batch in ("time", "confirmation"):
-        assert slowed[batch]["verdict"] == "regression"
+        assert slowed[batch]["verdict"] == "slower" and slowed[batch]["regression"]
         assert slowed[batch]["ratio"] > 1.10 and slowed[batch]["ratio_low"] > 1.0
     # the CPU-time view of the same rounds sees the injected quarter
     assert 1.1 < 2.718281828 ** slowed["time"]["cpu_log_ratio"] < 1.45
@@ -155,9 +155,13 @@ def test_slowdown_of_25_percent_is_a_confirmed_regression(repo: Path, tmp_path: 
     # and the results of each side are written in the run's format, with the report
     for side in ("base", "head"):
         assert (tmp_path / "out" / side / "results.json").is_file()
-    assert (tmp_path / "out" / "report.html").stat().st_size > 0
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    body = page[page.index("<body>") :]
+    assert body.startswith('<body><div class="banner verdict-regression">')  # verdict first
+    assert (tmp_path / "out" / "head" / "report.html").stat().st_size > 0
     text = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert "🔴 regression" in text
+    assert "±5% no change band" in text and "regression at +10%" in text
     # the regressed row is profiled on both sides: a differential flame graph, or why not
     flamediff = tmp_path / "out" / "flamediff" / "filterchain_hash-deterministic-N300.html"
     assert "flamediff/filterchain_hash-deterministic-N300.html" in text or "none (py-spy" in text
@@ -202,6 +206,12 @@ def test_identical_code_passes(repo: Path, tmp_path: Path, monkeypatch: pytest.M
     assert code == 0, [r["reasons"] for r in found.values()]
     assert all(r["verdict"] != "regression" for r in found.values())
     assert all(not c["failed"] for r in found.values() for c in r["counters"])
+    # every timed row has a verdict of the ladder; an inconclusive first batch got a second
+    for r in found.values():
+        if r["time"] is not None:
+            assert r["verdict"] in ("no change", "faster", "slower", "inconclusive")
+            if r["time"]["verdict"] == "inconclusive":
+                assert r["pooled"] is not None and r["pooled"]["verdict"] == r["verdict"]
     assert "### gwbench gate" in step_summary.read_text(encoding="utf-8")
     # the temporary worktrees are gone
     assert git(repo, "worktree", "list").count("\n") == 0

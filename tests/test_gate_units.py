@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from gwbench import verdicts
 from gwbench.errors import HarnessError, InputError
-from gwbench.harness.gate import checks, engine, rounds, summary, thresholds
+from gwbench.harness.gate import checks, engine, report, rounds, thresholds
 from gwbench.harness.gate.protocol import CheckPoint, PointKey, SideCheck, SideDescription
 from gwbench.harness.gate.sides import Side, SideRunner
+from gwbench.reports import gate_html, gate_summary, gate_view
 
 KEY = PointKey("gateway_lookup", "optimized", 300)
 
@@ -187,18 +190,36 @@ def test_zero_counter_is_not_fitted() -> None:
 @pytest.mark.parametrize(
     ("estimate", "low", "high", "expected"),
     [
-        (math.log(1.25), math.log(1.15), math.log(1.40), "regression"),
+        (math.log(1.25), math.log(1.15), math.log(1.40), "slower"),
         (math.log(1.25), math.log(0.95), math.log(1.40), "inconclusive"),
-        (math.log(1.08), math.log(1.02), math.log(1.12), "warn"),
+        (math.log(1.08), math.log(1.02), math.log(1.12), "slower"),
         (0.0, math.log(0.97), math.log(1.03), "no change"),
-        (math.log(0.93), math.log(0.90), math.log(0.97), "minor improvement"),
-        (math.log(0.80), math.log(0.70), math.log(0.88), "improvement"),
+        (math.log(0.93), math.log(0.90), math.log(0.97), "faster"),
+        (math.log(0.80), math.log(0.70), math.log(0.88), "faster"),
+        (math.log(1.02), math.log(1.001), math.log(1.049), "no change"),  # inside the band
     ],
 )
-def test_time_verdicts_are_symmetric(
+def test_time_verdicts_are_the_one_ladder(
     estimate: float, low: float, high: float, expected: str
 ) -> None:
     assert checks.time_verdict(estimate, low, high, 0.10, 0.05) == expected
+    # the gate's ladder is gwbench.verdicts', with the thresholds file's limits
+    ladder = checks.ladder(thresholds.DEFAULTS, "gateway_lookup")
+    assert (ladder.no_change, ladder.fail) == (0.05, 0.10)
+    assert verdicts.classify(estimate, low, high, ladder) == expected
+
+
+def test_ladder_reads_the_thresholds_file_not_constants() -> None:
+    # GIVEN a thresholds file with its own band and regression for one hot path
+    t = thresholds.loads(
+        "[gate]\ntime_warn = 0.02\ntime_fail = 0.04\n"
+        "[hotpaths.gateway_lookup]\ntime_warn = 0.01\ntime_fail = 0.03\n",
+        source="t.toml",
+    )
+    # THEN the ladder of that hot path uses them, and a 3% interval is no longer no change
+    assert checks.ladder(t, "gateway_lookup") == verdicts.Thresholds(0.01, 0.03)
+    assert checks.ladder(t, "other") == verdicts.Thresholds(0.02, 0.04)
+    assert checks.time_verdict(0.0, math.log(0.97), math.log(1.03), 0.04, 0.02) == "inconclusive"
 
 
 def test_time_check_is_seeded_and_reproducible() -> None:
@@ -206,7 +227,7 @@ def test_time_check_is_seeded_and_reproducible() -> None:
     a = checks.time_check(ratios, fail=0.10, warn=0.05, seed=7)
     b = checks.time_check(ratios, fail=0.10, warn=0.05, seed=7)
     assert a == b
-    assert a.verdict == "regression" and a.low > 0
+    assert a.verdict == "slower" and a.regression and a.low > 0
     assert a.ratio == pytest.approx(math.exp(0.23))  # median of the eight
 
 
@@ -234,6 +255,39 @@ def test_time_regression_needs_confirmation() -> None:
     assert "not confirmed" in unconfirmed.reasons[0]
 
 
+WIDE = [0.06, -0.07, 0.01, -0.02, 0.08, -0.05, 0.0, 0.03, -0.04, 0.02]
+TIGHT = [0.01, -0.01, 0.0, 0.005, -0.005, 0.002, -0.002, 0.01, -0.01, 0.0]
+
+
+def test_an_inconclusive_batch_gets_a_second_and_the_pooled_verdict() -> None:
+    # GIVEN a first batch too noisy to say (the interval reaches outside the band)
+    first = _time(WIDE)
+    assert first.verdict == "inconclusive"
+    eq = checks.Equivalence(None, None)
+    assert checks.needs_confirmation(eq, (), (), first)
+    # WHEN a quieter second batch ran
+    row = _row(first, _time(TIGHT))
+    # THEN the verdict is that of both batches' rounds together, never a regression
+    assert row.pooled is not None and row.pooled.rounds == len(WIDE) + len(TIGHT)
+    assert row.verdict == row.pooled.verdict
+    assert row.decisive_time is row.pooled
+    # a first batch above the threshold whose interval reaches 0, then a second batch that
+    # is a regression on its own: the two agree independently, a regression
+    noisy_slow = _time([0.3, -0.1, 0.25, 0.2, 0.28, -0.05])
+    assert noisy_slow.verdict == "inconclusive" and noisy_slow.estimate > math.log(1.10)
+    assert _row(noisy_slow, _time(SLOW)).verdict == "regression"
+    # but a first batch whose estimate is below the threshold never makes one
+    not_slow = _time([0.05, -0.1, 0.02, 0.08, -0.06, 0.01])
+    assert not_slow.verdict == "inconclusive" and not_slow.estimate < math.log(1.10)
+    assert _row(not_slow, _time(SLOW)).verdict != "regression"
+
+
+def test_no_change_passes_even_under_strict() -> None:
+    row = _row(_time(SAME), None)
+    assert row.verdict == "no change"
+    assert engine.exit_code(checks.overall([row]), strict=True) == 0
+
+
 def test_exact_failure_needs_no_confirmation() -> None:
     eq = checks.Equivalence(None, "chain 3 differs")
     assert not checks.needs_confirmation(eq, (), (), _time(SLOW))
@@ -251,12 +305,13 @@ def test_base_only_mismatch_is_reported_not_failed() -> None:
 def test_overall_verdict_and_exit_codes() -> None:
     same = _row(_time(SAME), None)
     slow = _row(_time(SLOW), _time(SLOW))
-    assert same.verdict == "pass"
+    assert same.verdict == "no change"
     assert checks.overall([same, slow]) == "regression"
     assert engine.exit_code("regression", strict=False) == 1
     assert engine.exit_code("inconclusive", strict=False) == 0
     assert engine.exit_code("inconclusive", strict=True) == 1
-    assert engine.exit_code("warn", strict=True) == 0
+    assert engine.exit_code("slower", strict=True) == 0
+    assert engine.exit_code("no change", strict=True) == 0
 
 
 # --------------------------------------------------------------------------- plan
@@ -309,6 +364,11 @@ def _outcome(rows: tuple[checks.Row, ...], notes: tuple[str, ...] = ()) -> engin
     )
 
 
+def _view(rows: tuple[checks.Row, ...], notes: tuple[str, ...] = ()) -> gate_view.GateView:
+    outcome = replace(_outcome(rows, notes), thresholds=thresholds.DEFAULTS)
+    return gate_view.from_document(report.to_json_dict(outcome))
+
+
 def test_summary_rows_and_escaping() -> None:
     # GIVEN a regressed row with a counter and a slope failure, and a note with markup
     t = thresholds.DEFAULTS
@@ -324,7 +384,7 @@ def test_summary_rows_and_escaping() -> None:
     row = checks.row(
         KEY, "optimized", checks.Equivalence(None, None), counters, slopes, _time(SLOW), None
     )
-    text = summary.render(_outcome((row,), notes=("hot path <x|y> is new",)))
+    text = gate_summary.render_markdown(_view((row,), notes=("hot path <x|y> is new",)))
     # THEN one table row with the counter, slope and time, and escaped notes
     assert text.startswith("### gwbench gate: 🔴 regression")
     table = [ln for ln in text.splitlines() if ln.startswith("| 🔴")]
@@ -337,8 +397,55 @@ def test_summary_rows_and_escaping() -> None:
     assert "Exit code 1." in text
 
 
+def test_summary_states_thresholds_and_why_for_every_row() -> None:
+    # GIVEN a row with a counter and an exponent change and a timed row with no change
+    t = thresholds.DEFAULTS
+    sizes = [75, 150, 300]
+    counters = checks.counter_deltas("gateway_lookup", {"lookups": 100}, {"lookups": 101}, t)
+    slopes = checks.slope_deltas(
+        "gateway_lookup",
+        sizes,
+        {n: {"lookups": n} for n in sizes},
+        {n: {"lookups": n + 1} for n in sizes},
+        t,
+    )
+    eq = checks.Equivalence(None, None)
+    moved = checks.row(KEY, "optimized", eq, counters, slopes, _time(SAME), None)
+    base_key = PointKey("gateway_lookup", "baseline", 300)
+    base = checks.row(base_key, "baseline", eq, (), (), None, None)
+    view = _view((moved, base))
+    text = gate_summary.render_markdown(view)
+    # THEN the thresholds are stated, as the thresholds file gives them
+    assert "±5% no change band" in text and "regression at +10%" in text
+    assert "+2% (counts)" in text and "+0.15" in text
+    # AND each row says why: the counter's change, the exponent's move, the interval
+    why = text[text.index("**Why**") :]
+    assert "counter lookups 100 → 101 (+1.0%, limit +2%)" in why
+    assert "exponent of lookups moved" in why
+    assert "inside the ±5% band" in why
+    assert "not timed (baseline)" in why
+    assert text.startswith("### gwbench gate: ✅ no change")
+    # AND the console form says the same, with slower styled
+    lines = gate_summary.console_lines(view, lambda text, v: f"<{v}>{text}")
+    assert any("why: counter lookups 100 → 101" in ln for ln in lines)
+    assert "±5% no change band" in lines[1]
+
+
+def test_html_opens_with_the_verdict() -> None:
+    # GIVEN a regressed row
+    row = _row(_time(SLOW), _time(SLOW))
+    html = gate_html.render_html(_view((row,)), side_reports=(("head", "head/report.html"),))
+    body = html[html.index("<body>") :]
+    # THEN the first thing in the page is the verdict banner, in the red class
+    banner = '<body><div class="banner verdict-regression"><h1>gwbench gate: regression'
+    assert body.startswith(banner)
+    assert body.index("Thresholds") < body.index("<table>")
+    assert '<span class="verdict verdict-regression">regression</span>' in body
+    assert 'href="head/report.html"' in body
+
+
 def test_summary_of_nothing_compared() -> None:
-    text = summary.render(_outcome((), notes=("nothing was compared",)))
+    text = gate_summary.render_markdown(_view((), notes=("nothing was compared",)))
     assert "✅ pass" in text and "nothing compared" in text
 
 
@@ -386,3 +493,21 @@ def test_equivalence_difference_at_another_sweep_size_counts() -> None:
     bad = CheckPoint(KEY._replace(size=75), "optimized", {}, 0.1, "server 3 differs")
     check = SideCheck((ok, bad), {})
     assert engine._first_difference(check, KEY, [75, 300]) == "at N=75: server 3 differs"
+
+
+def test_an_inconclusive_row_says_how_many_rounds_its_spread_needs() -> None:
+    # GIVEN a row whose two batches stay inconclusive: rounds spread by about 0.1
+    noisy = [0.12, -0.15, 0.05, -0.02, 0.18, -0.11, 0.0, 0.09, -0.08, 0.03]
+    row = _row(_time(noisy), _time([-x for x in noisy]))
+    view = _view((row,))
+    assert view.rows[0].verdict == "inconclusive"
+    # THEN the reason names the spread and a number of rounds above the 20 that ran
+    why = gate_summary.time_why(view.rows[0], view.ladder)
+    assert "the rounds spread by" in why and "would resolve ±5%" in why
+    pooled = view.rows[0].pooled
+    assert pooled is not None and pooled.spread is not None
+    needed = pooled.rounds_to_resolve(0.05)
+    assert needed is not None and needed > 20
+    # AND a quiet batch needs no hint
+    quiet = _view((_row(_time(SAME), None),))
+    assert "would resolve" not in gate_summary.time_why(quiet.rows[0], quiet.ladder)

@@ -89,3 +89,17 @@ def test_a_broken_optimized_stage_is_caught() -> None:
     broken = PushResult(good.listener[:-1] + b"\x00", good.applied, good.update, ())
     difference = hp_module.compare(results["baseline"][0], broken)
     assert difference is not None and "listener differs" in difference
+
+
+def test_the_check_hands_each_side_its_stage_seconds() -> None:
+    # GIVEN the registered ingress_update hot path and a small workload
+    from gwbench.harness import equivalence
+
+    hotpath = get("ingress_update")
+    workload = generate(WorkloadSpec(ingresses=60, seed=3))
+    # WHEN the equivalence check runs (through the measurement kernel)
+    check = equivalence.check(hotpath, workload)
+    # THEN every implementation's outcome carries the seconds of each pipeline stage
+    for outcome in check.outcomes:
+        assert set(outcome.stage_seconds) == set(STAGES), outcome.implementation
+        assert all(s >= 0 for s in outcome.stage_seconds.values())

@@ -19,17 +19,57 @@ from tests import report_data
     [
         (1.25, 1.15, 1.40, "regression"),
         (1.25, 0.95, 1.40, "inconclusive"),  # interval reaches below 1
-        (1.08, 1.02, 1.12, "warn"),
+        (1.08, 1.02, 1.12, "slower"),
         (1.00, 0.98, 1.03, "no change"),
-        (0.93, 0.90, 0.97, "minor improvement"),
-        (0.80, 0.70, 0.88, "improvement"),
+        (1.03, 1.01, 1.045, "no change"),  # inside the band, though above 1
+        (0.93, 0.90, 0.97, "faster"),
+        (0.80, 0.70, 0.88, "faster"),
         (0.80, 0.70, 1.02, "inconclusive"),
     ],
 )
-def test_verdicts_follow_gate_thresholds(
+def test_verdicts_follow_the_one_ladder(
     ratio: float, low: float, high: float, expected: str
 ) -> None:
     assert verdict(ratio, low, high) == expected
+
+
+def test_a_file_against_itself_is_no_change_in_every_row() -> None:
+    # GIVEN noisy results (values spread by a few percent)
+    results = report_data.results()
+    # WHEN compared with themselves
+    comparison = compare_results(results, results)
+    # THEN every row is no change, its interval the point 1 (one sample, not two)
+    assert comparison.rows and comparison.count("no change") == len(comparison.rows)
+    assert all(r.identical and r.ci_low == r.ci_high == 1.0 for r in comparison.rows)
+
+
+def test_independent_runs_keep_their_interval() -> None:
+    # GIVEN a candidate whose values differ from the reference's by a few percent each
+    reference = report_data.results()
+    hp = reference.hotpaths[0]
+    impl = hp.implementations[1]
+    point = impl.points[0]
+    assert point.timing is not None
+    jitter = [1.0 + 0.04 * ((i % 3) - 1) for i in range(len(point.timing.values))]
+    moved = replace(
+        point.timing, values=tuple(v * j for v, j in zip(point.timing.values, jitter, strict=True))
+    )
+    changed = replace(impl, points=(replace(point, timing=moved), *impl.points[1:]))
+    candidate = replace(
+        reference,
+        hotpaths=(
+            replace(hp, implementations=(hp.implementations[0], changed)),
+            *reference.hotpaths[1:],
+        ),
+    )
+    # WHEN compared
+    row = next(
+        r
+        for r in compare_results(reference, candidate).rows
+        if (r.hotpath, r.implementation, r.size) == (hp.name, impl.name, point.size)
+    )
+    # THEN the two samples are resampled independently: an interval, not a point
+    assert not row.identical and row.ci_low < row.ratio < row.ci_high
 
 
 def test_fabricated_regression_is_listed_first() -> None:

@@ -36,18 +36,26 @@ CLUSTER_TIMEOUT_SECONDS = 30.0
 
 def _read_text(path: str) -> str:
     if path == "-":
-        return sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        try:
+            if stream is None:  # a text stream without bytes underneath (embedding, tests)
+                return sys.stdin.read()
+            data = stream.read()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", file="stdin") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})", file="stdin") from None
+        return yamlio.decode_text(data, "stdin")
     file = Path(path)
     if not file.exists():
         raise InputError("no such file", file=path)
     if file.is_dir():
         raise InputError("is a directory, not a manifest file", file=path)
     try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", file=path) from None
+        data = file.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", file=path) from None
+    return yamlio.decode_text(data, path)
 
 
 def parse_documents(text: str, file: str) -> list[tuple[int, Any]]:

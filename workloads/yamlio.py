@@ -19,6 +19,7 @@ of thousands of small objects are built. :func:`dump_reference` is the plain sin
 
 from __future__ import annotations
 
+import codecs
 import gc
 import json
 import re
@@ -30,6 +31,7 @@ import yaml
 from kubernetes.client import ApiClient, V1Ingress, V1Secret
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from gwbench.errors import InputError
 from gwbench.workloads.model import Workload
 
 _CDumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
@@ -236,3 +238,37 @@ def error_line(exc: yaml.YAMLError) -> int | None:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = getattr(mark, "line", None)
     return line + 1 if isinstance(line, int) else None
+
+
+_OTHER_ENCODINGS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def decode_text(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text (a UTF-8 byte order mark is dropped), or an
+    :class:`InputError` naming ``source``: UTF-16 and UTF-32 (by their byte order mark, or
+    by the NUL bytes of their ASCII characters), and any byte sequence that is not UTF-8."""
+    for bom, name in _OTHER_ENCODINGS:
+        if data.startswith(bom):
+            raise InputError(
+                f"not UTF-8 text: {name} (byte order mark); save it as UTF-8", file=source
+            )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start]
+        raise InputError(
+            f"not UTF-8 text (byte {exc.start} is 0x{byte:02x}); save it as UTF-8", file=source
+        ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InputError(
+            f"not UTF-8 text (a NUL byte at {nul}: UTF-16 without a byte order mark, or "
+            "binary); save it as UTF-8",
+            file=source,
+        )
+    return text

@@ -4,9 +4,10 @@ The gate's statistics where stored results allow them. Counters and scaling expo
 exact, so they are checked as the gate does (:mod:`harness.gate.checks`, thresholds from
 ``--thresholds`` or the defaults). Time: two stored runs are not paired rounds, so the
 ratio of medians with a 99% percentile bootstrap over each side's stored values
-(:mod:`reports.regression`), and no confirmation batch; a regression is a ratio above
-``1 + time_fail`` with the interval above 1. Results of different workloads or schema
-versions are refused (exit 2).
+(:mod:`reports.regression`), and no confirmation batch. Every row gets a verdict of the
+one ladder (:mod:`gwbench.verdicts`, thresholds from ``ci/thresholds.toml``: ``time_warn``
+is the no-change band, ``time_fail`` the regression); the output states them. Results of
+different workloads or schema versions are refused (exit 2).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -25,11 +26,16 @@ from gwbench.errors import EXIT_FINDING, EXIT_OK, InputError
 from gwbench.harness.gate import checks
 from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds
 from gwbench.harness.gate.thresholds import load as load_thresholds
-from gwbench.results import Results, load_results
+from gwbench.results import Results
+from gwbench.verdicts import Thresholds as Ladder
 
 KIND = "gwbench-compare"
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
+THRESHOLDS_FILE = "thresholds.toml"
+
+if TYPE_CHECKING:
+    from gwbench.reports.regression import Comparison
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,9 @@ def _exact_lines(findings: Sequence[ExactFinding]) -> list[str]:
     return lines
 
 
-def _json(comparison: Any, findings: Sequence[ExactFinding], regression: bool) -> dict[str, Any]:
+def _json(
+    comparison: Comparison, findings: Sequence[ExactFinding], regression: bool
+) -> dict[str, Any]:
     def num(x: float | None) -> float | str | None:
         if x is None:
             return None
@@ -124,6 +132,12 @@ def _json(comparison: Any, findings: Sequence[ExactFinding], regression: bool) -
         "schema_version": SCHEMA_VERSION,
         "regression": regression,
         "confidence": comparison.confidence,
+        "thresholds": {
+            "source": comparison.thresholds_source,
+            "no_change": comparison.thresholds.no_change,
+            "fail": comparison.thresholds.fail,
+            "text": comparison.describe(),
+        },
         "threshold": comparison.threshold,
         "warn_band": comparison.warn_band,
         "time": [
@@ -138,6 +152,8 @@ def _json(comparison: Any, findings: Sequence[ExactFinding], regression: bool) -
                 "ci_low": r.ci_low,
                 "ci_high": r.ci_high,
                 "verdict": r.verdict,
+                "regression": r.regression,
+                "identical": r.identical,
             }
             for r in comparison.rows
         ],
@@ -178,6 +194,16 @@ def _json(comparison: Any, findings: Sequence[ExactFinding], regression: bool) -
     }
 
 
+def default_thresholds() -> Thresholds:
+    """``ci/thresholds.toml`` of the current directory (a repository's root in CI), else of
+    the checkout gwbench runs from; the built-in defaults only when neither has one."""
+    package_root = Path(__file__).resolve().parents[2]
+    for candidate in (Path("ci") / THRESHOLDS_FILE, package_root / "ci" / THRESHOLDS_FILE):
+        if candidate.is_file():
+            return load_thresholds(candidate)
+    return DEFAULTS
+
+
 @click.command(name="compare")
 @click.argument("reference", type=click.Path(path_type=Path))
 @click.argument("candidate", type=click.Path(path_type=Path))
@@ -188,7 +214,8 @@ def _json(comparison: Any, findings: Sequence[ExactFinding], regression: bool) -
     "thresholds_file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Thresholds TOML (default: the built-in defaults; see ci/thresholds.toml).",
+    help="Thresholds TOML (default: ci/thresholds.toml of the current directory, else of "
+    "gwbench's own checkout).",
 )
 def command(
     reference: Path,
@@ -201,24 +228,27 @@ def command(
 
     Counters and scaling exponents are checked exactly against the thresholds; time is
     the ratio of medians (candidate over reference) with a 99% bootstrap interval over
-    the stored values. Exit 1 on a regression, 2 when the two files measured different
+    the stored values, and every row gets a verdict: faster, no change (the interval
+    inside the time_warn band), slower or inconclusive; a slower row above time_fail is
+    a regression. Exit 1 on a regression, 2 when the two files measured different
     workloads or have different schema versions.
     """
-    from gwbench.reports.markdown import comparison_lines
+    from gwbench.harness.cli import load_results_file, style_verdict
+    from gwbench.reports import gate_compare
     from gwbench.reports.regression import compare_results
 
     if as_json and markdown:
         raise InputError("choose one of --json and --markdown")
-    th = load_thresholds(thresholds_file) if thresholds_file is not None else DEFAULTS
-    ref = load_results(resolve(reference))
-    cand = load_results(resolve(candidate))
+    th = load_thresholds(thresholds_file) if thresholds_file is not None else default_thresholds()
+    ref = load_results_file(reference)
+    cand = load_results_file(candidate)
     comparison = compare_results(
         ref,
         cand,
         reference_label="reference",
         candidate_label="candidate",
-        threshold=1.0 + th.time_fail,
-        warn_band=1.0 + th.time_warn,
+        thresholds=Ladder(no_change=th.time_warn, fail=th.time_fail),
+        thresholds_source=th.source,
     )
     findings = exact_findings(ref, cand, th)
     exact = _exact_lines(findings)
@@ -226,41 +256,8 @@ def command(
     if as_json:
         click.echo(json.dumps(_json(comparison, findings, regression), indent=1))
     elif markdown:
-        lines = comparison_lines(comparison)
-        if exact:
-            lines += ["", "**Counters and scaling above the thresholds**", ""]
-            lines += [f"- {x}" for x in exact]
-        click.echo("\n".join(lines))
+        click.echo("\n".join(gate_compare.markdown_lines(comparison, exact)))
     else:
-        for line in _text_lines(comparison, exact):
+        for line in gate_compare.console_lines(comparison, exact, style_verdict):
             click.echo(line)
     sys.exit(EXIT_FINDING if regression else EXIT_OK)
-
-
-def _text_lines(comparison: Any, exact: Sequence[str]) -> list[str]:
-    header = (
-        f"{'verdict':<18} {'hot path':<20} {'implementation':<14} {'N':>7} "
-        f"{'ratio':>7}  {'99% interval':<17} counters changed"
-    )
-    lines = [
-        f"time: candidate / reference median (above 1: slower); regression above "
-        f"{comparison.threshold:.2f} with the interval above 1",
-        header,
-        "-" * len(header),
-    ]
-    for r in comparison.rows:
-        changed = ", ".join(f"{c.name} {c.reference}->{c.candidate}" for c in r.counter_changes)
-        lines.append(
-            f"{r.verdict:<18} {r.hotpath:<20} {r.implementation:<14} {r.size:>7,} "
-            f"{r.ratio:>7.3f}  [{r.ci_low:.3f}, {r.ci_high:.3f}]  {changed or '='}"
-        )
-    untimed = [s for s in comparison.skipped if s.endswith("no timing on one side")]
-    for s in comparison.skipped:
-        if s not in untimed:
-            lines.append(f"skipped: {s}")
-    if untimed:
-        lines.append(f"skipped {len(untimed)} without timing on one side (counters checked)")
-    if exact:
-        lines += ["", "counters and scaling above the thresholds:"]
-        lines += [f"  {x}" for x in exact]
-    return lines

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gwbench.errors import EXIT_FINDING
 from gwbench.files import atomic_write_text
+from gwbench.harness.cli import OutputPath
 from gwbench.harness.envoy.measure import (
     AUTO,
     DEFAULT_REPEAT,
@@ -147,7 +148,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath("file"),
     default=None,
     help="Also write the JSON document to this file.",
 )

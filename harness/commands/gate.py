@@ -6,22 +6,23 @@ import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
 from gwbench.files import atomic_write_text
+from gwbench.harness.cli import OutputPath, output_problem, style_verdict
 from gwbench.harness.gate import (
     engine,
     profiles,
     report,
     sideresults,
-    summary,
     thresholds,
     worktree,
 )
 from gwbench.harness.summary_file import append_step_summary as _append_step_summary
+from gwbench.reports import gate_summary, gate_view
 from gwbench.results import write_results
 from gwbench.workloads.model import DEFAULT_SEED
 
@@ -111,7 +112,7 @@ def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=OutputPath("dir"),
     default=None,
     help="Output directory (default ./gwbench-results/gate-<timestamp>).",
 )
@@ -194,6 +195,9 @@ def _gate(
     th = thresholds.load(thresholds_file) if thresholds_file is not None else None
     root = worktree.repo_root(repo.resolve())
     out_dir = (output if output is not None else default_output_dir()).resolve()
+    problem = output_problem(out_dir, "dir")
+    if problem is not None:
+        raise InputError(f"{out_dir}: {problem}; choose another -o directory")
     if (out_dir / GATE_FILE).exists():
         raise InputError(f"{out_dir} already holds a gate result; choose another -o directory")
     started = sideresults.now_utc()
@@ -212,25 +216,36 @@ def _gate(
         profile=profile,
     )
     outcome = engine.Gate(config, RichProgress()).run()
-    text = summary.render(outcome)
-    atomic_write_text(out_dir / SUMMARY_FILE, text)
-    atomic_write_text(out_dir / GATE_FILE, report.dumps(outcome))
+    document = report.to_json_dict(outcome)
+    view = gate_view.from_document(document)
+    text = gate_summary.render_markdown(view)
+    _write(out_dir / SUMMARY_FILE, text)
+    _write(out_dir / GATE_FILE, report.dumps(outcome))
     command_line = ("gwbench", *sys.argv[1:])
     per_side = {}
     for label in ("base", "head"):
         results = sideresults.side_results(
             outcome, label, command_line=command_line, started_at=started
         )
-        write_results(results, out_dir / label / "results.json")
+        try:
+            write_results(results, out_dir / label / "results.json")
+        except OSError as exc:
+            raise HarnessError(
+                f"cannot write {out_dir / label / 'results.json'}: {exc.strerror or exc}"
+            ) from None
         per_side[label] = results
     _append_step_summary(text)
-    report_error = _write_html(outcome, per_side["head"], out_dir)
+    report_error = _write_html(outcome, view, per_side["head"], out_dir)
     report_error = _write_flame_diffs(outcome, out_dir) or report_error
     if as_json:
         click.echo(report.dumps(outcome), nl=False)
+    elif sys.stdout.isatty():
+        for line in gate_summary.console_lines(view, style_verdict):
+            click.echo(line)
+        click.echo(f"\nsummary: {out_dir / SUMMARY_FILE}", err=True)
     else:
         click.echo(text, nl=False)
-        click.echo(f"\nresults: {out_dir}", err=True)
+    click.echo(f"\nresults: {out_dir}", err=True)
     if report_error is not None:
         # the verdict stands (a regression stays exit 1), but a failed report never passes
         click.echo(f"gwbench: error: cannot write the HTML report: {report_error}", err=True)
@@ -238,21 +253,25 @@ def _gate(
     sys.exit(outcome.exit_code)
 
 
+def _write(path: Path, text: str) -> None:
+    """An output file; the directory was checked up front, so a failure here is the
+    machine's (a full disk): exit 3 naming the file."""
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise HarnessError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
 def comparison(outcome: engine.GateOutcome) -> Comparison:
     """The gate's rows as the report's regression table (timed rows; paired statistics)."""
-    from gwbench.reports.regression import Comparison, ComparisonRow, CounterChange, Verdict
+    from gwbench.reports.regression import Comparison, ComparisonRow, CounterChange
+    from gwbench.verdicts import Shown
+    from gwbench.verdicts import Thresholds as Ladder
 
-    mapped: dict[str, Verdict] = {
-        "regression": "regression",
-        "warn": "warn",
-        "inconclusive": "inconclusive",
-        "pass": "no change",
-        "improvement": "improvement",
-    }
     rows = []
     skipped = []
     for r in outcome.rows:
-        check = r.time
+        check = r.decisive_time
         if check is None or check.base_median is None or check.head_median is None:
             skipped.append(f"{r.key.label()}: not timed ({r.kind}); counters and scaling checked")
             continue
@@ -269,43 +288,48 @@ def comparison(outcome: engine.GateOutcome) -> Comparison:
                 ratio=check.ratio,
                 ci_low=check.ratio_low,
                 ci_high=check.ratio_high,
-                verdict=mapped[r.verdict],
+                verdict=cast(Shown, r.verdict),
                 counter_changes=tuple(
                     CounterChange(c.name, c.base, c.head) for c in r.counters if c.base != c.head
                 ),
             )
         )
-    fail, warn = (
-        (outcome.rows[0].time.fail, outcome.rows[0].time.warn)
-        if outcome.rows and outcome.rows[0].time is not None
-        else (0.10, 0.05)
-    )
+    th = outcome.thresholds or thresholds.DEFAULTS
     return Comparison(
         reference_label=f"base {worktree.short(outcome.base.commit)}",
         candidate_label=f"head {worktree.short(outcome.head.commit)}",
         confidence=0.99,
-        threshold=1.0 + fail,
-        warn_band=1.0 + warn,
+        thresholds=Ladder(no_change=th.time_warn, fail=th.time_fail),
         rows=tuple(rows),
         skipped=tuple(skipped),
+        thresholds_source=th.source,
     )
 
 
-def _write_html(outcome: engine.GateOutcome, head_results: object, out_dir: Path) -> str | None:
-    """Write DIR/report.html (head against base); the error text when that fails."""
+def _write_html(
+    outcome: engine.GateOutcome, view: gate_view.GateView, head_results: object, out_dir: Path
+) -> str | None:
+    """Write DIR/report.html (the gate's page, verdict first) and DIR/head/report.html
+    (the head's full report against the base); the error text when that fails."""
     try:
         from gwbench.harness import reporting
+        from gwbench.reports.gate_html import render_html as render_gate
         from gwbench.results import Results
 
         assert isinstance(head_results, Results)
-        html = reporting.render_report(
-            head_results,
-            base_dir=out_dir / "head",
-            report_dir=out_dir,
-            compare=comparison(outcome),
-            reference_label="base",
-        )
-        atomic_write_text(out_dir / REPORT_FILE, html)
+        links: list[tuple[str, str]] = []
+        try:
+            html = reporting.render_report(
+                head_results,
+                base_dir=out_dir / "head",
+                report_dir=out_dir / "head",
+                compare=comparison(outcome),
+                reference_label="base",
+            )
+            atomic_write_text(out_dir / "head" / REPORT_FILE, html)
+            links.append(("the head against the base", f"head/{REPORT_FILE}"))
+        finally:
+            atomic_write_text(out_dir / REPORT_FILE, render_gate(view, side_reports=links))
     except ModuleNotFoundError as exc:
         if exc.name is not None and exc.name.startswith("reports"):
             return None  # the report renderer is not installed: the summary is enough

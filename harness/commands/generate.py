@@ -16,6 +16,7 @@ import click
 
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
+from gwbench.harness.cli import OutputPath
 from gwbench.harness.commands import options
 from gwbench.workloads.model import (
     DEFAULT_DOMAIN,
@@ -67,7 +68,7 @@ def write_atomically(path: Path, text: str) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath("file"),
     default=None,
     help="Write to FILE (atomically) instead of standard output.",
 )

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,17 +39,66 @@ class AnnotationCount:
 
 
 @dataclass(frozen=True)
+class CloudDomain:
+    """The cloud domain of a set of hosts: the most specific domain (two labels or more)
+    that holds more than half of them, or ``None`` when no domain does."""
+
+    domain: str | None
+    hosts: int
+    """Hosts under ``domain`` (or under ``largest`` when there is none)."""
+    total: int
+    largest: str | None
+    """The domain holding the most hosts, when none holds most of them."""
+
+
+MAJORITY = 0.5
+
+
+def _parents(host: str) -> list[str]:
+    """The domains a host sits under, of two labels or more: ``a.b.example.com`` ->
+    ``b.example.com``, ``example.com`` (a wildcard's ``*.`` dropped)."""
+    labels = host.removeprefix("*.").split(".")
+    return [".".join(labels[i:]) for i in range(1, len(labels) - 1)]
+
+
+def cloud_domain(hosts: Iterable[str], majority: float = MAJORITY) -> CloudDomain:
+    """The domain holding more than ``majority`` of the distinct ``hosts`` (the most
+    specific such domain), else none, with the largest one for the message."""
+    distinct = {h for h in hosts if h}
+    holds: Counter[str] = Counter()
+    for host in distinct:
+        holds.update(set(_parents(host)))
+    total = len(distinct)
+    ranked = sorted(holds.items(), key=lambda kv: (-kv[1], -kv[0].count("."), kv[0]))
+    winners = [(d, n) for d, n in holds.items() if total and n / total > majority]
+    if winners:
+        domain, n = max(winners, key=lambda kv: (kv[0].count("."), kv[1], kv[0]))
+        return CloudDomain(domain, n, total, None)
+    largest, n = ranked[0] if ranked else (None, 0)
+    if n < 2:  # no domain holds two hosts: none is the largest
+        return CloudDomain(None, 0, total, None)
+    return CloudDomain(None, n, total, largest)
+
+
+@dataclass(frozen=True)
 class WorkloadSummary:
     source: str
-    domain: str
+    domain: str | None
+    """The cloud domain (given with --domain, else inferred: ``None`` when no domain holds
+    most hosts)."""
+    domain_hosts: int
+    """Hosts under ``domain`` (or under the largest domain when there is none)."""
+    largest_domain: str | None
+    """The domain holding the most hosts, when none holds most of them."""
     ingresses: int
     namespaces: int
     hosts: int  # distinct non-empty rule hosts
     hostless_rules: int
     wildcard_hosts: int
     shared_hosts: int  # hosts named by more than one Ingress
-    custom_domain_hosts: int
-    custom_domain_share: float
+    custom_domain_hosts: int | None
+    """Hosts outside the cloud domain (``None`` without a cloud domain)."""
+    custom_domain_share: float | None
     tls_secrets: int  # distinct (namespace, name) pairs named by tls entries
     tls_secret_names: int  # distinct names
     tls_without_secret_name: int
@@ -62,9 +112,11 @@ class WorkloadSummary:
     warnings: tuple[str, ...]
 
 
-def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
-    """Counts over the workload's Ingresses (O(N))."""
-    domain = workload.domain
+def summarize(
+    workload: Workload, top: int = DEFAULT_TOP, domain: str | None = None
+) -> WorkloadSummary:
+    """Counts over the workload's Ingresses (O(N)). ``domain``: the cloud domain the user
+    gave; inferred from the hosts otherwise (:func:`cloud_domain`)."""
     namespaces: set[str] = set()
     host_owners: Counter[str] = Counter()
     hostless = 0
@@ -102,7 +154,16 @@ def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
             secret_hosts.setdefault(tls.secret_name, set()).update(tls.hosts or [])
             secret_namespaces.setdefault(tls.secret_name, set()).add(namespace)
     hosts = len(host_owners)
-    custom = sum(1 for h in host_owners if h != domain and not h.endswith("." + domain))
+    inferred = cloud_domain(host_owners)
+    if domain is None:
+        domain = inferred.domain
+    custom = (
+        sum(1 for h in host_owners if h != domain and not h.endswith("." + domain))
+        if domain is not None
+        else None
+    )
+    if domain is not None and domain != inferred.domain:
+        inferred = CloudDomain(domain, hosts - (custom or 0), hosts, None)
     shares = sorted(
         (
             SecretShare(name, len(secret_hosts[name]), len(secret_namespaces[name]))
@@ -113,6 +174,8 @@ def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
     return WorkloadSummary(
         source=workload.source,
         domain=domain,
+        domain_hosts=inferred.hosts,
+        largest_domain=inferred.largest,
         ingresses=len(workload.ingresses),
         namespaces=len(namespaces),
         hosts=hosts,
@@ -120,7 +183,7 @@ def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
         wildcard_hosts=sum(1 for h in host_owners if h.startswith("*.")),
         shared_hosts=sum(1 for n in host_owners.values() if n > 1),
         custom_domain_hosts=custom,
-        custom_domain_share=custom / hosts if hosts else 0.0,
+        custom_domain_share=(custom / hosts if hosts else 0.0) if custom is not None else None,
         tls_secrets=len(secret_pairs),
         tls_secret_names=len(secret_hosts),
         tls_without_secret_name=no_secret_name,
@@ -138,6 +201,23 @@ def summarize(workload: Workload, top: int = DEFAULT_TOP) -> WorkloadSummary:
     )
 
 
+def _domain_line(s: WorkloadSummary) -> str:
+    if s.domain is None or s.custom_domain_hosts is None or s.custom_domain_share is None:
+        largest = (
+            f" (the largest, {s.largest_domain}, holds {s.domain_hosts} of {s.hosts} hosts)"
+            if s.largest_domain is not None
+            else ""
+        )
+        return (
+            f"cloud domain: none: no domain holds most hosts{largest}; give --domain to "
+            "count custom domains"
+        )
+    return (
+        f"custom domains: {s.custom_domain_hosts} hosts outside {s.domain} "
+        f"({s.custom_domain_share:.1%})"
+    )
+
+
 def format_lines(summary: WorkloadSummary) -> list[str]:
     """The human summary, one string per line."""
     s = summary
@@ -146,8 +226,7 @@ def format_lines(summary: WorkloadSummary) -> list[str]:
         f"Ingresses: {s.ingresses} in {s.namespaces} namespaces",
         f"hosts: {s.hosts} (hostless rules: {s.hostless_rules}, wildcard hosts: "
         f"{s.wildcard_hosts}, hosts in several Ingresses: {s.shared_hosts})",
-        f"custom domains: {s.custom_domain_hosts} hosts outside {s.domain} "
-        f"({s.custom_domain_share:.1%})",
+        _domain_line(s),
         f"TLS secrets: {s.tls_secrets} (namespace, name) pairs, {s.tls_secret_names} names; "
         f"tls entries without secretName: {s.tls_without_secret_name}",
     ]
@@ -181,7 +260,8 @@ def to_json(summary: WorkloadSummary) -> dict[str, Any]:
 @click.option(
     "--domain",
     default=None,
-    help="Cloud domain (hosts outside it are custom domains); inferred when not given.",
+    help="Cloud domain (hosts outside it are custom domains); inferred when not given "
+    "and one domain holds most hosts.",
 )
 @click.option(
     "--top",
@@ -216,7 +296,7 @@ def command(
     else:
         assert file is not None
         workload = load_file(file, domain=domain)
-    summary = summarize(workload, top=top)
+    summary = summarize(workload, top=top, domain=domain)
     if as_json:
         click.echo(json.dumps(to_json(summary), indent=2))
     else:

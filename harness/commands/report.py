@@ -9,7 +9,8 @@ import click
 
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
-from gwbench.results import Results, load_results
+from gwbench.harness.cli import OutputPath
+from gwbench.results import Results
 
 RESULTS_FILE = "results.json"
 REPORT_FILE = "report.html"
@@ -26,8 +27,10 @@ def resolve_results(path: Path) -> Path:
 
 
 def _load(path: Path) -> tuple[Path, Results]:
+    from gwbench.harness.cli import load_results_file
+
     resolved = resolve_results(path)
-    return resolved, load_results(resolved)
+    return resolved, load_results_file(resolved)
 
 
 def _readable(path: Path) -> None:
@@ -49,7 +52,7 @@ def _readable(path: Path) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath("file"),
     help="Where to write the HTML report (default: report.html beside RESULTS).",
 )
 @click.option(
@@ -70,14 +73,24 @@ def command(results: Path, reference: Path | None, output: Path | None, markdown
     request as well.
     """
     from gwbench.harness import reporting
+    from gwbench.harness.commands.compare import default_thresholds
+    from gwbench.reports import gate_compare
     from gwbench.reports.markdown import render_markdown
     from gwbench.reports.regression import compare_results
+    from gwbench.verdicts import Thresholds as Ladder
 
     results_path, current = _load(results)
     comparison = None
     if reference is not None:
         _, ref = _load(reference)
-        comparison = compare_results(ref, current, reference_label="reference")
+        th = default_thresholds()
+        comparison = compare_results(
+            ref,
+            current,
+            reference_label="reference",
+            thresholds=Ladder(no_change=th.time_warn, fail=th.time_fail),
+            thresholds_source=th.source,
+        )
     out = output if output is not None else results_path.parent / REPORT_FILE
     html = reporting.render_report(
         current, base_dir=results_path.parent, report_dir=out.parent, compare=comparison
@@ -88,7 +101,9 @@ def command(results: Path, reference: Path | None, output: Path | None, markdown
     except OSError as exc:
         raise InputError(f"cannot write the report: {exc.strerror or exc}", file=str(out)) from None
     if markdown:
-        text = render_markdown(current, comparison)
+        text = render_markdown(current)
+        if comparison is not None:
+            text += "\n" + "\n".join(gate_compare.markdown_lines(comparison, ())) + "\n"
         click.echo(text, nl=False)
         summary_file = os.environ.get(STEP_SUMMARY_ENV)
         if summary_file:

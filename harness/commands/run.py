@@ -13,6 +13,7 @@ from gwbench.errors import EXIT_HARNESS, InputError
 from gwbench.files import atomic_write_text
 from gwbench.harness import plan, reporting, runner
 from gwbench.harness import shard as sharding
+from gwbench.harness.cli import OutputPath
 from gwbench.harness.commands import options
 from gwbench.harness.progress import progress_for
 from gwbench.harness.selection import resolve_source, select_hotpaths
@@ -61,7 +62,7 @@ EXIT_INTERRUPTED = 130
 @click.option(
     "-o",
     "--output",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=OutputPath("dir"),
     default=None,
     help="Results directory (default ./gwbench-results/<timestamp>).",
 )

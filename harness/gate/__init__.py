@@ -10,6 +10,7 @@ The pipeline, one module per step:
 - :mod:`~harness.gate.checks`: equivalence, counters, scaling, wall time; verdicts;
 - :mod:`~harness.gate.thresholds`: ``ci/thresholds.toml``;
 - :mod:`~harness.gate.engine`: the orchestration;
-- :mod:`~harness.gate.summary`, :mod:`~harness.gate.report`,
-  :mod:`~harness.gate.sideresults`: markdown, ``gate.json``, per-side ``results.json``.
+- :mod:`~harness.gate.report`, :mod:`~harness.gate.sideresults`: ``gate.json`` (the
+  document :mod:`reports.gate_summary` and :mod:`reports.gate_html` render) and the
+  per-side ``results.json``.
 """

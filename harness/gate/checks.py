@@ -10,40 +10,48 @@
    each side (:func:`gwbench.scaling.fit_power_law`); the check fails when ``b`` rises by
    more than the slope threshold (an accidental N -> N^2 is about +1).
 4. Wall time (statistical): the median of the per-round log-ratios ``r_i`` with a seeded
-   99% percentile-bootstrap interval over rounds (:func:`gwbench.stats.bootstrap_median`).
-   With ``T = ln(1 + time_fail)`` and ``W = ln(1 + time_warn)``: regression when the
-   estimate is above ``T`` and the interval entirely above 0, and only when a second,
-   independent batch of rounds says so too (otherwise inconclusive); improvement,
-   symmetrically, below ``-T`` with the interval below 0; no change when the interval lies
-   within ``[-W, W]``; warn (or minor improvement) above ``W`` (below ``-W``) with the
-   interval off 0; anything else inconclusive.
+   99% percentile-bootstrap interval over rounds (:func:`gwbench.stats.bootstrap_median`),
+   judged by the one ladder of :mod:`gwbench.verdicts` (``time_warn`` is the no-change
+   band, ``time_fail`` the regression): no change when the interval lies within
+   ``±ln(1 + time_warn)``; slower (faster) when the estimate is beyond it and the interval
+   above (below) 0; otherwise inconclusive. A regression is a slower batch whose estimate
+   is above ``ln(1 + time_fail)``, and only when a second, independent batch of rounds says
+   so too.
 
-A row (hot path, implementation, N) is a regression when any check fails. The confirmation
-batch runs only for rows whose exact checks pass and whose first batch says regression:
-an exact failure needs no statistics to confirm it.
+A row (hot path, implementation, N) is a regression when any check fails. A second batch
+of rounds runs only for rows whose exact checks pass (an exact failure needs no
+statistics to confirm it) and whose first batch is a regression (to confirm it) or
+inconclusive (too few rounds to say): the verdict of an inconclusive row is then that of
+both batches' rounds together ("no change", "slower", "faster" or still "inconclusive").
+It is a regression only when the batches agree independently: the first batch's estimate
+above ``ln(1 + time_fail)`` (its interval reaching 0 is what made it inconclusive), the
+second batch a regression on its own, and both together a regression too.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gwbench.harness.gate.protocol import CheckPoint, PointKey
 from gwbench.harness.gate.thresholds import Thresholds
 from gwbench.scaling import fit_power_law
 from gwbench.stats import GATE_CONFIDENCE, GATE_RESAMPLES, bootstrap_median, median, stable_seed
+from gwbench.verdicts import Thresholds as Ladder
+from gwbench.verdicts import Verdict, classify, is_regression
 
-TimeVerdict = Literal[
-    "regression", "warn", "no change", "minor improvement", "improvement", "inconclusive"
-]
-RowVerdict = Literal["regression", "warn", "inconclusive", "pass", "improvement"]
+TimeVerdict = Verdict
+RowVerdict = Literal["regression", "slower", "inconclusive", "faster", "no change", "pass"]
+"""A row's verdict: the time ladder's, ``regression`` (an exact check failed, or a
+confirmed time regression) or ``pass`` (not timed; the exact checks pass)."""
 ROW_VERDICT_ORDER: tuple[RowVerdict, ...] = (
     "regression",
-    "warn",
+    "slower",
     "inconclusive",
-    "improvement",
+    "faster",
+    "no change",
     "pass",
 )
 
@@ -199,6 +207,8 @@ class TimeCheck:
     verdict: TimeVerdict
     fail: float
     warn: float
+    regression: bool = False
+    """Slower by more than ``fail`` with the interval above 0 (before confirmation)."""
     cpu_estimate: float | None = None
     """The same median from process CPU time (advisory)."""
     base_median: float | None = None
@@ -220,21 +230,15 @@ class TimeCheck:
         return math.exp(self.high)
 
 
+def ladder(thresholds: Thresholds, hotpath: str) -> Ladder:
+    """The verdict thresholds of one hot path, from the thresholds file (never copied)."""
+    fail, warn = thresholds.time_limits(hotpath)
+    return Ladder(no_change=warn, fail=fail)
+
+
 def time_verdict(estimate: float, low: float, high: float, fail: float, warn: float) -> TimeVerdict:
-    """docs/gate.md's decision for one batch (log space; ``fail``/``warn`` as relative rises)."""
-    t = math.log1p(fail)
-    w = math.log1p(warn)
-    if estimate > t and low > 0.0:
-        return "regression"
-    if estimate < -t and high < 0.0:
-        return "improvement"
-    if low >= -w and high <= w:
-        return "no change"
-    if estimate > w and low > 0.0:
-        return "warn"
-    if estimate < -w and high < 0.0:
-        return "minor improvement"
-    return "inconclusive"
+    """The ladder's verdict of one batch (log space; ``fail``/``warn`` as relative rises)."""
+    return classify(estimate, low, high, Ladder(no_change=warn, fail=fail))
 
 
 def time_check(
@@ -263,6 +267,7 @@ def time_check(
         verdict=time_verdict(iv.estimate, iv.low, iv.high, fail, warn),
         fail=fail,
         warn=warn,
+        regression=is_regression(iv.estimate, iv.low, Ladder(no_change=warn, fail=fail)),
         cpu_estimate=median(cpu_ratios) if cpu_ratios else None,
         base_median=median(base_seconds) if base_seconds else None,
         head_median=median(head_seconds) if head_seconds else None,
@@ -292,6 +297,14 @@ class Row:
     verdict: RowVerdict
     reasons: tuple[str, ...]
     """Why the verdict is what it is, one sentence each (failures first)."""
+    pooled: TimeCheck | None = None
+    """Both batches' rounds together, when the first batch was inconclusive."""
+
+    @property
+    def decisive_time(self) -> TimeCheck | None:
+        """The time statistic shown for the row: both batches pooled (an inconclusive
+        first batch), else the first batch (a regression is the first batch's, confirmed)."""
+        return self.pooled or self.time
 
     @property
     def exact_failed(self) -> bool:
@@ -323,10 +336,32 @@ def needs_confirmation(
     slopes: Sequence[SlopeDelta],
     first: TimeCheck | None,
 ) -> bool:
+    """A second batch of rounds: to confirm a time regression, or to decide a row the
+    first batch left inconclusive (never for a row an exact check already failed)."""
     return (
         first is not None
-        and first.verdict == "regression"
+        and (first.regression or first.verdict == "inconclusive")
         and not exact_failure(eq, counters, slopes)
+    )
+
+
+def pooled_check(first: TimeCheck, second: TimeCheck) -> TimeCheck:
+    """The statistic of both batches' rounds together (an inconclusive first batch)."""
+    ratios = (*first.log_ratios, *second.log_ratios)
+    both = time_check(
+        ratios,
+        fail=first.fail,
+        warn=first.warn,
+        seed=stable_seed(first.seed, second.seed, "pooled"),
+        confidence=first.confidence,
+        resamples=first.resamples,
+    )
+    cpu = [x for x in (first.cpu_estimate, second.cpu_estimate) if x is not None]
+    return replace(
+        both,
+        cpu_estimate=median(cpu) if cpu else None,
+        base_median=first.base_median,
+        head_median=first.head_median,
     )
 
 
@@ -336,6 +371,54 @@ def _pct(change: float | None) -> str:
     if math.isinf(change):
         return "from 0"
     return f"{change:+.1%}"
+
+
+def time_text(check: TimeCheck) -> str:
+    """``×1.004 [0.991, 1.020] over 10 rounds``."""
+    return (
+        f"×{check.ratio:.3f} [{check.ratio_low:.3f}, {check.ratio_high:.3f}] over "
+        f"{check.rounds} rounds"
+    )
+
+
+def _time_verdict(
+    first: TimeCheck, confirmation: TimeCheck | None, reasons: list[str]
+) -> tuple[RowVerdict, TimeCheck | None]:
+    """The verdict of a row whose exact checks pass, from its batches of rounds (and the
+    pooled statistic of both batches when the first was inconclusive)."""
+    shown = f"time {time_text(first)}"
+    if first.regression:
+        if confirmation is not None and confirmation.regression:
+            reasons.append(
+                f"{shown}, above +{first.fail:.0%}; confirmed by a second batch: "
+                f"{time_text(confirmation)}"
+            )
+            return "regression", None
+        if confirmation is None:
+            reasons.append(f"{shown} above +{first.fail:.0%} but not confirmed: not run")
+            return "inconclusive", None
+        verdict: RowVerdict = "slower" if confirmation.verdict == "slower" else "inconclusive"
+        reasons.append(
+            f"{shown} above +{first.fail:.0%} but not confirmed: {time_text(confirmation)} "
+            f"({confirmation.verdict})"
+        )
+        return verdict, None
+    if first.verdict == "inconclusive" and confirmation is not None:
+        both = pooled_check(first, confirmation)
+        if first.estimate > math.log1p(first.fail) and confirmation.regression and both.regression:
+            reasons.append(
+                f"{shown}: above +{first.fail:.0%}, its interval reaching 1; a second batch "
+                f"{time_text(confirmation)} and both together {time_text(both)} are above "
+                f"+{first.fail:.0%} with the interval above 1"
+            )
+            return "regression", both
+        reasons.append(
+            f"{shown} inconclusive; with a second batch, {time_text(both)}: {both.verdict}"
+        )
+        return both.verdict, both
+    if first.verdict != "no change":
+        reasons.append(f"{shown}: {first.verdict}")
+    return first.verdict, None
 
 
 def row(
@@ -370,39 +453,16 @@ def row(
                 f"(+{s.delta:.2f}, limit +{s.limit:.2f})"
             )
     verdict: RowVerdict = "regression" if failed else "pass"
+    pooled = None
     if first is not None:
-        shown = f"time ×{first.ratio:.3f} [{first.ratio_low:.3f}, {first.ratio_high:.3f}]"
-        if first.verdict == "regression":
-            if failed:
-                reasons.append(f"{shown} also above +{first.fail:.0%}")
-            elif confirmation is not None and confirmation.verdict == "regression":
-                verdict = "regression"
-                reasons.append(
-                    f"{shown}, above +{first.fail:.0%}; confirmed by {confirmation.rounds} "
-                    f"more rounds: ×{confirmation.ratio:.3f} "
-                    f"[{confirmation.ratio_low:.3f}, {confirmation.ratio_high:.3f}]"
-                )
-            else:
-                verdict = "inconclusive"
-                again = (
-                    f"×{confirmation.ratio:.3f} [{confirmation.ratio_low:.3f}, "
-                    f"{confirmation.ratio_high:.3f}] ({confirmation.verdict})"
-                    if confirmation is not None
-                    else "not run"
-                )
-                reasons.append(f"{shown} above +{first.fail:.0%} but not confirmed: {again}")
-        elif not failed:
-            mapped: dict[TimeVerdict, RowVerdict] = {
-                "warn": "warn",
-                "inconclusive": "inconclusive",
-                "no change": "pass",
-                "minor improvement": "improvement",
-                "improvement": "improvement",
-            }
-            verdict = mapped[first.verdict]
-            if first.verdict != "no change":
-                reasons.append(f"{shown}: {first.verdict}")
-    return Row(key, kind, eq, counters, slopes, first, confirmation, verdict, tuple(reasons))
+        if failed:
+            if first.regression:
+                reasons.append(f"time {time_text(first)} also above +{first.fail:.0%}")
+        else:
+            verdict, pooled = _time_verdict(first, confirmation, reasons)
+    return Row(
+        key, kind, eq, counters, slopes, first, confirmation, verdict, tuple(reasons), pooled
+    )
 
 
 def overall(rows: Sequence[Row]) -> RowVerdict:

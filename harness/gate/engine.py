@@ -131,6 +131,8 @@ class GateOutcome:
     side_checks: Mapping[SideLabel, SideCheck]
     samples: Mapping[SideLabel, tuple[TimeSample, ...]]
     profiles: tuple[RowProfiles, ...] = ()
+    thresholds: Thresholds | None = None
+    """The thresholds the rows were judged by (for the summary, which states them)."""
 
 
 def sweep_sizes(sizes: Sequence[int], fractions: Sequence[float]) -> tuple[int, ...]:
@@ -366,6 +368,7 @@ class Gate:
             side_checks=side_checks,
             samples={k: tuple(v) for k, v in samples.items()},
             profiles=profiles,
+            thresholds=th,
         )
 
     # ------------------------------------------------------------------ helpers

@@ -1,5 +1,9 @@
 """The gate's machine-readable output: ``gate.json`` and ``gwbench gate --json``.
 
+This document is also what the gate's renderers read (:mod:`reports.gate_view`,
+:mod:`reports.gate_summary`, :mod:`reports.gate_html`): they never see the harness's
+objects, so a stored ``gate.json`` renders the same summary as the run that wrote it.
+
 A versioned document (``"kind": "gwbench-gate"``, ``schema_version``) with the overall
 verdict and exit code, both sides (ref, commit, where their ``harness`` was imported
 from, workload digests), the settings (sizes, sweep, seed, rounds, the timing plan), and
@@ -16,9 +20,13 @@ from typing import Any
 
 from gwbench.harness.gate.checks import Row, TimeCheck
 from gwbench.harness.gate.engine import GateOutcome, SideInfo
+from gwbench.harness.gate.profiles import RowProfiles, diff_page
+from gwbench.harness.gate.thresholds import Thresholds
 
 KIND = "gwbench-gate"
 SCHEMA_VERSION = 1
+"""Additions since version 1 are optional keys: ``thresholds``, ``profiles``, and per row
+``pooled`` and each batch's ``regression``."""
 
 
 def _num(x: float | None) -> float | str | None:
@@ -44,6 +52,7 @@ def _time(check: TimeCheck | None) -> dict[str, Any] | None:
         "resamples": check.resamples,
         "seed": check.seed,
         "verdict": check.verdict,
+        "regression": check.regression,
         "fail": check.fail,
         "warn": check.warn,
         "cpu_log_ratio": check.cpu_estimate,
@@ -92,6 +101,7 @@ def _row(row: Row) -> dict[str, Any]:
         ],
         "time": _time(row.time),
         "confirmation": _time(row.confirmation),
+        "pooled": _time(row.pooled),
     }
 
 
@@ -101,6 +111,30 @@ def _side(side: SideInfo) -> dict[str, Any]:
         "commit": side.commit,
         "harness_file": side.harness_file,
         "workload_digests": {str(n): d for n, d in sorted(side.workload_digests.items())},
+    }
+
+
+def _thresholds(th: Thresholds | None) -> dict[str, Any] | None:
+    if th is None:
+        return None
+    return {
+        "source": th.source,
+        "counts": th.counts,
+        "bytes": th.bytes,
+        "slope": th.slope,
+        "time_fail": th.time_fail,
+        "time_warn": th.time_warn,
+    }
+
+
+def _profile(p: RowProfiles) -> dict[str, Any]:
+    complete = p.base.folded is not None and p.head.folded is not None
+    return {
+        "row": p.key.label(),
+        "page": diff_page(p.key) if complete else None,
+        "reason": None
+        if complete
+        else (p.base.missing_reason or p.head.missing_reason or "no samples"),
     }
 
 
@@ -126,7 +160,9 @@ def to_json_dict(outcome: GateOutcome) -> dict[str, Any]:
             "hotpaths": list(s.hotpaths),
             "plan": [e.payload() for e in s.plan],
         },
+        "thresholds": _thresholds(outcome.thresholds),
         "rows": [_row(r) for r in outcome.rows],
+        "profiles": [_profile(p) for p in outcome.profiles],
         "notes": list(outcome.notes),
         "wall_seconds": outcome.wall_seconds,
     }
