@@ -127,6 +127,9 @@ class LocalEnvoy(Stoppable):
     def over_ads(self) -> bool:
         return self.transport != "files"
 
+    def _begin(self) -> None:
+        self._start()  # looked up on every call, so that a wrapped ``_start`` runs
+
     def _start(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="gwbench-envoy-"))
         if self.over_ads:
@@ -194,7 +197,6 @@ class LocalEnvoy(Stoppable):
                 self.workdir = None
 
     # accessors ---------------------------------------------------------------------------
-    _begin = _start
     _end = close
 
     @property

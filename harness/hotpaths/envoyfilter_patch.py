@@ -19,11 +19,11 @@ from gwbench.baselines import envoyfilter_patch as baseline
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
+    over_scenarios,
     prepare_all,
-    run_all,
     side_slice,
 )
-from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.registry import HotPath, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import envoyfilter_patch as optimized
 from gwbench.workloads.envoy_config import translate
@@ -108,24 +108,9 @@ HOTPATH = register(
         ),
         make_inputs=make_scenarios,
         implementations=(
-            Implementation(
-                "baseline",
-                "baseline",
-                run_all(baseline.apply_listener_patches),
-                "gwbench.baselines.envoyfilter_patch",
-            ),
-            Implementation(
-                "optimized",
-                "optimized",
-                run_all(optimized.apply_listener_patches),
-                "gwbench.optimized.envoyfilter_patch",
-            ),
-            Implementation(
-                "decode-once",
-                "optimized",
-                run_all(optimized.apply_listener_patches_intended),
-                "gwbench.optimized.envoyfilter_patch",
-            ),
+            over_scenarios("baseline", "baseline", baseline.apply_listener_patches),
+            over_scenarios("optimized", "optimized", optimized.apply_listener_patches),
+            over_scenarios("decode-once", "optimized", optimized.apply_listener_patches_intended),
         ),
         compare=compare_all(compare),
         tags=(INPUTS_PICKLABLE_TAG,),

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from gwbench.harness.registry import Implementation, ImplKind
 from gwbench.workloads.counters import Counters, NullCounters
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
@@ -102,6 +103,14 @@ def run_all(
     run.__qualname__ = getattr(func, "__qualname__", "run")
     run.__wrapped__ = func  # type: ignore[attr-defined]
     return run
+
+
+def over_scenarios(
+    name: str, kind: ImplKind, func: Callable[[Any, Counters], Any]
+) -> Implementation:
+    """Implementation ``name``: ``func`` run over every scenario (see :func:`run_all`); its
+    module, shown in reports, is the one that defines ``func``."""
+    return Implementation(name, kind, run_all(func), func.__module__)
 
 
 def compare_all(
