@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from gwbench.baselines import envoyfilter_patch as baseline
+from gwbench.harness.hotpaths.listener_diff import listener_difference
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
@@ -75,17 +76,7 @@ def compare(expected: PatchResult, actual: PatchResult) -> str | None:
             if n != m:
                 return f"patch {key} applied {m} times, expected {n}"
         return "applied-patch keys differ"
-    a = expected.listener
-    b = actual.listener
-    if a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True):
-        return None
-    if len(a.filter_chains) != len(b.filter_chains):
-        return f"{len(b.filter_chains)} filter chains, expected {len(a.filter_chains)}"
-    for i, (fa, fb) in enumerate(zip(a.filter_chains, b.filter_chains, strict=True)):
-        if fa.SerializeToString(deterministic=True) != fb.SerializeToString(deterministic=True):
-            names = ",".join(fa.filter_chain_match.server_names)
-            return f"filter chain {i} ({names}) differs: {_first_part(fa, fb)}"
-    return "listener fields outside the filter chains differ"
+    return listener_difference(expected.listener, actual.listener, _first_part)
 
 
 def _first_part(fa: Any, fb: Any) -> str:
