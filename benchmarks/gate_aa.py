@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
 from project_repo import copy_as_base, git
 
 SCENARIOS: dict[str, tuple[str, str, str] | None] = {

@@ -18,18 +18,14 @@ development machine (docs/gate.md).
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from project_repo import copy_as_base, git
 
 from gwbench.harness.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-
-from project_repo import copy_as_base, git
 
 N = "300"
 

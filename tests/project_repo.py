@@ -1,5 +1,5 @@
 """A throw-away git repository holding this project's working tree, for the gate's
-end-to-end test (tests/test_gate_repo.py) and its A/A benchmark (benchmarks/gate_aa.py)."""
+end-to-end test (test_gate_repo.py) and its A/A benchmark (benchmarks/gate_aa.py)."""
 
 from __future__ import annotations
 
