@@ -37,10 +37,11 @@ from gwbench.workloads.envoyfilters import (
     apply_http_filter_op,
     encode_into,
     filter_chain_match,
-    http_filter_match,
     istio_merge,
+    merge_any_with_any,
     merge_listener_patches,
     network_filter_match,
+    patch_http_filter,
     try_unpack,
 )
 
@@ -93,26 +94,6 @@ def merge_transport_socket_listener(fc: Any, lp: EnvoyFilterPatch, tally: OpTall
     src = value.transport_socket
     if dst.HasField("typed_config") and src.HasField("typed_config"):
         merge_any_with_any(dst.typed_config, src.typed_config, src.typed_config.type_url, tally)
-    return True
-
-
-def merge_any_with_any(dst_any: Any, src_any: Any, src_type_url: str, tally: OpTally) -> bool:
-    """Istio ``MergeAnyWithAny`` followed by the assignment of its result to ``dst_any``.
-
-    Decodes both values, merges, re-encodes deterministically. False (``dst_any`` unchanged)
-    when a value does not decode or the types differ."""
-    dst = try_unpack(dst_any.type_url, dst_any.value)
-    tally.any_decodes += 1
-    if dst is None:
-        return False
-    src_bytes = src_any.value
-    src = try_unpack(src_type_url, src_bytes)
-    tally.any_decodes += 1
-    if src is None or src.DESCRIPTOR is not dst.DESCRIPTOR:
-        return False
-    istio_merge(dst, src, src_bytes)
-    tally.merges += 1
-    encode_into(dst_any, dst, tally)
     return True
 
 
@@ -173,24 +154,3 @@ def patch_http_filters(
                 break
     if has_config:
         encode_into(filter_.typed_config, hcm, tally)
-
-
-def patch_http_filter(
-    chain_patches: list[EnvoyFilterPatch], http_filter: Any, applied: AppliedTally, tally: OpTally
-) -> None:
-    for lp in chain_patches:
-        if not http_filter_match(http_filter, lp):
-            continue
-        if not http_filter.HasField("typed_config"):
-            continue
-        user = lp.value
-        name = user.name or http_filter.name
-        if user.HasField("typed_config"):
-            merge_any_with_any(
-                http_filter.typed_config,
-                user.typed_config,
-                http_filter.typed_config.type_url,
-                tally,
-            )
-        applied.add(lp.key)
-        http_filter.name = name

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,26 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-IGNORED = (
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    ".hypothesis",
-    "test-artifacts",
-    "gwbench-results",
-    "build",
-    "dist",
-)
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "gate self-check",
-    "GIT_AUTHOR_EMAIL": "gate@example.com",
-    "GIT_COMMITTER_NAME": "gate self-check",
-    "GIT_COMMITTER_EMAIL": "gate@example.com",
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from project_repo import copy_as_base, git
+
 SCENARIOS: dict[str, tuple[str, str, str] | None] = {
     "aa": None,
     "slow25": (
@@ -68,24 +51,9 @@ DEFAULT_HOTPATHS = {"aa": ["filterchain_hash"], "slow25": ["filterchain_hash"],
                     "quadratic": ["gateway_lookup"]}  # fmt: skip
 
 
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "commit.gpgsign=false", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    return done.stdout.strip()
-
-
 def make_repo(path: Path, scenario: str) -> tuple[str, str]:
     """(base commit, head commit) of a new repository at ``path``."""
-    shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED))
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "base")
-    base = git(path, "rev-parse", "HEAD")
+    base = copy_as_base(path)
     edit = SCENARIOS[scenario]
     if edit is None:
         (path / "NOTES.txt").write_text("identical code\n", encoding="utf-8")

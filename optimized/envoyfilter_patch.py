@@ -65,6 +65,12 @@ from gwbench.workloads.envoyfilters import (
     network_filter_match,
     try_unpack,
 )
+from gwbench.workloads.envoyfilters import (
+    merge_any_with_any as merge_any_with_any,  # patched by harness/mutants.py
+)
+from gwbench.workloads.envoyfilters import (
+    patch_http_filter as patch_http_filter_shipped,
+)
 
 
 @dataclass(frozen=True)
@@ -139,25 +145,6 @@ def hcm_message(cell: Cell, tally: OpTally) -> Any:
     """The HCM of a chain for the HTTP filter patches, decoding the cell if no network-filter
     MERGE did (the fork read ``mgr.message`` here and so could drop the patches)."""
     return cell.get(tally)
-
-
-def merge_any_with_any(dst_any: Any, src_any: Any, src_type_url: str, tally: OpTally) -> bool:
-    """Istio ``MergeAnyWithAny`` (unchanged in the fork) and the assignment of its result:
-    decode both values, merge, re-encode. False (``dst_any`` unchanged) when a value does
-    not decode or the types differ."""
-    dst = try_unpack(dst_any.type_url, dst_any.value)
-    tally.any_decodes += 1
-    if dst is None:
-        return False
-    src_bytes = src_any.value
-    src = try_unpack(src_type_url, src_bytes)
-    tally.any_decodes += 1
-    if src is None or src.DESCRIPTOR is not dst.DESCRIPTOR:
-        return False
-    istio_merge(dst, src, src_bytes)
-    tally.merges += 1
-    encode_into(dst_any, dst, tally)
-    return True
 
 
 def apply_listener_patches(inputs: EnvoyFilterInputs, counters: Counters) -> PatchResult:
@@ -398,26 +385,3 @@ def patch_http_filter(
         http_filter.name = name
     if cell is not None:
         cell.flush(tally)
-
-
-def patch_http_filter_shipped(
-    chain_patches: list[EnvoyFilterPatch], http_filter: Any, applied: AppliedTally, tally: OpTally
-) -> None:
-    """``patchHTTPFilter`` as upstream and the fork have it: ``MergeAnyWithAny`` per HTTP
-    filter per chain."""
-    for lp in chain_patches:
-        if not http_filter_match(http_filter, lp):
-            continue
-        if not http_filter.HasField("typed_config"):
-            continue
-        user = lp.value
-        name = user.name or http_filter.name
-        if user.HasField("typed_config"):
-            merge_any_with_any(
-                http_filter.typed_config,
-                user.typed_config,
-                http_filter.typed_config.type_url,
-                tally,
-            )
-        applied.add(lp.key)
-        http_filter.name = name

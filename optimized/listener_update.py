@@ -247,6 +247,25 @@ def _rejected(result: UpdateResult) -> ValueError:
 # ---- cached, as shipped (the default) ---------------------------------------------------
 
 
+Apply = Callable[
+    [ListenerState[Any] | None, bytes, Counters], tuple[UpdateResult, ListenerState[Any] | None]
+]
+
+
+def _first_state(apply: Apply, data: bytes, counters: Counters) -> ListenerState[Any]:
+    result, state = apply(None, data, counters)
+    if state is None:
+        raise _rejected(result)
+    return state
+
+
+def _update(apply: Apply, name: str, inputs: UpdateInputs, counters: Counters) -> UpdateResult:
+    """``apply`` ``inputs.new_bytes`` over the state implementation ``name`` keeps."""
+    result, state = apply(inputs.state(name), inputs.new_bytes, counters)
+    inputs.retain(state)
+    return result
+
+
 def apply_update(
     old: ListenerState[Any] | None, data: bytes, counters: Counters
 ) -> tuple[UpdateResult, ListenerState[Any] | None]:
@@ -259,17 +278,12 @@ def apply_update(
 
 def initial_state(data: bytes, counters: Counters) -> ListenerState[Any]:
     """The state after the first add of the listener in ``data`` (every chain built)."""
-    result, state = apply_update(None, data, counters)
-    if state is None:
-        raise _rejected(result)
-    return state
+    return _first_state(apply_update, data, counters)
 
 
 def update_listener(inputs: UpdateInputs, counters: Counters) -> UpdateResult:
     """The registered ``cached`` implementation: apply ``inputs.new_bytes``."""
-    result, state = apply_update(inputs.state("cached"), inputs.new_bytes, counters)
-    inputs.retain(state)
-    return result
+    return _update(apply_update, "cached", inputs, counters)
 
 
 # ---- cached, as intended ---------------------------------------------------------------
@@ -283,18 +297,12 @@ def apply_update_intended(
 
 
 def initial_state_intended(data: bytes, counters: Counters) -> ListenerState[Any]:
-    result, state = apply_update_intended(None, data, counters)
-    if state is None:
-        raise _rejected(result)
-    return state
+    return _first_state(apply_update_intended, data, counters)
 
 
 def update_listener_intended(inputs: UpdateInputs, counters: Counters) -> UpdateResult:
     """The registered ``cached-intended`` implementation."""
-    old = inputs.state("cached-intended")
-    result, state = apply_update_intended(old, inputs.new_bytes, counters)
-    inputs.retain(state)
-    return result
+    return _update(apply_update_intended, "cached-intended", inputs, counters)
 
 
 # ---- deterministic (upstream) ------------------------------------------------------------
@@ -308,15 +316,9 @@ def apply_update_deterministic(
 
 
 def initial_state_deterministic(data: bytes, counters: Counters) -> ListenerState[Any]:
-    result, state = apply_update_deterministic(None, data, counters)
-    if state is None:
-        raise _rejected(result)
-    return state
+    return _first_state(apply_update_deterministic, data, counters)
 
 
 def update_listener_deterministic(inputs: UpdateInputs, counters: Counters) -> UpdateResult:
     """The registered ``deterministic`` implementation."""
-    old = inputs.state("deterministic")
-    result, state = apply_update_deterministic(old, inputs.new_bytes, counters)
-    inputs.retain(state)
-    return result
+    return _update(apply_update_deterministic, "deterministic", inputs, counters)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 from factories import make_workload
+from process_checks import gone
 
 from gwbench.errors import HarnessError
 from gwbench.harness.cli import main
@@ -31,14 +31,6 @@ from gwbench.workloads.model import WorkloadSpec
 pytestmark = pytest.mark.slow
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, Path]]]:
     """Every Envoy started during the test (pid, folder); asserts all are gone afterwards."""
@@ -53,7 +45,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, Path]]]
     monkeypatch.setattr(session.LocalEnvoy, "_start", record)
     yield seen
     for pid, folder in seen:
-        assert _gone(pid), f"Envoy {pid} still running"
+        assert gone(pid), f"Envoy {pid} still running"
         assert not folder.exists(), f"{folder} left behind"
 
 
@@ -149,7 +141,7 @@ def test_envoy_that_cannot_start_reports_its_own_error(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="Envoy exited with code 1 while starting") as error:
         process.__enter__()
     assert "Envoy said:" in str(error.value) and "not-a-port" in str(error.value)
-    assert _gone(process.pid)
+    assert gone(process.pid)
 
 
 def test_cli_json_for_one_shape(

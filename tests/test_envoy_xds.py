@@ -6,7 +6,6 @@ plane is left behind."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from envoy.extensions.transport_sockets.tls.v3 import secret_pb2
 from factories import DOMAIN, make_workload
+from process_checks import gone
 
 from gwbench.errors import HarnessError
 from gwbench.harness.envoy import adapt, scoped, session
@@ -36,14 +36,6 @@ from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
 
 pytestmark = pytest.mark.slow
-
-
-def _gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def _port_closed(port: int) -> bool:
@@ -68,7 +60,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[session.LocalEnvoy
     monkeypatch.setattr(session.LocalEnvoy, "_start", record)
     yield envoys
     for pid, port, folder in seen:
-        assert _gone(pid), f"Envoy {pid} still running"
+        assert gone(pid), f"Envoy {pid} still running"
         assert _port_closed(port), f"control plane on {port} still listening"
         assert not folder.exists(), f"{folder} left behind"
 
@@ -148,7 +140,7 @@ def test_restarted_envoy_gets_the_whole_state_again() -> None:
             with EnvoyProcess(find_envoy(), path, workdir) as first:
                 assert _served(port, translation.hosts[0]) == 200
                 sent_to_first = plane.bytes_sent
-            assert _gone(first.pid)
+            assert gone(first.pid)
             with EnvoyProcess(find_envoy(), path, workdir):
                 # nothing pushed in between: the new stream gets every resource again
                 assert _served(port, translation.hosts[-1]) == 200

@@ -18,60 +18,23 @@ development machine (docs/gate.md).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from project_repo import copy_as_base, git
 
 from gwbench.harness.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
-IGNORED = (
-    ".git",
-    "__pycache__",
-    "*.egg-info",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    ".hypothesis",
-    "test-artifacts",
-    "gwbench-results",
-    "build",
-    "dist",
-)
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "gate test",
-    "GIT_AUTHOR_EMAIL": "gate@example.com",
-    "GIT_COMMITTER_NAME": "gate test",
-    "GIT_COMMITTER_EMAIL": "gate@example.com",
-}
 N = "300"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "commit.gpgsign=false", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, **GIT_ENV},
-    )
-    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A git repository holding this project's working tree as commit ``base``."""
     path = tmp_path_factory.mktemp("gate") / "repo"
-    shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(*IGNORED))
-    git(path, "init", "-q", "-b", "main")
-    git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", "base")
-    git(path, "tag", "base")
+    copy_as_base(path)
     yield path
 
 

@@ -19,9 +19,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import report_data
+from cli_capture import gwbench
 
 from gwbench.harness import shard
-from gwbench.harness.cli import main
 from gwbench.harness.commands.merge import unsharded_command
 from gwbench.results import Results, Shard, load_results, to_json_dict, write_results
 
@@ -66,16 +66,6 @@ def write_shards(
         write_results(results, directory / "results.json")
         dirs.append(directory)
     return dirs
-
-
-def gwbench(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_two_shards_merge_into_the_results_of_one_run(

@@ -83,6 +83,13 @@ def _judge(workload: Workload, hotpath: str, impl: str, *patches: Any) -> mutant
     return verdict
 
 
+def _judge_replaced(
+    workload: Workload, hotpath: str, impl: str, owner: Any, name: str, replacement: Any
+) -> mutants.Verdict:
+    """:func:`_judge` with ``owner.name`` replaced by ``replacement`` while the mutant runs."""
+    return _judge(workload, hotpath, impl, lambda: mock.patch.object(owner, name, replacement))
+
+
 def test_extra_a_cached_hash_blind_to_alpn_is_caught(workload: Workload) -> None:
     from gwbench.optimized import filterchain_hash as opt
 
@@ -100,11 +107,8 @@ def test_extra_a_cached_hash_blind_to_alpn_is_caught(workload: Workload) -> None
         self._keep.append(message)
         return h
 
-    verdict = _judge(
-        workload,
-        "filterchain_hash",
-        "cached",
-        lambda: mock.patch.object(opt.HashCache, "_compute", alpn_blind),
+    verdict = _judge_replaced(
+        workload, "filterchain_hash", "cached", opt.HashCache, "_compute", alpn_blind
     )
     assert verdict.caught and "designed-collisions" in verdict.by
 
@@ -118,11 +122,8 @@ def test_extra_a_gateway_map_missing_every_seventh_gateway_is_caught(workload: W
         cache = real(gateways, counters)
         return {k: v for i, (k, v) in enumerate(cache.items()) if i % 7 != 3}
 
-    verdict = _judge(
-        workload,
-        "gateway_lookup",
-        "optimized",
-        lambda: mock.patch.object(opt, "build_cfg_cache", lossy),
+    verdict = _judge_replaced(
+        workload, "gateway_lookup", "optimized", opt, "build_cfg_cache", lossy
     )
     assert verdict.caught and "resolved to gateway None" in verdict.by
 
@@ -136,11 +137,8 @@ def test_extra_drains_off_by_one_are_caught(workload: Workload) -> None:
         result, state = real(old, data, counters)
         return replace(result, drained=tuple(i + 1 for i in result.drained)), state
 
-    verdict = _judge(
-        workload,
-        "listener_update",
-        "deterministic",
-        lambda: mock.patch.object(opt, "apply_update_deterministic", off_by_one),
+    verdict = _judge_replaced(
+        workload, "listener_update", "deterministic", opt, "apply_update_deterministic", off_by_one
     )
     assert verdict.caught and "scenario delete" in verdict.by
 
@@ -154,11 +152,8 @@ def test_extra_an_http_filter_inserted_twice_is_caught(workload: Workload) -> No
         real(filters, lp, tally)
         return bool(real(filters, lp, tally))
 
-    verdict = _judge(
-        workload,
-        "envoyfilter_patch",
-        "decode-once",
-        lambda: mock.patch.object(opt, "apply_http_filter_op", twice),
+    verdict = _judge_replaced(
+        workload, "envoyfilter_patch", "decode-once", opt, "apply_http_filter_op", twice
     )
     assert verdict.caught
 

@@ -14,21 +14,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
+from cli_capture import gwbench
 
 from gwbench.harness import plan
-from gwbench.harness.cli import main
 from gwbench.harness.selection import select_hotpaths
 from gwbench.results import Results, load_results
-
-
-def gwbench(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def shard_and_merge(

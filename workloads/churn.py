@@ -90,6 +90,18 @@ def _hosts(ingress: V1Ingress) -> list[str]:
     return [rule.host for rule in rules or [] if rule.host]
 
 
+def _with_changed(
+    workload: Workload, index: int, ingress: V1Ingress, field: str, before: str, after: str
+) -> tuple[Workload, IngressChanged]:
+    """``workload`` with its Ingress at ``index`` replaced by ``ingress``, and the change."""
+    ingresses = list(workload.ingresses)
+    ingresses[index] = ingress
+    change = IngressChanged(
+        _namespace(ingress), _name(ingress), _hosts(ingress)[0], field, before, after, index
+    )
+    return _copy(workload, ingresses, list(workload.secrets)), change
+
+
 def _require(workload: Workload, what: str) -> None:
     if not workload.ingresses:
         raise InputError(f"cannot {what}: the workload has no Ingress")
@@ -192,18 +204,9 @@ def change_path(
     path.path = after
     if after == "/" and ingress.metadata and ingress.metadata.annotations:
         ingress.metadata.annotations.pop("nginx.ingress.kubernetes.io/rewrite-target", None)
-    ingresses = list(workload.ingresses)
-    ingresses[index] = ingress
-    change = IngressChanged(
-        _namespace(ingress),
-        _name(ingress),
-        _hosts(ingress)[0],
-        "spec.rules[0].http.paths[0].path",
-        before,
-        after,
-        index,
+    return _with_changed(
+        workload, index, ingress, "spec.rules[0].http.paths[0].path", before, after
     )
-    return _copy(workload, ingresses, list(workload.secrets)), change
 
 
 def change_backend(
@@ -223,18 +226,8 @@ def change_backend(
     choices = [port for port, _ in PORTS if port != before]
     after = rng.choice(choices)
     service.port.number = after
-    ingresses = list(workload.ingresses)
-    ingresses[index] = ingress
-    change = IngressChanged(
-        _namespace(ingress),
-        _name(ingress),
-        _hosts(ingress)[0],
-        "spec.rules[0].http.paths[0].backend.service.port.number",
-        str(before),
-        str(after),
-        index,
-    )
-    return _copy(workload, ingresses, list(workload.secrets)), change
+    field = "spec.rules[0].http.paths[0].backend.service.port.number"
+    return _with_changed(workload, index, ingress, field, str(before), str(after))
 
 
 def rotate_certificate(

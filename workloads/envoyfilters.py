@@ -516,6 +516,50 @@ def apply_http_filter_op(filters: Any, lp: EnvoyFilterPatch, tally: OpTally) -> 
     return False
 
 
+def merge_any_with_any(dst_any: Any, src_any: Any, src_type_url: str, tally: OpTally) -> bool:
+    """Istio ``MergeAnyWithAny`` (``pilot/pkg/networking/util/util.go``, unchanged in the
+    Sealos fork) followed by the assignment of its result to ``dst_any``.
+
+    Decodes both values, merges, re-encodes deterministically. False (``dst_any`` unchanged)
+    when a value does not decode or the types differ."""
+    dst = try_unpack(dst_any.type_url, dst_any.value)
+    tally.any_decodes += 1
+    if dst is None:
+        return False
+    src_bytes = src_any.value
+    src = try_unpack(src_type_url, src_bytes)
+    tally.any_decodes += 1
+    if src is None or src.DESCRIPTOR is not dst.DESCRIPTOR:
+        return False
+    istio_merge(dst, src, src_bytes)
+    tally.merges += 1
+    encode_into(dst_any, dst, tally)
+    return True
+
+
+def patch_http_filter(
+    chain_patches: list[EnvoyFilterPatch], http_filter: Any, applied: AppliedTally, tally: OpTally
+) -> None:
+    """``patchHTTPFilter`` as upstream and the fork have it: ``MergeAnyWithAny`` per HTTP
+    filter per chain."""
+    for lp in chain_patches:
+        if not http_filter_match(http_filter, lp):
+            continue
+        if not http_filter.HasField("typed_config"):
+            continue
+        user = lp.value
+        name = user.name or http_filter.name
+        if user.HasField("typed_config"):
+            merge_any_with_any(
+                http_filter.typed_config,
+                user.typed_config,
+                http_filter.typed_config.type_url,
+                tally,
+            )
+        applied.add(lp.key)
+        http_filter.name = name
+
+
 def _first_named(filters: Any, name: str) -> int:
     for i, f in enumerate(filters):
         if f.name == name:

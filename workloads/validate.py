@@ -93,20 +93,21 @@ class FieldError:
     message: str
 
 
-def _subdomain_problem(value: str) -> str | None:
-    if len(value) > SUBDOMAIN_MAX:
-        return f"must be no more than {SUBDOMAIN_MAX} characters"
-    if not DNS1123_SUBDOMAIN.fullmatch(value):
-        return SUBDOMAIN_MESSAGE
+def _dns_problem(value: str, limit: int, pattern: re.Pattern[str], message: str) -> str | None:
+    """What is wrong with ``value`` as a DNS-1123 name of at most ``limit`` characters."""
+    if len(value) > limit:
+        return f"must be no more than {limit} characters"
+    if not pattern.fullmatch(value):
+        return message
     return None
+
+
+def _subdomain_problem(value: str) -> str | None:
+    return _dns_problem(value, SUBDOMAIN_MAX, DNS1123_SUBDOMAIN, SUBDOMAIN_MESSAGE)
 
 
 def _label_problem(value: str) -> str | None:
-    if len(value) > LABEL_MAX:
-        return f"must be no more than {LABEL_MAX} characters"
-    if not DNS1123_LABEL.fullmatch(value):
-        return LABEL_MESSAGE
-    return None
+    return _dns_problem(value, LABEL_MAX, DNS1123_LABEL, LABEL_MESSAGE)
 
 
 def _host_problem(host: str) -> str | None:

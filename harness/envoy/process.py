@@ -22,9 +22,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import TracebackType
 
 from gwbench.errors import HarnessError, InputError
+from gwbench.harness.envoy.lifecycle import Stoppable
 
 ENV_BINARY = "GWBENCH_ENVOY"
 STOP_GRACE_S = 10.0
@@ -107,7 +107,7 @@ def _die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
-class EnvoyProcess:
+class EnvoyProcess(Stoppable):
     """One Envoy process; use as a context manager so it is stopped whatever happens."""
 
     def __init__(
@@ -135,22 +135,6 @@ class EnvoyProcess:
         self._popen: subprocess.Popen[bytes] | None = None
 
     # lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> EnvoyProcess:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def pid(self) -> int:
         if self._popen is None:
@@ -247,6 +231,9 @@ class EnvoyProcess:
         return popen.returncode
 
     # observation -------------------------------------------------------------------------
+    _begin = start
+    _end = stop
+
     def log_text(self, start: int = 0) -> str:
         """Envoy's log (stderr) from byte offset ``start``."""
         try:

@@ -26,7 +26,6 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from envoy.config.listener.v3 import listener_pb2
@@ -41,6 +40,7 @@ from gwbench.harness.envoy.bootstrap import (
     local_bootstrap,
     tls_secret,
 )
+from gwbench.harness.envoy.lifecycle import Stoppable
 from gwbench.harness.envoy.probe import (
     PROBE_TIMEOUT_S,
     ProbeResult,
@@ -84,7 +84,7 @@ def rejection_in(log: str) -> str | None:
     return None
 
 
-class LocalEnvoy:
+class LocalEnvoy(Stoppable):
     """Envoy on loopback fed by files or over ADS; a context manager."""
 
     def __init__(
@@ -123,25 +123,12 @@ class LocalEnvoy:
         self._file_bytes = 0
 
     # lifecycle ---------------------------------------------------------------------------
-    def __enter__(self) -> LocalEnvoy:
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     @property
     def over_ads(self) -> bool:
         return self.transport != "files"
+
+    def _begin(self) -> None:
+        self._start()  # looked up on every call, so that a wrapped ``_start`` runs
 
     def _start(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="gwbench-envoy-"))
@@ -210,6 +197,8 @@ class LocalEnvoy:
                 self.workdir = None
 
     # accessors ---------------------------------------------------------------------------
+    _end = close
+
     @property
     def process(self) -> EnvoyProcess:
         if self._process is None:

@@ -16,14 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from gwbench.baselines import envoyfilter_patch as baseline
+from gwbench.harness.hotpaths.listener_diff import listener_difference
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
+    over_scenarios,
     prepare_all,
-    run_all,
     side_slice,
 )
-from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.registry import HotPath, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import envoyfilter_patch as optimized
 from gwbench.workloads.envoy_config import translate
@@ -75,17 +76,7 @@ def compare(expected: PatchResult, actual: PatchResult) -> str | None:
             if n != m:
                 return f"patch {key} applied {m} times, expected {n}"
         return "applied-patch keys differ"
-    a = expected.listener
-    b = actual.listener
-    if a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True):
-        return None
-    if len(a.filter_chains) != len(b.filter_chains):
-        return f"{len(b.filter_chains)} filter chains, expected {len(a.filter_chains)}"
-    for i, (fa, fb) in enumerate(zip(a.filter_chains, b.filter_chains, strict=True)):
-        if fa.SerializeToString(deterministic=True) != fb.SerializeToString(deterministic=True):
-            names = ",".join(fa.filter_chain_match.server_names)
-            return f"filter chain {i} ({names}) differs: {_first_part(fa, fb)}"
-    return "listener fields outside the filter chains differ"
+    return listener_difference(expected.listener, actual.listener, _first_part)
 
 
 def _first_part(fa: Any, fb: Any) -> str:
@@ -108,24 +99,9 @@ HOTPATH = register(
         ),
         make_inputs=make_scenarios,
         implementations=(
-            Implementation(
-                "baseline",
-                "baseline",
-                run_all(baseline.apply_listener_patches),
-                "gwbench.baselines.envoyfilter_patch",
-            ),
-            Implementation(
-                "optimized",
-                "optimized",
-                run_all(optimized.apply_listener_patches),
-                "gwbench.optimized.envoyfilter_patch",
-            ),
-            Implementation(
-                "decode-once",
-                "optimized",
-                run_all(optimized.apply_listener_patches_intended),
-                "gwbench.optimized.envoyfilter_patch",
-            ),
+            over_scenarios("baseline", "baseline", baseline.apply_listener_patches),
+            over_scenarios("optimized", "optimized", optimized.apply_listener_patches),
+            over_scenarios("decode-once", "optimized", optimized.apply_listener_patches_intended),
         ),
         compare=compare_all(compare),
         tags=(INPUTS_PICKLABLE_TAG,),

@@ -22,11 +22,11 @@ from gwbench.harness.hotpaths.listener_changes import designed_chain_set
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
+    over_scenarios,
     prepare_all,
-    run_all,
     side_slice,
 )
-from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.registry import HotPath, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import filterchain_hash as optimized
 from gwbench.workloads.envoy_config import translate
@@ -81,30 +81,10 @@ HOTPATH = register(
         ),
         make_inputs=make_scenarios,
         implementations=(
-            Implementation(
-                "baseline",
-                "baseline",
-                run_all(baseline.hash_pass),
-                "gwbench.baselines.filterchain_hash",
-            ),
-            Implementation(
-                "cached",
-                "optimized",
-                run_all(optimized.hash_pass),
-                "gwbench.optimized.filterchain_hash",
-            ),
-            Implementation(
-                "deterministic",
-                "optimized",
-                run_all(optimized.hash_pass_deterministic),
-                "gwbench.optimized.filterchain_hash",
-            ),
-            Implementation(
-                "serialized",
-                "ablation",
-                run_all(optimized.hash_pass_serialized),
-                "gwbench.optimized.filterchain_hash",
-            ),
+            over_scenarios("baseline", "baseline", baseline.hash_pass),
+            over_scenarios("cached", "optimized", optimized.hash_pass),
+            over_scenarios("deterministic", "optimized", optimized.hash_pass_deterministic),
+            over_scenarios("serialized", "ablation", optimized.hash_pass_serialized),
         ),
         compare=compare_all(compare_partitions),
         tags=(INPUTS_PICKLABLE_TAG,),

@@ -15,6 +15,7 @@ per HTTPS server, the key of the gateway its lookup returned.
 from __future__ import annotations
 
 from gwbench.baselines import gateway_lookup as baseline
+from gwbench.harness.hotpaths.listener_diff import listener_difference
 from gwbench.harness.registry import HotPath, Implementation, register
 from gwbench.optimized import gateway_lookup as optimized
 from gwbench.workloads.envoy_config import GatewayListenerBuild, GatewayListenerInputs
@@ -41,15 +42,7 @@ def compare(expected: GatewayListenerBuild, actual: GatewayListenerBuild) -> str
     for i, (want, got) in enumerate(zip(expected.resolved, actual.resolved, strict=True)):
         if want != got:
             return f"server {i} resolved to gateway {got!r}, expected {want!r}"
-    a, b = expected.listener, actual.listener
-    if a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True):
-        return None
-    if len(a.filter_chains) != len(b.filter_chains):
-        return f"{len(b.filter_chains)} filter chains, expected {len(a.filter_chains)}"
-    for i, (fa, fb) in enumerate(zip(a.filter_chains, b.filter_chains, strict=True)):
-        if fa.SerializeToString(deterministic=True) != fb.SerializeToString(deterministic=True):
-            return f"filter chain {i} ({','.join(fa.filter_chain_match.server_names)}) differs"
-    return "listener fields outside the filter chains differ"
+    return listener_difference(expected.listener, actual.listener)
 
 
 HOTPATH = register(

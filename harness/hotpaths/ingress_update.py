@@ -29,12 +29,12 @@ from gwbench.harness.hotpaths.envoyfilter_patch import sni_targets
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
+    over_scenarios,
     prepare_all,
-    run_all,
     side_slice,
     specialize_all,
 )
-from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.registry import HotPath, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import envoyfilter_patch as optimized_patch
 from gwbench.optimized import gateway_lookup as optimized_lookup
@@ -200,15 +200,8 @@ HOTPATH = register(
         ),
         make_inputs=make_scenarios,
         implementations=(
-            Implementation(
-                "baseline", "baseline", run_all(baseline.push), "gwbench.baselines.ingress_update"
-            ),
-            Implementation(
-                "optimized",
-                "optimized",
-                run_all(optimized.push),
-                "gwbench.optimized.ingress_update",
-            ),
+            over_scenarios("baseline", "baseline", baseline.push),
+            over_scenarios("optimized", "optimized", optimized.push),
         ),
         compare=compare_all(compare),
         tags=(INPUTS_PICKLABLE_TAG,),

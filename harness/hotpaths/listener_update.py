@@ -27,12 +27,12 @@ from gwbench.harness.hotpaths.listener_changes import LISTENER_CHANGES, changed_
 from gwbench.harness.hotpaths.scenarios import (
     Scenarios,
     compare_all,
+    over_scenarios,
     prepare_all,
-    run_all,
     side_slice,
     specialize_all,
 )
-from gwbench.harness.registry import HotPath, Implementation, register
+from gwbench.harness.registry import HotPath, register
 from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.optimized import listener_update as optimized
 from gwbench.workloads.counters import NullCounters
@@ -167,30 +167,10 @@ HOTPATH = register(
         ),
         make_inputs=make_scenarios,
         implementations=(
-            Implementation(
-                "baseline",
-                "baseline",
-                run_all(baseline.update_listener),
-                "gwbench.baselines.listener_update",
-            ),
-            Implementation(
-                "cached",
-                "optimized",
-                run_all(optimized.update_listener),
-                "gwbench.optimized.listener_update",
-            ),
-            Implementation(
-                "cached-intended",
-                "optimized",
-                run_all(optimized.update_listener_intended),
-                "gwbench.optimized.listener_update",
-            ),
-            Implementation(
-                "deterministic",
-                "optimized",
-                run_all(optimized.update_listener_deterministic),
-                "gwbench.optimized.listener_update",
-            ),
+            over_scenarios("baseline", "baseline", baseline.update_listener),
+            over_scenarios("cached", "optimized", optimized.update_listener),
+            over_scenarios("cached-intended", "optimized", optimized.update_listener_intended),
+            over_scenarios("deterministic", "optimized", optimized.update_listener_deterministic),
         ),
         compare=compare_all(compare_updates),
         tags=(INPUTS_PICKLABLE_TAG,),

@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from gwbench.harness.registry import Implementation, ImplKind
 from gwbench.workloads.counters import Counters, NullCounters
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
 I = TypeVar("I")  # noqa: E741 - inputs
 R = TypeVar("R")
+T = TypeVar("T")
 
 SIDE_INGRESSES = 12
 """Ingresses of the slice the side scenarios are built on."""
@@ -34,14 +36,19 @@ MAIN = "main"
 
 
 @dataclass(frozen=True)
-class Scenarios(Generic[I]):
-    """The main inputs (timed, counted) and named side inputs (checked only)."""
+class PerScenario(Generic[T]):
+    """A value for the main scenario and one for each named side scenario."""
 
-    main: I
-    side: tuple[tuple[str, I], ...] = ()
+    main: T
+    side: tuple[tuple[str, T], ...] = ()
 
-    def all(self) -> tuple[tuple[str, I], ...]:
+    def all(self) -> tuple[tuple[str, T], ...]:
         return ((MAIN, self.main), *self.side)
+
+
+@dataclass(frozen=True)
+class Scenarios(PerScenario[I]):
+    """The main inputs (timed, counted) and named side inputs (checked only)."""
 
     def names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.all())
@@ -51,14 +58,8 @@ class Scenarios(Generic[I]):
 
 
 @dataclass(frozen=True)
-class ScenarioResults(Generic[R]):
+class ScenarioResults(PerScenario[R]):
     """What one implementation returned for each scenario, in the same order."""
-
-    main: R
-    side: tuple[tuple[str, R], ...] = ()
-
-    def all(self) -> tuple[tuple[str, R], ...]:
-        return ((MAIN, self.main), *self.side)
 
 
 def _custom_certificate(ingress: Any) -> bool:
@@ -102,6 +103,14 @@ def run_all(
     run.__qualname__ = getattr(func, "__qualname__", "run")
     run.__wrapped__ = func  # type: ignore[attr-defined]
     return run
+
+
+def over_scenarios(
+    name: str, kind: ImplKind, func: Callable[[Any, Counters], Any]
+) -> Implementation:
+    """Implementation ``name``: ``func`` run over every scenario (see :func:`run_all`); its
+    module, shown in reports, is the one that defines ``func``."""
+    return Implementation(name, kind, run_all(func), func.__module__)
 
 
 def compare_all(

@@ -39,7 +39,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 # Envoy is started with fork + exec while the server's threads run; gRPC's fork handlers are
@@ -51,6 +50,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from gwbench.errors import HarnessError
+from gwbench.harness.envoy.lifecycle import Stoppable
 from gwbench.harness.envoy.xds.snapshot import Packed, Snapshot, pack
 
 LOOPBACK = "127.0.0.1"
@@ -337,7 +337,7 @@ class _Stream:
         return response
 
 
-class ControlPlane:
+class ControlPlane(Stoppable):
     """The ADS server; a context manager (started on enter, stopped on exit)."""
 
     def __init__(self, *, address: str = LOOPBACK, port: int = 0, workers: int = 8) -> None:
@@ -393,20 +393,8 @@ class ControlPlane:
             self._server.stop(grace=None).wait(5)
             self._server = None
 
-    def __enter__(self) -> ControlPlane:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    _begin = start
+    _end = stop
 
     def _serve(
         self, requests: Iterator[Any], context: grpc.ServicerContext, *, delta: bool
