@@ -38,7 +38,7 @@ from gwbench.harness.churn.debounce import (
 )
 from gwbench.harness.churn.events import Event, IngressStore, Key, key_of, materialize
 from gwbench.harness.churn.probes import DisruptionLoop, Seen, Target, Watcher
-from gwbench.harness.churn.sink import FileSink
+from gwbench.harness.churn.sink import AUTO, ConfigSink, FileSink, GrpcSink, transport_for
 from gwbench.harness.churn.stream import Arrival
 from gwbench.harness.churn.summary import SUPERSEDED, ChangeRecord, ChurnResult, PushRecord
 from gwbench.harness.envoy import adapt
@@ -81,6 +81,8 @@ class LiveOptions:
     five times the longest push."""
     source: str | None = None
     """The replay file the arrivals came from (for error messages)."""
+    transport: str = AUTO
+    """``sotw``, ``delta``, ``files``, or ``auto`` (:data:`.sink.AUTO_TRANSPORT`)."""
 
 
 @dataclass
@@ -172,6 +174,13 @@ def _targets(event: Event, arrival: float, prepared: Prepared) -> list[Target]:
     return []
 
 
+def _sink(envoy: LocalEnvoy) -> FileSink | GrpcSink:
+    """The transport's sink (each is a :class:`ConfigSink`)."""
+    sink: ConfigSink = GrpcSink(envoy) if envoy.over_ads else FileSink(envoy)
+    assert isinstance(sink, FileSink | GrpcSink)
+    return sink
+
+
 def run_live(
     workload: Workload,
     arrivals: Sequence[Arrival],
@@ -187,7 +196,11 @@ def run_live(
         reference = make_control_plane("optimized", prepared.patches)
     store = IngressStore(workload)
     events = prepared.events
-    with LocalEnvoy(prepared.pairs, binary=options.binary) as envoy, FileSink(envoy) as sink:
+    transport = transport_for(options.impl, options.transport)
+    with (
+        LocalEnvoy(prepared.pairs, binary=options.binary, transport=transport) as envoy,
+        _sink(envoy) as sink,
+    ):
         progress(f"{options.impl}: initial push of {len(workload):,} Ingresses")
         first = plane.push(store.workload(), frozenset())
         if reference is not None:
@@ -203,6 +216,7 @@ def run_live(
         pushes: list[PushRecord] = []
         carried: dict[int, tuple[int, float]] = {}
         pending_host: dict[str, int] = {}
+        initial_bytes = sink.bytes_sent()
         watcher.start()
         disruption.start()
         origin = time.perf_counter()
@@ -267,6 +281,7 @@ def run_live(
             result = disruption.finish()
         sink.check()
         version = envoy.version
+        sent = sink.bytes_sent() - initial_bytes
         updates = tuple(u.applied - u.committed for u in sink.updates[1:])
     seen: dict[int, Seen] = {s.event: s for s in watcher.seen}
     records = []
@@ -293,7 +308,7 @@ def run_live(
         duration_s=options.duration_s,
         seed=options.seed,
         mode="live",
-        transport="files",
+        transport=transport,
         changes=tuple(records),
         pushes=tuple(pushes),
         disruption_requests=result.requests,
@@ -301,5 +316,6 @@ def run_live(
         disruption_examples=result.examples,
         envoy_updates_s=updates,
         envoy_version=version,
+        bytes_sent=sent,
         notes=(f"initial load {initial_s:.2f} s",),
     )

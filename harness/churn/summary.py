@@ -70,6 +70,8 @@ class ChurnResult:
     envoy_updates_s: tuple[float, ...] = ()
     """Each listener update Envoy took: renamed in until reported applied."""
     envoy_version: str = ""
+    bytes_sent: int = 0
+    """Bytes the transport handed to Envoy during the stream (initial load excluded)."""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # summaries ---------------------------------------------------------------------------
@@ -127,6 +129,7 @@ class ChurnResult:
             "seed": self.seed,
             "mode": self.mode,
             "transport": self.transport,
+            "bytes_sent": self.bytes_sent,
             "changes": len(self.changes),
             "activations": len(latencies),
             "not_seen": self.not_seen(),

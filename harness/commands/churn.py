@@ -24,6 +24,7 @@ from gwbench.harness.churn.events import key_of
 from gwbench.harness.churn.live import SHAPES, LiveOptions, run_live
 from gwbench.harness.churn.replay import load_replay, write_replay
 from gwbench.harness.churn.simulate import load_model, simulate
+from gwbench.harness.churn.sink import AUTO, TRANSPORTS
 from gwbench.harness.churn.stream import DEFAULT_MIX, Arrival, parse_mix, poisson_stream
 from gwbench.harness.churn.summary import ChurnResult, document, table_lines
 from gwbench.harness.commands.envoy import _sigterm_as_interrupt
@@ -70,6 +71,15 @@ def _arrivals(
     type=click.Choice(SHAPES),
     multiple=True,
     help="Listener shape fed to Envoy (default: per-host, what Istio and Higress emit).",
+)
+@click.option(
+    "--transport",
+    type=click.Choice([AUTO, *TRANSPORTS]),
+    default=AUTO,
+    show_default=True,
+    help="How pushes reach Envoy: sotw or delta (the gRPC ADS control plane), or files "
+    "(filesystem LDS). auto: baseline and optimized over sotw, as istiod pushes; "
+    "incremental over delta.",
 )
 @click.option(
     "--replay",
@@ -137,6 +147,7 @@ def command(
     duration: float | None,
     impls: tuple[str, ...],
     shapes: tuple[str, ...],
+    transport: str,
     replay: Path | None,
     mix: str | None,
     seed: int,
@@ -206,6 +217,7 @@ def command(
                         binary=envoy_binary,
                         settle_s=settle,
                         source=str(replay) if replay is not None else None,
+                        transport=transport,
                     )
                     results.append(run_live(workload, arrivals, options, _stderr))
     full = document(results)
