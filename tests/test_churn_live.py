@@ -100,6 +100,22 @@ def test_each_transport_activates_a_tiny_stream_without_disruption(
     assert len(started) == 1
 
 
+def test_the_scoped_shape_sends_one_scope_per_added_subdomain(
+    started: list[tuple[int, Path]],
+) -> None:
+    workload = generate(WorkloadSpec(60, 4))
+    arrivals = parse_replay(REPLAY, "tiny.txt")
+    options = LiveOptions("incremental", 60.0, 2.0, 4, shape="scoped", probe_sample=5, settle_s=30)
+    result = run_live(workload, arrivals, options)
+    summary = result.summary()
+    assert result.transport == "delta"
+    assert summary["activations"] == 4 and summary["not_seen"] == 0
+    assert summary["disruption_errors"] == 0 and summary["disruption_requests"] > 0
+    # far less than one listener per push crossed the wire
+    smallest = min(p.listener_bytes for p in result.pushes)
+    assert 0 < result.bytes_sent < smallest * len(result.pushes)
+
+
 def test_ctrl_c_during_a_push_stops_envoy(
     started: list[tuple[int, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from envoy.config.listener.v3 import listener_pb2
 from kubernetes.client import V1Ingress, V1Secret
 
+from gwbench.errors import InputError
 from gwbench.harness.churn.controlplane import (
     ControlPlane,
     check_equal,
@@ -38,6 +39,7 @@ from gwbench.harness.churn.debounce import (
 )
 from gwbench.harness.churn.events import Event, IngressStore, Key, key_of, materialize
 from gwbench.harness.churn.probes import DisruptionLoop, Seen, Target, Watcher
+from gwbench.harness.churn.scoped_sink import ScopedSink
 from gwbench.harness.churn.sink import AUTO, ConfigSink, FileSink, GrpcSink, transport_for
 from gwbench.harness.churn.stream import Arrival
 from gwbench.harness.churn.summary import SUPERSEDED, ChangeRecord, ChurnResult, PushRecord
@@ -52,9 +54,10 @@ from gwbench.workloads.envoyfilters import PatchSet
 from gwbench.workloads.istio import credential_name, gateways_from_ingresses
 from gwbench.workloads.model import Workload
 
-SHAPES = ("per-host",)
-"""Shapes a churn run can feed: the control-plane stages of ``ingress_update`` build the
-per-host listener Istio and Higress emit."""
+SHAPES = ("per-host", "scoped")
+"""Shapes a churn run can feed: the per-host listener Istio and Higress emit (what the
+control-plane stages of ``ingress_update`` build), or that listener split into the scoped
+shape (:mod:`.scoped_sink`; over ADS only)."""
 
 Progress = Callable[[str], None]
 
@@ -174,8 +177,12 @@ def _targets(event: Event, arrival: float, prepared: Prepared) -> list[Target]:
     return []
 
 
-def _sink(envoy: LocalEnvoy) -> FileSink | GrpcSink:
+def _sink(envoy: LocalEnvoy, shape: str, domain: str) -> FileSink | GrpcSink:
     """The transport's sink (each is a :class:`ConfigSink`)."""
+    if shape == "scoped":
+        if not envoy.over_ads:
+            raise InputError("the scoped shape is served over ADS only", field="--transport")
+        return ScopedSink(envoy, domain)
     sink: ConfigSink = GrpcSink(envoy) if envoy.over_ads else FileSink(envoy)
     assert isinstance(sink, FileSink | GrpcSink)
     return sink
@@ -197,9 +204,14 @@ def run_live(
     store = IngressStore(workload)
     events = prepared.events
     transport = transport_for(options.impl, options.transport)
+    if options.shape == "scoped":
+        if transport == "files":
+            raise InputError("the scoped shape is served over ADS only", field="--transport")
+        if options.transport == AUTO:
+            transport = "delta"
     with (
         LocalEnvoy(prepared.pairs, binary=options.binary, transport=transport) as envoy,
-        _sink(envoy) as sink,
+        _sink(envoy, options.shape, workload.domain) as sink,
     ):
         progress(f"{options.impl}: initial push of {len(workload):,} Ingresses")
         first = plane.push(store.workload(), frozenset())

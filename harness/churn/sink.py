@@ -175,7 +175,7 @@ class GrpcSink:
         self.transport: str = envoy.transport
         self._localizer = Localizer(envoy.port, over_ads=True)
         self._cond = threading.Condition()
-        self._latest: tuple[int, float] | None = None
+        self._latest: tuple[str, int, float] | None = None
         self._closed = False
         self._error: BaseException | None = None
         self._name: str | None = None
@@ -196,7 +196,7 @@ class GrpcSink:
         handed = time.perf_counter()
         version = self.plane.update(LISTENER_TYPE, upsert={listener_name: resource})
         with self._cond:
-            self._latest = (version, handed)
+            self._latest = (LISTENER_TYPE, version, handed)
             self._cond.notify_all()
         return handed
 
@@ -213,21 +213,22 @@ class GrpcSink:
                         self._cond.wait()
                     if self._closed or self._latest is None:
                         return
-                    version, handed = self._latest
+                    type_url, version, handed = self._latest
                     self._latest = None
-                if not self._wait_acked(version):
+                if not self._wait_acked(type_url, version):
                     return
                 self.updates.append(EnvoyUpdate(version, handed, time.perf_counter()))
         except BaseException as exc:  # reported by deliver and check, in the caller
             with self._cond:
                 self._error = exc
 
-    def _wait_acked(self, version: int) -> bool:
-        """Wait for Envoy's ACK of ``version`` (False: closed meanwhile). A NACK raises."""
+    def _wait_acked(self, type_url: str, version: int) -> bool:
+        """Wait for Envoy's ACK of ``version`` of ``type_url`` (False: closed meanwhile).
+        A NACK raises."""
         deadline = time.monotonic() + self.ACK_TIMEOUT_S
         while True:
             try:
-                self.plane.wait_acked(LISTENER_TYPE, version, timeout_s=self.POLL_S)
+                self.plane.wait_acked(type_url, version, timeout_s=self.POLL_S)
                 return True
             except XdsRejected:
                 raise
