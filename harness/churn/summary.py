@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gwbench.results import ChurnActivation, ChurnRun
 from gwbench.stats import median, quantile
 from gwbench.units import format_seconds
 
@@ -233,3 +234,36 @@ def table_lines(results: Sequence[ChurnResult]) -> list[str]:
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
     notes = [f"note ({r.impl}): {n}" for r in results for n in r.notes]
     return [*lines, *notes]
+
+
+def results_record(result: ChurnResult) -> ChurnRun:
+    """``result`` as the ``churn`` section of ``results.json`` stores it."""
+    s = result.summary()
+    activations = tuple(
+        ChurnActivation(c.at_s, c.latency_s, c.kind)
+        for c in result.changes
+        if c.kind in ACTIVATING and c.latency_s is not None
+    )
+    return ChurnRun(
+        impl=result.impl,
+        shape=result.shape,
+        transport=result.transport,
+        ingresses=result.ingresses,
+        rate_per_min=result.rate_per_min,
+        duration_s=result.duration_s,
+        seed=result.seed,
+        changes=len(result.changes),
+        not_seen=s["not_seen"],
+        p50_s=s["p50_s"],
+        p90_s=s["p90_s"],
+        p99_s=s["p99_s"],
+        max_s=s["max_s"],
+        pushes=s["pushes"],
+        push_p50_s=s["push_p50_s"],
+        push_max_s=s["push_max_s"],
+        largest_batch=s["largest_batch"],
+        disruption_errors=result.disruption_errors,
+        disruption_requests=result.disruption_requests,
+        bytes_sent=result.bytes_sent,
+        activations=activations,
+    )
