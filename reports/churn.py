@@ -38,10 +38,6 @@ COLUMNS = (
 )
 
 
-def _seconds(value: float | None) -> str:
-    return format_seconds(value) if value is not None else "–"
-
-
 def label(run: ChurnRun) -> str:
     """The run's name in legends: implementation, shape and transport."""
     return f"{run.impl} ({run.shape}, {run.transport})"
@@ -56,14 +52,14 @@ def table_rows(runs: Sequence[ChurnRun]) -> tuple[tuple[str, ...], ...]:
             run.transport,
             f"{run.ingresses:,}",
             f"{run.rate_per_min:g}",
-            _seconds(run.p50_s),
-            _seconds(run.p90_s),
-            _seconds(run.p99_s),
-            _seconds(run.max_s),
+            format_seconds(run.p50_s),
+            format_seconds(run.p90_s),
+            format_seconds(run.p99_s),
+            format_seconds(run.max_s),
             f"{len(run.activations)}/{len(run.activations) + run.not_seen}",
             str(run.pushes),
-            _seconds(run.push_p50_s),
-            _seconds(run.push_max_s),
+            format_seconds(run.push_p50_s),
+            format_seconds(run.push_max_s),
             str(run.largest_batch),
             str(run.disruption_errors),
             str(run.disruption_requests),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from gwbench.reports.churn import churn_section, table_rows, waiting_series
+from gwbench.reports.churn_table import table_lines
 from gwbench.reports.html import render_html
 from gwbench.results import ChurnActivation, ChurnRun
 from tests.report_data import results
@@ -72,3 +73,34 @@ def test_the_rows_and_the_distribution_follow_the_runs() -> None:
     shares = waiting_series(RUNS)[0].points
     # sorted latencies, each with the share of changes that took at least that long
     assert shares == ((4.0, 1.0), (9.0, 0.75), (17.0, 0.5), (31.0, 0.25))
+
+
+def test_the_churn_text_table_lines_up_one_row_per_run() -> None:
+    summary = {
+        "impl": "optimized",
+        "shape": "per-host",
+        "transport": "sotw",
+        "mode": "live",
+        "ingresses": 4000,
+        "rate_per_min": 60.0,
+        "p50_s": 0.5,
+        "p90_s": 1.0,
+        "p99_s": 2.0,
+        "max_s": None,
+        "activations": 9,
+        "not_seen": 1,
+        "handover_p99_s": 0.4,
+        "envoy_update_p50_s": 0.1,
+        "pushes": 7,
+        "push_p50_s": 0.3,
+        "push_max_s": 0.6,
+        "largest_batch": 2,
+        "disruption_errors": 0,
+        "disruption_requests": 500,
+        "notes": ["initial load 1.00 s"],
+    }
+    lines = table_lines([summary, {**summary, "impl": "baseline", "mode": "simulated"}])
+    assert len({len(line) for line in lines[:3]}) == 1  # aligned columns
+    assert "sotw" in lines[1] and "9/10" in lines[1] and "4,000" in lines[1]
+    assert lines[2].rstrip().endswith("-")  # no disruption figures for a simulation
+    assert lines[3] == "note (optimized): initial load 1.00 s"

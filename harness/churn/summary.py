@@ -13,7 +13,6 @@ from typing import Any
 
 from gwbench.results import ChurnActivation, ChurnRun
 from gwbench.stats import median, quantile
-from gwbench.units import format_seconds
 
 SCHEMA = "gwbench.churn/1"
 ACTIVATING = ("add", "add-custom", "rotate-certificate")
@@ -171,69 +170,6 @@ def document(results: Sequence[ChurnResult], *, details: bool = True) -> dict[st
         "schema": SCHEMA,
         "results": [r.to_dict() if details else r.summary() for r in results],
     }
-
-
-COLUMNS = (
-    "impl",
-    "shape",
-    "mode",
-    "N",
-    "rate/min",
-    "p50",
-    "p90",
-    "p99",
-    "max",
-    "seen",
-    "cp p99",
-    "envoy upd",
-    "pushes",
-    "push p50",
-    "push max",
-    "batch max",
-    "disrupted",
-    "requests",
-)
-
-
-def table_rows(results: Sequence[ChurnResult]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for result in results:
-        s = result.summary()
-        seen = f"{s['activations']}/{s['activations'] + s['not_seen']}"
-        rows.append(
-            (
-                result.impl,
-                result.shape,
-                result.mode,
-                f"{result.ingresses:,}",
-                f"{result.rate_per_min:g}",
-                format_seconds(s["p50_s"]),
-                format_seconds(s["p90_s"]),
-                format_seconds(s["p99_s"]),
-                format_seconds(s["max_s"]),
-                seen,
-                format_seconds(s["handover_p99_s"]),
-                format_seconds(s["envoy_update_p50_s"]),
-                str(s["pushes"]),
-                format_seconds(s["push_p50_s"]),
-                format_seconds(s["push_max_s"]),
-                str(s["largest_batch"]),
-                str(s["disruption_errors"]) if result.mode == "live" else "-",
-                str(s["disruption_requests"]) if result.mode == "live" else "-",
-            )
-        )
-    return rows
-
-
-def table_lines(results: Sequence[ChurnResult]) -> list[str]:
-    """A plain-text table: activation percentiles, pushes, disruption, per result.
-    ``cp p99``: the control plane's share (arrival until handed to the transport);
-    ``envoy upd``: Envoy's median time to apply one listener update."""
-    rows = [COLUMNS, *table_rows(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    notes = [f"note ({r.impl}): {n}" for r in results for n in r.notes]
-    return [*lines, *notes]
 
 
 def results_record(result: ChurnResult) -> ChurnRun:

@@ -26,8 +26,9 @@ from gwbench.harness.churn.replay import load_replay, write_replay
 from gwbench.harness.churn.simulate import load_model, simulate
 from gwbench.harness.churn.sink import AUTO, TRANSPORTS
 from gwbench.harness.churn.stream import DEFAULT_MIX, Arrival, parse_mix, poisson_stream
-from gwbench.harness.churn.summary import ChurnResult, document, table_lines
+from gwbench.harness.churn.summary import ChurnResult, document
 from gwbench.harness.commands.envoy import _sigterm_as_interrupt
+from gwbench.reports.churn_table import table_lines
 from gwbench.workloads.model import DEFAULT_SEED
 
 
@@ -229,7 +230,7 @@ def command(
     if as_json:
         click.echo(json.dumps(document(results, details=False), indent=2))
     else:
-        click.echo("\n".join(table_lines(results)))
+        click.echo("\n".join(table_lines([r.summary() for r in results])))
     live = [r for r in results if r.mode == "live"]
     disrupted = sum(r.disruption_errors for r in live)
     unseen = sum(r.not_seen() for r in live)
