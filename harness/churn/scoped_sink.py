@@ -8,6 +8,9 @@ routes. A push is split from the per-host listener the control plane built:
 
 - a chain serving only one-label subdomains of the domain with the wildcard certificate
   becomes its hosts' scopes;
+- a chain serving ``*.<domain>`` itself (an Ingress for the wildcard host) is replaced by
+  the ``*.<domain>`` chain: hosts only that Ingress served get no scope, as in the scoped
+  shape of ``gwbench envoy``;
 - every other chain stays in the listener, beside the ``*.<domain>`` chain.
 
 Only what changed is handed to the control plane: the scopes added and removed, and the
@@ -40,27 +43,35 @@ class ScopedSink(GrpcSink):
         self.domain = domain
         self._suffix = "." + domain
         self._credential = wildcard_credential()
-        self._hosts_of: dict[bytes, tuple[str, ...]] = {}
-        """Chain bytes -> the subdomains it serves (empty: the chain stays a chain)."""
+        self._hosts_of: dict[bytes, tuple[str, ...] | None] = {}
+        """Chain bytes -> :meth:`_subdomains`."""
         self._star: bytes | None = None
         self._scopes: set[str] = set()
         self._listener: bytes | None = None
 
-    def _subdomains(self, chain: bytes) -> tuple[str, ...]:
-        known = self._hosts_of.get(chain)
-        if known is None:
-            message = listener_components_pb2.FilterChain.FromString(chain)
-            names = adapt.server_names(message)
-            plain = bool(names) and all(
-                n.endswith(self._suffix) and "." not in n[: -len(self._suffix)] and "*" not in n
-                for n in names
-            )
-            wildcard_cert = adapt.secret_names(message) == [self._credential]
-            known = tuple(names) if plain and wildcard_cert else ()
-            if known and self._star is None:
+    def _subdomains(self, chain: bytes) -> tuple[str, ...] | None:
+        """The subdomains ``chain`` serves, () for a chain the ``*.<domain>`` chain replaces
+        (one serving that wildcard name itself), None for a chain that stays a chain."""
+        if chain in self._hosts_of:
+            return self._hosts_of[chain]
+        message = listener_components_pb2.FilterChain.FromString(chain)
+        names = adapt.server_names(message)
+        known: tuple[str, ...] | None = None
+        if f"*.{self.domain}" in names:
+            known = ()
+        elif adapt.secret_names(message) == [self._credential] and self._plain(names):
+            known = tuple(names)
+            if self._star is None:
                 self._star = self._star_chain(message)
-            self._hosts_of[chain] = known
+        self._hosts_of[chain] = known
         return known
+
+    def _plain(self, names: list[str]) -> bool:
+        """Only one-label subdomains of the domain (what one scope each can serve)."""
+        suffix = self._suffix
+        return bool(names) and all(
+            n.endswith(suffix) and "." not in n[: -len(suffix)] and "*" not in n for n in names
+        )
 
     def _star_chain(self, template: listener_components_pb2.FilterChain) -> bytes:
         """The ``*.<domain>`` chain: a subdomain chain serving the wildcard name, scoped."""
@@ -82,10 +93,10 @@ class ScopedSink(GrpcSink):
         hosts: list[str] = []
         for chain in parts.chains:
             subdomains = self._subdomains(chain)
-            if subdomains:
-                hosts.extend(subdomains)
-            else:
+            if subdomains is None:
                 kept.append(chain)
+            else:
+                hosts.extend(subdomains)
         listener = self.localize(ListenerParts(parts.prefix, tuple(kept), parts.suffix, ()))
         if self._star is not None:
             # the frame is the localized listener's, so the star chain goes before the suffix
