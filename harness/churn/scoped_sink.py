@@ -97,13 +97,10 @@ class ScopedSink(GrpcSink):
                 kept.append(chain)
             else:
                 hosts.extend(subdomains)
-        listener = self.localize(ListenerParts(parts.prefix, tuple(kept), parts.suffix, ()))
-        if self._star is not None:
-            # the frame is the localized listener's, so the star chain goes before the suffix
-            # by re-splitting: chains are field 3, the suffix holds the fields after them
-            frame = listener_pb2.Listener.FromString(listener)
-            frame.filter_chains.append(listener_components_pb2.FilterChain.FromString(self._star))
-            listener = frame.SerializeToString(deterministic=True)
+        star = (self._star,) if self._star is not None else ()
+        listener = self._localizer.localize(
+            ListenerParts(parts.prefix, tuple(kept), parts.suffix, ()), star
+        )
         return listener, {h: b"" for h in dict.fromkeys(hosts)}
 
     def deliver(self, parts: ListenerParts) -> float:

@@ -143,14 +143,15 @@ class Localizer:
             self._frames[(prefix, suffix)] = local
         return local
 
-    def localize(self, parts: ListenerParts) -> bytes:
-        """The wire bytes of the listener as the local Envoy serves it."""
+    def localize(self, parts: ListenerParts, local_chains: tuple[bytes, ...] = ()) -> bytes:
+        """The wire bytes of the listener as the local Envoy serves it; ``local_chains``
+        (already localized) go after its own."""
         prefix, suffix = self._frame(parts.prefix, parts.suffix)
         chains = [self._chain(c) for c in parts.chains]
         live = set(parts.chains)
         if len(self._chains) > 2 * len(live) + 64:
             self._chains = {c: v for c, v in self._chains.items() if c in live}
-        return b"".join([prefix, *(entry(c) for c in chains), suffix])
+        return b"".join([prefix, *(entry(c) for c in [*chains, *local_chains]), suffix])
 
 
 class GrpcSink:
