@@ -175,6 +175,11 @@ def command(
         raise InputError(f"must be >= 1, got {ingresses}", field="--ingresses")
     if debounce_after < 0 or debounce_max <= 0:
         raise InputError("debounce times must be positive", field="--debounce-after")
+    if "scoped" in shapes and transport == "files":
+        raise InputError(
+            "the scoped shape is served over ADS only: use sotw, delta or auto",
+            field="--transport",
+        )
     settings = DebounceSettings(debounce_after, debounce_max)
     arrivals, rate_per_min, span = _arrivals(replay, rate, duration, mix, seed)
     chosen = list(dict.fromkeys(impls)) or list(IMPLEMENTATIONS)
