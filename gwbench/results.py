@@ -32,7 +32,7 @@ from gwbench.files import atomic_write_text
 from gwbench.stats import spread
 from gwbench.validation import input_error
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Mode = Literal["default", "quick", "rigorous"]
 RunState = Literal["complete", "partial"]
@@ -136,6 +136,8 @@ class RunInfo:
     phase_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     """Wall seconds of each pass (``checks``, building the workloads included;
     ``profiles``, py-spy and memray; ``timing``; ``envoy``): where the run's time went."""
+    churn: bool = False
+    """A churn measurement was asked for (``--churn``; schema version 2)."""
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,50 @@ class HotPathResult:
 
 
 @dataclass(frozen=True)
+class ChurnActivation:
+    """One change that had to show on the data plane (an added host, a renewed certificate)."""
+
+    at_s: float
+    """When the change arrived, seconds from the start of the stream."""
+    latency_s: float
+    """Arrival until the host answered with its own certificate."""
+    kind: str
+    """``add``, ``add-custom`` or ``rotate-certificate``."""
+
+
+@dataclass(frozen=True)
+class ChurnRun:
+    """One control plane under a live change stream on a real Envoy (``gwbench churn``)."""
+
+    impl: str
+    """``baseline``, ``optimized`` or ``incremental``."""
+    shape: str
+    transport: str
+    """How pushes reached Envoy: ``sotw``, ``delta`` or ``files``."""
+    ingresses: int
+    rate_per_min: float
+    duration_s: float
+    seed: int
+    changes: int
+    not_seen: int
+    """Activations never seen on the data plane."""
+    p50_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    max_s: float | None
+    pushes: int
+    push_p50_s: float | None
+    push_max_s: float | None
+    largest_batch: int
+    disruption_errors: int
+    """Failed probes of hosts no change touched (must be 0)."""
+    disruption_requests: int
+    bytes_sent: int
+    """Bytes the transport handed Envoy during the stream."""
+    activations: tuple[ChurnActivation, ...]
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything one ``gwbench run`` measured."""
 
@@ -351,6 +397,8 @@ class Results:
     hotpaths: tuple[HotPathResult, ...]
     envoy: tuple[dict[str, Any], ...] | None = None
     """Real-Envoy measurements (``--envoy``), records defined by harness/envoy."""
+    churn: tuple[ChurnRun, ...] | None = None
+    """Activation latency under a change stream (``--churn``), one run per control plane."""
 
     def hotpath(self, name: str) -> HotPathResult | None:
         return next((h for h in self.hotpaths if h.name == name), None)
@@ -375,7 +423,17 @@ def write_results(results: Results, path: str | os.PathLike[str]) -> Path:
     return atomic_write_text(Path(path), dumps(results))
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds ``run.churn`` (false: version 1 could not measure churn) and the
+    optional ``churn`` section (null)."""
+    run = data.get("run")
+    migrated = {**data, "schema_version": 2, "churn": None}
+    if isinstance(run, dict):
+        migrated["run"] = {**run, "churn": False}
+    return migrated
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 """Old version -> function turning its data into the next version's data."""
 
 

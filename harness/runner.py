@@ -56,6 +56,7 @@ from gwbench.harness.subprocesses import (
 from gwbench.harness.worker import CheckReport, WorkerSpec, paused_gc
 from gwbench.results import (
     SCHEMA_VERSION,
+    ChurnRun,
     Environment,
     HotPathResult,
     ImplementationResult,
@@ -76,6 +77,10 @@ from gwbench.verdicts import Thresholds
 SIDE_WORKERS = 2
 """Check, profile and memory workers run two at a time (one per core here)."""
 RESULTS_FILE = "results.json"
+CHURN_RATE_PER_MIN = 60.0
+CHURN_DURATION_S = 60.0
+"""``--churn``: a stream of 60 changes a minute for 60 s (30 s with --quick) at the run's N,
+each control plane on a fresh Envoy over its istiod transport (docs/churn.md)."""
 _T = TypeVar("_T")
 
 
@@ -86,6 +91,7 @@ class RunConfig:
     out_dir: Path
     budget_seconds: float
     envoy: bool = False
+    churn: bool = False
     command_line: tuple[str, ...] = ()
     shard: Shard | None = None
 
@@ -151,6 +157,7 @@ class _State:
         self.memory: dict[tuple[str, str], Memory] = {}
         self.speedups: dict[plan.BenchmarkKey, Speedup] = {}
         self.envoy: tuple[dict[str, Any], ...] | None = None
+        self.churn: tuple[ChurnRun, ...] | None = None
         self.finished = False
         self.reason: str | None = "in progress"
         self.warnings: list[str] = []
@@ -232,6 +239,7 @@ class _State:
             warnings=tuple(self.warnings),
             shard=cfg.shard,
             phase_seconds={k: round(v, 3) for k, v in self.phases.items()},
+            churn=cfg.churn,
         )
         return Results(
             schema_version=SCHEMA_VERSION,
@@ -241,6 +249,7 @@ class _State:
             run=run,
             hotpaths=tuple(hotpaths),
             envoy=self.envoy,
+            churn=self.churn,
         )
 
 
@@ -793,6 +802,26 @@ class _Run:
         self.write()
         self.progress.advance()
 
+    # ---------------------------------------------------------------- churn
+    def churn(self) -> None:
+        from gwbench.harness.churn import live, summary
+        from gwbench.harness.churn.controlplane import IMPLEMENTATIONS
+        from gwbench.harness.churn.stream import poisson_stream
+
+        self.progress.describe("real Envoy: activation under a change stream")
+        with open(self.workload_pickle(self.plan.n), "rb") as fh, paused_gc():
+            workload = pickle.load(fh)
+        duration = CHURN_DURATION_S / 2 if self.mode.name == "quick" else CHURN_DURATION_S
+        seed = self.config.source.seed
+        arrivals = poisson_stream(CHURN_RATE_PER_MIN, duration, seed)
+        runs = []
+        for impl in IMPLEMENTATIONS:
+            options = live.LiveOptions(impl, CHURN_RATE_PER_MIN, duration, seed)
+            runs.append(summary.results_record(live.run_live(workload, arrivals, options)))
+            self.state.churn = tuple(runs)
+            self.write()
+        self.progress.advance()
+
     # ---------------------------------------------------------------- main
     def phase(self, name: str, run: Callable[[], None]) -> None:
         """Run one pass; its wall time goes to ``run.phase_seconds``."""
@@ -805,6 +834,7 @@ class _Run:
     def execute(self) -> RunOutcome:
         self.out.mkdir(parents=True, exist_ok=True)
         total = self.plan.total_steps() + (1 if self.config.envoy else 0)
+        total += 1 if self.config.churn else 0
         self.progress.start(total)
         previous: Any = None
         try:
@@ -815,6 +845,8 @@ class _Run:
             self.phase("timing", self.time_all)
             if self.config.envoy:
                 self.phase("envoy", self.envoy)
+            if self.config.churn:
+                self.phase("churn", self.churn)
             self.state.finished = True
             timing_failures = [f for f in self.failures if not f.startswith("memory ")]
             self.state.reason = (

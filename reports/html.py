@@ -34,6 +34,7 @@ from markupsafe import Markup
 
 from gwbench.folded import FoldedStackError, parse_folded
 from gwbench.reports import view as v
+from gwbench.reports.churn import churn_section
 from gwbench.reports.flamediff import DiffSummary, ProfileSide, describe, render_diff_svg
 from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
 from gwbench.reports.flamegraph import FlameGraph, csp_hash, render_flamegraph
@@ -345,6 +346,7 @@ def _render(
         s=summary,
         sections=sections,
         envoy=envoy,
+        churn=churn_section(summary.churn),
         comparison=comparison,
         csp=content_security_policy(hashes),
         flame_script=Markup(FLAME_SCRIPT) if uses_script else None,

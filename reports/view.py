@@ -23,6 +23,7 @@ from typing import Any
 from gwbench.reports.svgchart import Series
 from gwbench.results import (
     TIME_METRIC,
+    ChurnRun,
     HotPathResult,
     ImplementationResult,
     Point,
@@ -467,6 +468,7 @@ class Summary:
     envoy: EnvoyView | None
     stages: StageBreakdown | None = None
     thresholds: str = describe_thresholds(THRESHOLDS)
+    churn: tuple[ChurnRun, ...] | None = None
 
     @property
     def fixes(self) -> tuple[SpeedupView, ...]:
@@ -501,6 +503,7 @@ def summarize(results: Results) -> Summary:
         hotpaths=hotpaths,
         envoy=envoy_view(results.envoy),
         stages=stage_breakdown(results.hotpath(END_TO_END)),
+        churn=results.churn,
     )
 
 

@@ -37,6 +37,10 @@ def test_a_malformed_replay_line_exits_2_naming_file_and_line(
         (["--rate", "5"], "--duration"),
         (["--rate", "-1", "--duration", "5"], "--rate: must be above 0"),
         (["--rate", "5", "--duration", "5", "--mix", "jump=1"], "--mix"),
+        (
+            ["--rate", "5", "--duration", "5", "--shape", "scoped", "--transport", "files"],
+            "--transport: the scoped shape is served over ADS only",
+        ),
     ],
 )
 def test_missing_or_bad_stream_options_exit_2(

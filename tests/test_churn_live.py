@@ -69,6 +69,7 @@ def test_a_tiny_live_stream_activates_every_change_without_disruption(
     options = LiveOptions("incremental", 60.0, 2.0, 5, check=True, probe_sample=5, settle_s=60)
     result = run_live(workload, arrivals, options)
     summary = result.summary()
+    assert result.transport == "delta"  # incremental's default: only what changed
     # every add and the rotation answered with the right certificate; the delete went away
     assert summary["activations"] == 4 and summary["not_seen"] == 0
     assert all(c.push is not None for c in result.changes)
@@ -82,21 +83,54 @@ def test_a_tiny_live_stream_activates_every_change_without_disruption(
             assert change.latency_s >= change.delivered_s > 0
 
 
+@pytest.mark.parametrize(("impl", "transport"), [("baseline", "sotw"), ("optimized", "files")])
+def test_each_transport_activates_a_tiny_stream_without_disruption(
+    started: list[tuple[int, Path]], impl: str, transport: str
+) -> None:
+    workload = generate(WorkloadSpec(40, 3))
+    arrivals = parse_replay(["0.0 add", "0.4 add-custom", "0.8 delete"], "tiny.txt")
+    options = LiveOptions(impl, 60.0, 1.0, 3, probe_sample=4, settle_s=30, transport=transport)
+    result = run_live(workload, arrivals, options)
+    summary = result.summary()
+    assert result.transport == transport
+    assert summary["activations"] == 2 and summary["not_seen"] == 0
+    assert summary["disruption_errors"] == 0 and summary["disruption_requests"] > 0
+    # the stream's pushes reached Envoy through this transport, and Envoy took them
+    assert result.bytes_sent > 0 and result.envoy_updates_s
+    assert len(started) == 1
+
+
+def test_the_scoped_shape_sends_one_scope_per_added_subdomain(
+    started: list[tuple[int, Path]],
+) -> None:
+    workload = generate(WorkloadSpec(60, 4))
+    arrivals = parse_replay(REPLAY, "tiny.txt")
+    options = LiveOptions("incremental", 60.0, 2.0, 4, shape="scoped", probe_sample=5, settle_s=30)
+    result = run_live(workload, arrivals, options)
+    summary = result.summary()
+    assert result.transport == "delta"
+    assert summary["activations"] == 4 and summary["not_seen"] == 0
+    assert summary["disruption_errors"] == 0 and summary["disruption_requests"] > 0
+    # far less than one listener per push crossed the wire
+    smallest = min(p.listener_bytes for p in result.pushes)
+    assert 0 < result.bytes_sent < smallest * len(result.pushes)
+
+
 def test_ctrl_c_during_a_push_stops_envoy(
     started: list[tuple[int, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = 0
-    original = live.FileSink.deliver
+    original = live.GrpcSink.deliver
 
-    def interrupt_second(self: live.FileSink, parts: object) -> float:
+    def interrupt_second(self: live.GrpcSink, parts: object) -> float:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise KeyboardInterrupt
         return original(self, parts)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(live.FileSink, "deliver", interrupt_second)
-    options = LiveOptions("optimized", 60.0, 1.0, 1, probe_sample=2)
+    monkeypatch.setattr(live.GrpcSink, "deliver", interrupt_second)
+    options = LiveOptions("optimized", 60.0, 1.0, 1, probe_sample=2, transport="sotw")
     with pytest.raises(KeyboardInterrupt):
         run_live(generate(WorkloadSpec(30, 1)), parse_replay(["0 add"], "x"), options)
     assert calls == 2

@@ -26,6 +26,7 @@ from pathlib import Path
 from envoy.config.listener.v3 import listener_pb2
 from kubernetes.client import V1Ingress, V1Secret
 
+from gwbench.errors import InputError
 from gwbench.harness.churn.controlplane import (
     ControlPlane,
     check_equal,
@@ -38,7 +39,8 @@ from gwbench.harness.churn.debounce import (
 )
 from gwbench.harness.churn.events import Event, IngressStore, Key, key_of, materialize
 from gwbench.harness.churn.probes import DisruptionLoop, Seen, Target, Watcher
-from gwbench.harness.churn.sink import FileSink
+from gwbench.harness.churn.scoped_sink import ScopedSink
+from gwbench.harness.churn.sink import AUTO, ConfigSink, FileSink, GrpcSink, transport_for
 from gwbench.harness.churn.stream import Arrival
 from gwbench.harness.churn.summary import SUPERSEDED, ChangeRecord, ChurnResult, PushRecord
 from gwbench.harness.envoy import adapt
@@ -52,9 +54,10 @@ from gwbench.workloads.envoyfilters import PatchSet
 from gwbench.workloads.istio import credential_name, gateways_from_ingresses
 from gwbench.workloads.model import Workload
 
-SHAPES = ("per-host",)
-"""Shapes a churn run can feed: the control-plane stages of ``ingress_update`` build the
-per-host listener Istio and Higress emit."""
+SHAPES = ("per-host", "scoped")
+"""Shapes a churn run can feed: the per-host listener Istio and Higress emit (what the
+control-plane stages of ``ingress_update`` build), or that listener split into the scoped
+shape (:mod:`.scoped_sink`; over ADS only)."""
 
 Progress = Callable[[str], None]
 
@@ -81,6 +84,8 @@ class LiveOptions:
     five times the longest push."""
     source: str | None = None
     """The replay file the arrivals came from (for error messages)."""
+    transport: str = AUTO
+    """``sotw``, ``delta``, ``files``, or ``auto`` (:data:`.sink.AUTO_TRANSPORT`)."""
 
 
 @dataclass
@@ -172,6 +177,17 @@ def _targets(event: Event, arrival: float, prepared: Prepared) -> list[Target]:
     return []
 
 
+def _sink(envoy: LocalEnvoy, shape: str, domain: str) -> FileSink | GrpcSink:
+    """The transport's sink (each is a :class:`ConfigSink`)."""
+    if shape == "scoped":
+        if not envoy.over_ads:
+            raise InputError("the scoped shape is served over ADS only", field="--transport")
+        return ScopedSink(envoy, domain)
+    sink: ConfigSink = GrpcSink(envoy) if envoy.over_ads else FileSink(envoy)
+    assert isinstance(sink, FileSink | GrpcSink)
+    return sink
+
+
 def run_live(
     workload: Workload,
     arrivals: Sequence[Arrival],
@@ -187,7 +203,16 @@ def run_live(
         reference = make_control_plane("optimized", prepared.patches)
     store = IngressStore(workload)
     events = prepared.events
-    with LocalEnvoy(prepared.pairs, binary=options.binary) as envoy, FileSink(envoy) as sink:
+    transport = transport_for(options.impl, options.transport)
+    if options.shape == "scoped":
+        if transport == "files":
+            raise InputError("the scoped shape is served over ADS only", field="--transport")
+        if options.transport == AUTO:
+            transport = "delta"
+    with (
+        LocalEnvoy(prepared.pairs, binary=options.binary, transport=transport) as envoy,
+        _sink(envoy, options.shape, workload.domain) as sink,
+    ):
         progress(f"{options.impl}: initial push of {len(workload):,} Ingresses")
         first = plane.push(store.workload(), frozenset())
         if reference is not None:
@@ -203,6 +228,7 @@ def run_live(
         pushes: list[PushRecord] = []
         carried: dict[int, tuple[int, float]] = {}
         pending_host: dict[str, int] = {}
+        initial_bytes = sink.bytes_sent()
         watcher.start()
         disruption.start()
         origin = time.perf_counter()
@@ -267,6 +293,7 @@ def run_live(
             result = disruption.finish()
         sink.check()
         version = envoy.version
+        sent = sink.bytes_sent() - initial_bytes
         updates = tuple(u.applied - u.committed for u in sink.updates[1:])
     seen: dict[int, Seen] = {s.event: s for s in watcher.seen}
     records = []
@@ -293,7 +320,7 @@ def run_live(
         duration_s=options.duration_s,
         seed=options.seed,
         mode="live",
-        transport="files",
+        transport=transport,
         changes=tuple(records),
         pushes=tuple(pushes),
         disruption_requests=result.requests,
@@ -301,5 +328,6 @@ def run_live(
         disruption_examples=result.examples,
         envoy_updates_s=updates,
         envoy_version=version,
+        bytes_sent=sent,
         notes=(f"initial load {initial_s:.2f} s",),
     )

@@ -1,12 +1,20 @@
 """Where a push goes: the seam between the control plane and the data plane.
 
 :class:`ConfigSink` is what the churn loop needs from a transport: hand over the listener a
-push built, and say when it was handed over. :class:`FileSink` is the one written today: the
-local Envoy of :mod:`gwbench.harness.envoy.session` over filesystem LDS (the listener file
-replaced by rename, certificates as static SDS secrets). Every push sends the whole listener
-(state of the world), whichever control plane built it, with one update in flight at a
-time as over xDS; the incremental control plane's
-``delta_bytes`` says what a delta transport would have sent instead.
+push built, and say when it was handed over. Two transports:
+
+- :class:`GrpcSink` (``sotw`` or ``delta``), what istiod does: the local Envoy of
+  :mod:`gwbench.harness.envoy.session` subscribed over ADS to the gRPC control plane of
+  :mod:`gwbench.harness.envoy.xds.server`, every certificate served by SDS on the same
+  stream. The server keeps one response per type in flight and merges what changed
+  meanwhile into the next one. Over SotW a push sends every listener; over delta only the
+  resources whose bytes changed (for the per-host shape the one listener is always one of
+  them: Envoy has no smaller unit than a listener for filter chains).
+- :class:`FileSink` (``files``): filesystem LDS (the listener file replaced by rename,
+  certificates as static SDS secrets), one update in flight at a time as over xDS.
+
+Either way the incremental control plane's ``delta_bytes`` says what changed in the
+listener.
 
 Localizing (SDS references made static, RDS made inline direct responses, the address made
 loopback, :mod:`gwbench.harness.envoy.adapt`; the patched-in Wasm plugins dropped) is
@@ -29,8 +37,16 @@ from google.protobuf import any_pb2
 from gwbench.errors import HarnessError
 from gwbench.harness.churn.controlplane import ListenerParts, entry, frame_of
 from gwbench.harness.envoy import adapt
-from gwbench.harness.envoy.session import LocalEnvoy
+from gwbench.harness.envoy.session import TRANSPORTS as ENVOY_TRANSPORTS
+from gwbench.harness.envoy.session import LocalEnvoy, Transport
+from gwbench.harness.envoy.xds.server import XdsRejected
 from gwbench.harness.envoy.xds_files import LISTENER_TYPE
+
+TRANSPORTS = ("sotw", "delta", "files")
+AUTO = "auto"
+AUTO_TRANSPORT = {"baseline": "sotw", "optimized": "sotw", "incremental": "delta"}
+"""``--transport auto``: the full control planes push the whole listener over SotW, as
+istiod does; the incremental one sends only changed resources over delta."""
 
 VERSION_STAT = "listener_manager.lds.version_text"
 
@@ -68,6 +84,9 @@ def _version_info(version: int) -> str:
 
 
 class ConfigSink(Protocol):
+    transport: str
+    updates: list[EnvoyUpdate]
+
     def deliver(self, parts: ListenerParts) -> float:
         """Hand the listener to the transport; returns the clock time (``perf_counter``) it
         was handed over. The transport sends it when the data plane can take it."""
@@ -76,6 +95,176 @@ class ConfigSink(Protocol):
     def check(self) -> None:
         """Raise if the data plane rejected an update or died."""
         ...
+
+    def bytes_sent(self) -> int:
+        """Bytes handed to the data plane so far."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def transport_for(impl: str, chosen: str) -> Transport:
+    """The transport ``impl`` is fed over: ``chosen``, or for ``auto`` its istiod default."""
+    name = AUTO_TRANSPORT[impl] if chosen == AUTO else chosen
+    for transport in ENVOY_TRANSPORTS:
+        if transport == name:
+            return transport
+    raise ValueError(f"unknown transport {chosen!r}; one of {', '.join(TRANSPORTS)}, {AUTO}")
+
+
+class Localizer:
+    """The listener as the local Envoy serves it, cached per chain by its bytes.
+
+    ``over_ads``: certificates keep their SDS over ADS; else they become static secrets.
+    Routes become inline direct responses either way."""
+
+    def __init__(self, port: int, *, over_ads: bool) -> None:
+        self.port = port
+        self._ads_routes: tuple[str, ...] | None = () if over_ads else None
+        self._chains: dict[bytes, bytes] = {}
+        self._frames: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+
+    def _chain(self, chain: bytes) -> bytes:
+        local = self._chains.get(chain)
+        if local is None:
+            message = adapt.localize_chain(
+                listener_components_pb2.FilterChain.FromString(chain), ads_routes=self._ads_routes
+            )
+            without_wasm(message)
+            local = message.SerializeToString(deterministic=True)
+            self._chains[chain] = local
+        return local
+
+    def _frame(self, prefix: bytes, suffix: bytes) -> tuple[bytes, bytes]:
+        local = self._frames.get((prefix, suffix))
+        if local is None:
+            frame = listener_pb2.Listener.FromString(prefix + suffix)
+            local = frame_of(adapt.localize_listener(frame, self.port, ads_routes=self._ads_routes))
+            self._frames[(prefix, suffix)] = local
+        return local
+
+    def localize(self, parts: ListenerParts, local_chains: tuple[bytes, ...] = ()) -> bytes:
+        """The wire bytes of the listener as the local Envoy serves it; ``local_chains``
+        (already localized) go after its own."""
+        prefix, suffix = self._frame(parts.prefix, parts.suffix)
+        chains = [self._chain(c) for c in parts.chains]
+        live = set(parts.chains)
+        if len(self._chains) > 2 * len(live) + 64:
+            self._chains = {c: v for c, v in self._chains.items() if c in live}
+        return b"".join([prefix, *(entry(c) for c in [*chains, *local_chains]), suffix])
+
+
+class GrpcSink:
+    """The gRPC ADS control plane of a :class:`LocalEnvoy` started with ``transport="sotw"``
+    or ``"delta"``.
+
+    ``deliver`` replaces the listener in the control plane's snapshot and returns; the
+    server sends it when Envoy has answered the previous response. An observer thread waits
+    for Envoy's ACK of the newest version handed over and records it as an
+    :class:`EnvoyUpdate` (versions merged into a later response are not recorded alone).
+    A NACK is raised by :meth:`check` with Envoy's message.
+    """
+
+    ACK_TIMEOUT_S = 600.0
+    POLL_S = 0.5
+
+    def __init__(self, envoy: LocalEnvoy) -> None:
+        if envoy.plane is None:
+            raise HarnessError("GrpcSink needs an Envoy over ADS (transport sotw or delta)")
+        self.envoy = envoy
+        self.plane = envoy.plane
+        self.transport: str = envoy.transport
+        self._localizer = Localizer(envoy.port, over_ads=True)
+        self._cond = threading.Condition()
+        self._latest: tuple[str, int, float] | None = None
+        self._closed = False
+        self._error: BaseException | None = None
+        self._name: str | None = None
+        self.updates: list[EnvoyUpdate] = []
+        self._observer = threading.Thread(target=self._observe, name="gwbench-churn-acks")
+        self._observer.daemon = True
+        self._observer.start()
+
+    def localize(self, parts: ListenerParts) -> bytes:
+        return self._localizer.localize(parts)
+
+    def deliver(self, parts: ListenerParts) -> float:
+        wire = self.localize(parts)
+        resource = any_pb2.Any(type_url=LISTENER_TYPE, value=wire)
+        listener_name = self._listener_name(wire)
+        with self._cond:
+            self._raise_error()
+        handed = time.perf_counter()
+        version = self.plane.update(LISTENER_TYPE, upsert={listener_name: resource})
+        with self._cond:
+            self._latest = (LISTENER_TYPE, version, handed)
+            self._cond.notify_all()
+        return handed
+
+    def _listener_name(self, wire: bytes) -> str:
+        if self._name is None:
+            self._name = listener_pb2.Listener.FromString(wire).name
+        return self._name
+
+    def _observe(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    while self._latest is None and not self._closed:
+                        self._cond.wait()
+                    if self._closed or self._latest is None:
+                        return
+                    type_url, version, handed = self._latest
+                    self._latest = None
+                if not self._wait_acked(type_url, version):
+                    return
+                self.updates.append(EnvoyUpdate(version, handed, time.perf_counter()))
+        except BaseException as exc:  # reported by deliver and check, in the caller
+            with self._cond:
+                self._error = exc
+
+    def _wait_acked(self, type_url: str, version: int) -> bool:
+        """Wait for Envoy's ACK of ``version`` of ``type_url`` (False: closed meanwhile).
+        A NACK raises."""
+        deadline = time.monotonic() + self.ACK_TIMEOUT_S
+        while True:
+            try:
+                self.plane.wait_acked(type_url, version, timeout_s=self.POLL_S)
+                return True
+            except XdsRejected:
+                raise
+            except HarnessError:
+                with self._cond:
+                    if self._closed:
+                        return False
+                if time.monotonic() > deadline:
+                    raise
+
+    def bytes_sent(self) -> int:
+        return self.plane.bytes_sent
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            if isinstance(self._error, XdsRejected):
+                raise HarnessError(f"Envoy rejected the listener: {self._error}")
+            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
+
+    def check(self) -> None:
+        self.envoy.check()
+        with self._cond:
+            self._raise_error()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._observer.join(timeout=1)
+
+    def __enter__(self) -> GrpcSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class FileSink:
@@ -93,8 +282,9 @@ class FileSink:
 
     def __init__(self, envoy: LocalEnvoy) -> None:
         self.envoy = envoy
-        self._chains: dict[bytes, bytes] = {}
-        self._frames: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
+        self.transport: str = "files"
+        self._bytes = 0
+        self._localizer = Localizer(envoy.port, over_ads=False)
         self._cond = threading.Condition()
         self._latest: tuple[int, bytes] | None = None
         self._version = 0
@@ -106,32 +296,9 @@ class FileSink:
         self._sender.daemon = True
         self._sender.start()
 
-    # localizing --------------------------------------------------------------------------
-    def _chain(self, chain: bytes) -> bytes:
-        local = self._chains.get(chain)
-        if local is None:
-            message = adapt.localize_chain(listener_components_pb2.FilterChain.FromString(chain))
-            without_wasm(message)
-            local = message.SerializeToString(deterministic=True)
-            self._chains[chain] = local
-        return local
-
-    def _frame(self, prefix: bytes, suffix: bytes) -> tuple[bytes, bytes]:
-        local = self._frames.get((prefix, suffix))
-        if local is None:
-            frame = listener_pb2.Listener.FromString(prefix + suffix)
-            local = frame_of(adapt.localize_listener(frame, self.envoy.port))
-            self._frames[(prefix, suffix)] = local
-        return local
-
     def localize(self, parts: ListenerParts) -> bytes:
         """The wire bytes of the listener as the local Envoy serves it."""
-        prefix, suffix = self._frame(parts.prefix, parts.suffix)
-        chains = [self._chain(c) for c in parts.chains]
-        live = set(parts.chains)
-        if len(self._chains) > 2 * len(live) + 64:
-            self._chains = {c: v for c, v in self._chains.items() if c in live}
-        return b"".join([prefix, *(entry(c) for c in chains), suffix])
+        return self._localizer.localize(parts)
 
     # delivering --------------------------------------------------------------------------
     def deliver(self, parts: ListenerParts) -> float:
@@ -179,12 +346,18 @@ class FileSink:
             version_info=_version_info(version), type_url=LISTENER_TYPE, resources=[resource]
         )
         staged = lds.directory / ".churn.next.pb"
-        staged.write_bytes(response.SerializeToString(deterministic=True))
+        data = response.SerializeToString(deterministic=True)
+        staged.write_bytes(data)
+        self._bytes += len(data)
         os.rename(staged, lds.path)
 
     def _raise_error(self) -> None:
         if self._error is not None:
             raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
+
+    def bytes_sent(self) -> int:
+        """Bytes of the listener files renamed in."""
+        return self._bytes
 
     def check(self) -> None:
         self.envoy.check()

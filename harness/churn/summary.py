@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gwbench.results import ChurnActivation, ChurnRun
 from gwbench.stats import median, quantile
-from gwbench.units import format_seconds
 
 SCHEMA = "gwbench.churn/1"
 ACTIVATING = ("add", "add-custom", "rotate-certificate")
@@ -70,6 +70,8 @@ class ChurnResult:
     envoy_updates_s: tuple[float, ...] = ()
     """Each listener update Envoy took: renamed in until reported applied."""
     envoy_version: str = ""
+    bytes_sent: int = 0
+    """Bytes the transport handed to Envoy during the stream (initial load excluded)."""
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # summaries ---------------------------------------------------------------------------
@@ -127,6 +129,7 @@ class ChurnResult:
             "seed": self.seed,
             "mode": self.mode,
             "transport": self.transport,
+            "bytes_sent": self.bytes_sent,
             "changes": len(self.changes),
             "activations": len(latencies),
             "not_seen": self.not_seen(),
@@ -169,64 +172,34 @@ def document(results: Sequence[ChurnResult], *, details: bool = True) -> dict[st
     }
 
 
-COLUMNS = (
-    "impl",
-    "shape",
-    "mode",
-    "N",
-    "rate/min",
-    "p50",
-    "p90",
-    "p99",
-    "max",
-    "seen",
-    "cp p99",
-    "envoy upd",
-    "pushes",
-    "push p50",
-    "push max",
-    "batch max",
-    "disrupted",
-    "requests",
-)
-
-
-def table_rows(results: Sequence[ChurnResult]) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    for result in results:
-        s = result.summary()
-        seen = f"{s['activations']}/{s['activations'] + s['not_seen']}"
-        rows.append(
-            (
-                result.impl,
-                result.shape,
-                result.mode,
-                f"{result.ingresses:,}",
-                f"{result.rate_per_min:g}",
-                format_seconds(s["p50_s"]),
-                format_seconds(s["p90_s"]),
-                format_seconds(s["p99_s"]),
-                format_seconds(s["max_s"]),
-                seen,
-                format_seconds(s["handover_p99_s"]),
-                format_seconds(s["envoy_update_p50_s"]),
-                str(s["pushes"]),
-                format_seconds(s["push_p50_s"]),
-                format_seconds(s["push_max_s"]),
-                str(s["largest_batch"]),
-                str(s["disruption_errors"]) if result.mode == "live" else "-",
-                str(s["disruption_requests"]) if result.mode == "live" else "-",
-            )
-        )
-    return rows
-
-
-def table_lines(results: Sequence[ChurnResult]) -> list[str]:
-    """A plain-text table: activation percentiles, pushes, disruption, per result.
-    ``cp p99``: the control plane's share (arrival until handed to the transport);
-    ``envoy upd``: Envoy's median time to apply one listener update."""
-    rows = [COLUMNS, *table_rows(results)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
-    notes = [f"note ({r.impl}): {n}" for r in results for n in r.notes]
-    return [*lines, *notes]
+def results_record(result: ChurnResult) -> ChurnRun:
+    """``result`` as the ``churn`` section of ``results.json`` stores it."""
+    s = result.summary()
+    activations = tuple(
+        ChurnActivation(c.at_s, c.latency_s, c.kind)
+        for c in result.changes
+        if c.kind in ACTIVATING and c.latency_s is not None
+    )
+    return ChurnRun(
+        impl=result.impl,
+        shape=result.shape,
+        transport=result.transport,
+        ingresses=result.ingresses,
+        rate_per_min=result.rate_per_min,
+        duration_s=result.duration_s,
+        seed=result.seed,
+        changes=len(result.changes),
+        not_seen=s["not_seen"],
+        p50_s=s["p50_s"],
+        p90_s=s["p90_s"],
+        p99_s=s["p99_s"],
+        max_s=s["max_s"],
+        pushes=s["pushes"],
+        push_p50_s=s["push_p50_s"],
+        push_max_s=s["push_max_s"],
+        largest_batch=s["largest_batch"],
+        disruption_errors=result.disruption_errors,
+        disruption_requests=result.disruption_requests,
+        bytes_sent=result.bytes_sent,
+        activations=activations,
+    )

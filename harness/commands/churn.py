@@ -24,9 +24,11 @@ from gwbench.harness.churn.events import key_of
 from gwbench.harness.churn.live import SHAPES, LiveOptions, run_live
 from gwbench.harness.churn.replay import load_replay, write_replay
 from gwbench.harness.churn.simulate import load_model, simulate
+from gwbench.harness.churn.sink import AUTO, TRANSPORTS
 from gwbench.harness.churn.stream import DEFAULT_MIX, Arrival, parse_mix, poisson_stream
-from gwbench.harness.churn.summary import ChurnResult, document, table_lines
+from gwbench.harness.churn.summary import ChurnResult, document
 from gwbench.harness.commands.envoy import _sigterm_as_interrupt
+from gwbench.reports.churn_table import table_lines
 from gwbench.workloads.model import DEFAULT_SEED
 
 
@@ -69,7 +71,17 @@ def _arrivals(
     "shapes",
     type=click.Choice(SHAPES),
     multiple=True,
-    help="Listener shape fed to Envoy (default: per-host, what Istio and Higress emit).",
+    help="Listener shape fed to Envoy (default: per-host, what Istio and Higress emit; "
+    "scoped: scoped routes keyed by host, one scope per subdomain, over ADS only).",
+)
+@click.option(
+    "--transport",
+    type=click.Choice([AUTO, *TRANSPORTS]),
+    default=AUTO,
+    show_default=True,
+    help="How pushes reach Envoy: sotw or delta (the gRPC ADS control plane), or files "
+    "(filesystem LDS). auto: baseline and optimized over sotw, as istiod pushes; "
+    "incremental over delta.",
 )
 @click.option(
     "--replay",
@@ -137,6 +149,7 @@ def command(
     duration: float | None,
     impls: tuple[str, ...],
     shapes: tuple[str, ...],
+    transport: str,
     replay: Path | None,
     mix: str | None,
     seed: int,
@@ -162,10 +175,15 @@ def command(
         raise InputError(f"must be >= 1, got {ingresses}", field="--ingresses")
     if debounce_after < 0 or debounce_max <= 0:
         raise InputError("debounce times must be positive", field="--debounce-after")
+    if "scoped" in shapes and transport == "files":
+        raise InputError(
+            "the scoped shape is served over ADS only: use sotw, delta or auto",
+            field="--transport",
+        )
     settings = DebounceSettings(debounce_after, debounce_max)
     arrivals, rate_per_min, span = _arrivals(replay, rate, duration, mix, seed)
     chosen = list(dict.fromkeys(impls)) or list(IMPLEMENTATIONS)
-    chosen_shapes = list(dict.fromkeys(shapes)) or list(SHAPES)
+    chosen_shapes = list(dict.fromkeys(shapes)) or [SHAPES[0]]
     results: list[ChurnResult] = []
     existing: set[str] = set()
     if simulate_from is not None:
@@ -206,6 +224,7 @@ def command(
                         binary=envoy_binary,
                         settle_s=settle,
                         source=str(replay) if replay is not None else None,
+                        transport=transport,
                     )
                     results.append(run_live(workload, arrivals, options, _stderr))
     full = document(results)
@@ -216,7 +235,7 @@ def command(
     if as_json:
         click.echo(json.dumps(document(results, details=False), indent=2))
     else:
-        click.echo("\n".join(table_lines(results)))
+        click.echo("\n".join(table_lines([r.summary() for r in results])))
     live = [r for r in results if r.mode == "live"]
     disrupted = sum(r.disruption_errors for r in live)
     unseen = sum(r.not_seen() for r in live)

@@ -48,6 +48,12 @@ EXIT_INTERRUPTED = 130
 @click.option("--no-profile", is_flag=True, help="Skip the py-spy flame graphs.")
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
+@click.option(
+    "--churn",
+    is_flag=True,
+    help="Also measure activation latency under a stream of changes (gwbench churn at N, "
+    "60 changes a minute, every control plane).",
+)
 @options.from_file("Benchmark your own Ingresses (multi-document YAML or a kind: List).")
 @options.from_cluster("Benchmark the current cluster's Ingresses.")
 @options.seed()
@@ -81,6 +87,7 @@ def command(
     no_profile: bool,
     no_memory: bool,
     envoy: bool,
+    churn: bool,
     from_file: str | None,
     from_cluster: bool,
     seed: int,
@@ -127,6 +134,7 @@ def command(
         out_dir=out_dir,
         budget_seconds=budget if budget is not None else mode.budget_seconds,
         envoy=envoy and sharding.measures_envoy(shard_info),
+        churn=churn and sharding.measures_envoy(shard_info),
         shard=shard_info,
         command_line=command_line(click.get_current_context()),
     )
