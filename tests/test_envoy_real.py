@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from factories import make_workload
-from process_checks import gone
+from process_checks import gone, recording_envoys
 
 from gwbench.errors import HarnessError
 from gwbench.harness.cli import main
@@ -34,19 +34,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[int, Path]]]:
     """Every Envoy started during the test (pid, folder); asserts all are gone afterwards."""
-    seen: list[tuple[int, Path]] = []
-    original = session.LocalEnvoy._start
-
-    def record(self: session.LocalEnvoy) -> None:
-        original(self)
-        assert self.workdir is not None
-        seen.append((self.process.pid, self.workdir))
-
-    monkeypatch.setattr(session.LocalEnvoy, "_start", record)
-    yield seen
-    for pid, folder in seen:
-        assert gone(pid), f"Envoy {pid} still running"
-        assert not folder.exists(), f"{folder} left behind"
+    with recording_envoys(monkeypatch) as seen:
+        yield seen
 
 
 def _local_envoy(listener_port: int | None = None) -> tuple[session.LocalEnvoy, Translation]:
