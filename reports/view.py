@@ -30,6 +30,7 @@ from gwbench.results import (
     Profile,
     Results,
     Speedup,
+    WorkloadInfo,
 )
 from gwbench.scaling import fit_power_law
 from gwbench.units import format_seconds
@@ -156,20 +157,6 @@ def verdict_class(verdict: str) -> str:
 
 
 # ----------------------------------------------------------------------------- records
-
-
-@dataclass(frozen=True)
-class WorkloadView:
-    source: str
-    ingresses: int
-    sizes: tuple[int, ...]
-    seed: int
-    custom_domain_share: float | None
-    domain: str | None
-    available_ingresses: int | None
-    sampling: str | None
-    warnings: tuple[str, ...]
-    """Loader warnings about the user's manifests (when the results carry them)."""
 
 
 @dataclass(frozen=True)
@@ -460,7 +447,7 @@ class EnvoyView:
 class Summary:
     """Everything both renderers show, built by :func:`summarize`."""
 
-    workload: WorkloadView
+    workload: WorkloadInfo
     machine: MachineView
     run: RunView
     end_to_end: tuple[SpeedupView, ...]
@@ -507,20 +494,9 @@ def summarize(results: Results) -> Summary:
     )
 
 
-def workload_view(results: Results) -> WorkloadView:
-    w = results.workload
-    warnings = w.warnings
-    return WorkloadView(
-        source=w.source,
-        ingresses=w.ingresses,
-        sizes=tuple(w.sizes),
-        seed=w.seed,
-        custom_domain_share=w.custom_domain_share,
-        domain=w.domain,
-        available_ingresses=w.available_ingresses,
-        sampling=w.sampling,
-        warnings=tuple(str(x) for x in warnings),
-    )
+def workload_view(results: Results) -> WorkloadInfo:
+    """The workload as the results hold it (the report shows it unchanged)."""
+    return results.workload
 
 
 def machine_view(results: Results) -> MachineView:
