@@ -27,8 +27,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Self
 
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.service.discovery.v3 import discovery_pb2
@@ -154,7 +155,49 @@ class Localizer:
         return b"".join([prefix, *(entry(c) for c in [*chains, *local_chains]), suffix])
 
 
-class GrpcSink:
+class _ThreadedSink:
+    """What both sinks share: the Envoy, the lock guarding the hand-over, the error the
+    background thread records, and the lifecycle (``check`` raises that error, ``close``
+    stops the thread). Subclasses start :attr:`_thread` on their own loop."""
+
+    JOIN_TIMEOUT_S = 5.0
+
+    def __init__(self, envoy: LocalEnvoy) -> None:
+        self.envoy = envoy
+        self._cond = threading.Condition()
+        self._closed = False
+        self._error: BaseException | None = None
+        self.updates: list[EnvoyUpdate] = []
+        self._thread: threading.Thread | None = None
+
+    def _start(self, target: Callable[[], None], name: str) -> None:
+        self._thread = threading.Thread(target=target, name=name, daemon=True)
+        self._thread.start()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
+
+    def check(self) -> None:
+        self.envoy.check()
+        with self._cond:
+            self._raise_error()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=self.JOIN_TIMEOUT_S)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class GrpcSink(_ThreadedSink):
     """The gRPC ADS control plane of a :class:`LocalEnvoy` started with ``transport="sotw"``
     or ``"delta"``.
 
@@ -167,23 +210,18 @@ class GrpcSink:
 
     ACK_TIMEOUT_S = 600.0
     POLL_S = 0.5
+    JOIN_TIMEOUT_S = 1.0
 
     def __init__(self, envoy: LocalEnvoy) -> None:
         if envoy.plane is None:
             raise HarnessError("GrpcSink needs an Envoy over ADS (transport sotw or delta)")
-        self.envoy = envoy
+        super().__init__(envoy)
         self.plane = envoy.plane
         self.transport: str = envoy.transport
         self._localizer = Localizer(envoy.port, over_ads=True)
-        self._cond = threading.Condition()
         self._latest: tuple[str, int, float] | None = None
-        self._closed = False
-        self._error: BaseException | None = None
         self._name: str | None = None
-        self.updates: list[EnvoyUpdate] = []
-        self._observer = threading.Thread(target=self._observe, name="gwbench-churn-acks")
-        self._observer.daemon = True
-        self._observer.start()
+        self._start(self._observe, "gwbench-churn-acks")
 
     def localize(self, parts: ListenerParts) -> bytes:
         return self._localizer.localize(parts)
@@ -244,30 +282,12 @@ class GrpcSink:
         return self.plane.bytes_sent
 
     def _raise_error(self) -> None:
-        if self._error is not None:
-            if isinstance(self._error, XdsRejected):
-                raise HarnessError(f"Envoy rejected the listener: {self._error}")
-            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
-
-    def check(self) -> None:
-        self.envoy.check()
-        with self._cond:
-            self._raise_error()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._observer.join(timeout=1)
-
-    def __enter__(self) -> GrpcSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        if isinstance(self._error, XdsRejected):
+            raise HarnessError(f"Envoy rejected the listener: {self._error}")
+        super()._raise_error()
 
 
-class FileSink:
+class FileSink(_ThreadedSink):
     """Filesystem LDS into a :class:`LocalEnvoy`, one update in flight at a time.
 
     Like an xDS server, which sends a type's next response only once Envoy has ACKed or
@@ -281,20 +301,14 @@ class FileSink:
     POLL_S = 0.01
 
     def __init__(self, envoy: LocalEnvoy) -> None:
-        self.envoy = envoy
+        super().__init__(envoy)
         self.transport: str = "files"
         self._bytes = 0
         self._localizer = Localizer(envoy.port, over_ads=False)
-        self._cond = threading.Condition()
         self._latest: tuple[int, bytes] | None = None
         self._version = 0
         self._applied_wanted = 0
-        self._closed = False
-        self._error: BaseException | None = None
-        self.updates: list[EnvoyUpdate] = []
-        self._sender = threading.Thread(target=self._send_loop, name="gwbench-churn-sink")
-        self._sender.daemon = True
-        self._sender.start()
+        self._start(self._send_loop, "gwbench-churn-sink")
 
     def localize(self, parts: ListenerParts) -> bytes:
         """The wire bytes of the listener as the local Envoy serves it."""
@@ -351,27 +365,6 @@ class FileSink:
         self._bytes += len(data)
         os.rename(staged, lds.path)
 
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            raise HarnessError(f"handing the listener to Envoy failed: {self._error}")
-
     def bytes_sent(self) -> int:
         """Bytes of the listener files renamed in."""
         return self._bytes
-
-    def check(self) -> None:
-        self.envoy.check()
-        with self._cond:
-            self._raise_error()
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        self._sender.join(timeout=5)
-
-    def __enter__(self) -> FileSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
