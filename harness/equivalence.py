@@ -74,11 +74,13 @@ def check(
     workload: Workload,
     *,
     on_inputs: Callable[[Any], None] | None = None,
+    follow_up: kernel.FollowUp | None = None,
 ) -> Check:
     """Run every implementation of ``hotpath`` once on ``workload`` and compare each
     result with the baseline's. Does not raise on a mismatch (see
     :meth:`Check.raise_for_mismatch`); raises :class:`HarnessError` when an
-    implementation itself fails. ``on_inputs`` sees the inputs before any call."""
+    implementation itself fails. ``on_inputs`` sees the inputs before any call;
+    ``follow_up`` each implementation after the calls (:func:`harness.kernel.check`)."""
     size = len(workload.ingresses)
     t0 = time.perf_counter()
     try:
@@ -94,7 +96,7 @@ def check(
     if on_inputs is not None:
         on_inputs(inputs)
     try:
-        outcomes = kernel.check(hotpath, inputs, Counters, size)
+        outcomes = kernel.check(hotpath, inputs, Counters, size, follow_up)
     except kernel.CallFailed as failed:
         cause = failed.cause
         raise HarnessError(

@@ -28,6 +28,7 @@ import gc
 import os
 import threading
 import time
+import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -148,14 +149,30 @@ class Outcome:
     """The call's own stage timings, when its result has them (``ingress_update``)."""
 
 
+FollowUp = Callable[["Subject", float, "Markers"], None]
+"""What a check does with each implementation after every call is made and compared:
+its subject, the seconds of its check call and its profiling frames (``gwbench run``'s
+check worker at N loops it for py-spy and measures it under memray there, with the
+inputs already built)."""
+
+
 def check(
-    hotpath: Any, inputs: Any, new_counters: Callable[[], Any], size: int | None = None
+    hotpath: Any,
+    inputs: Any,
+    new_counters: Callable[[], Any],
+    size: int | None = None,
+    follow_up: FollowUp | None = None,
 ) -> list[Outcome]:
     """Call every implementation once on its own inputs, baseline first, with fresh
     counters, and compare each result with the baseline's (the hot path's ``compare``).
     Outcomes come back in the hot path's order. Every implementation's inputs are built
     first and the heap settled once, so each call runs with the set-up heap frozen, as
     in a timing round: a slow call may count as a timing value.
+
+    Each call (and its ``prepare``) runs under the implementation's own profiling frames
+    (:class:`Markers`), so a sampling profiler of the whole check tells them apart. With
+    ``follow_up``, the subjects are kept until every call is compared, then handed to it
+    one by one (an exception there is the caller's).
 
     With ``size``, implementations whose registry limit (``implementations_at``) excludes
     that size are left out. Raises :class:`CallFailed` when an implementation (or its
@@ -174,14 +191,17 @@ def check(
             raise CallFailed(hotpath.name, impl.name, exc) from exc
     settle_heap()
     outcomes: dict[str, Outcome] = {}
+    markers = {impl.name: Markers.of(impl.name) for impl in ordered}
+    prepare = getattr(hotpath, "prepare", None)
     expected: Any = None
     for impl in ordered:
-        subj = subjects.pop(impl.name)
+        subj = subjects[impl.name] if follow_up is not None else subjects.pop(impl.name)
         counters = subj.counters
+        mark = markers[impl.name]
         try:
-            arg = subj.argument()
+            arg = subj.inputs if prepare is None else mark.prepare(prepare, subj.inputs)
             t0 = time.perf_counter()
-            result = impl.func(arg, counters)
+            result = mark.call(impl.func, arg, counters)
             seconds = time.perf_counter() - t0
         except (KeyboardInterrupt, MemoryError):
             raise
@@ -209,6 +229,9 @@ def check(
             specialize_seconds,
             stages,
         )
+    if follow_up is not None:
+        for impl in ordered:
+            follow_up(subjects.pop(impl.name), outcomes[impl.name].seconds, markers[impl.name])
     return [outcomes[i.name] for i in hotpath.implementations if i.name in outcomes]
 
 
@@ -336,14 +359,50 @@ def _gwbench_profiled_call(func: Callable[[Any, Any], Any], arg: Any, counters: 
     return func(arg, counters)
 
 
-def profile_loop(subj: Subject, seconds: float, *, hard_stop: bool = False) -> int:
+def frame_name(frame: str, implementation: str) -> str:
+    """The name of ``frame`` (a profiling frame) marked for one implementation, so that
+    one profiled process can serve several implementations: ``<frame>__<implementation>``."""
+    return f"{frame}__{implementation}"
+
+
+@dataclass(frozen=True)
+class Markers:
+    """The profiling frames of one implementation: copies of
+    :func:`_gwbench_profiled_call` and :func:`_gwbench_profiled_prepare` whose code is
+    named for it (:func:`frame_name`), which is what a sampling profiler records."""
+
+    call: Callable[[Callable[[Any, Any], Any], Any, Any], Any]
+    prepare: Callable[[Callable[[Any], Any], Any], Any]
+
+    @classmethod
+    def plain(cls) -> Markers:
+        return cls(_gwbench_profiled_call, _gwbench_profiled_prepare)
+
+    @classmethod
+    def of(cls, implementation: str) -> Markers:
+        def renamed(func: Any, frame: str) -> Any:
+            name = frame_name(frame, implementation)
+            code = func.__code__.replace(co_name=name, co_qualname=name)
+            return types.FunctionType(code, func.__globals__, name)
+
+        return cls(
+            renamed(_gwbench_profiled_call, PROFILE_CALL_FRAME),
+            renamed(_gwbench_profiled_prepare, PROFILE_PREPARE_FRAME),
+        )
+
+
+def profile_loop(
+    subj: Subject, seconds: float, *, hard_stop: bool = False, markers: Markers | None = None
+) -> int:
     """Call ``subj`` for ``seconds`` (at least once), for a sampling profiler; the number
     of calls. With ``hard_stop`` the process exits after ``seconds`` even in the middle
-    of a call: a slow call's first seconds are as good a sample as its whole."""
+    of a call: a slow call's first seconds are as good a sample as its whole. Calls and
+    ``prepare`` run under ``markers`` (default: the unmarked profiling frames)."""
     if hard_stop:
         timer = threading.Timer(seconds, os._exit, args=(0,))
         timer.daemon = True
         timer.start()
+    mark = markers or Markers.plain()
     prepare = getattr(subj.hotpath, "prepare", None)
     func = subj.impl.func
     calls = 0
@@ -351,11 +410,15 @@ def profile_loop(subj: Subject, seconds: float, *, hard_stop: bool = False) -> i
     while True:
         arg = subj.inputs
         if prepare is not None:
-            arg = _gwbench_profiled_prepare(prepare, arg)
-        _gwbench_profiled_call(func, arg, subj.counters)
+            arg = mark.prepare(prepare, arg)
+        mark.call(func, arg, subj.counters)
         calls += 1
         if time.perf_counter() >= deadline:
             return calls
+
+
+MEMRAY_SLOWDOWN = 4.0
+"""Estimated slowdown of a call under memray with Python allocators traced."""
 
 
 def memory_call(subj: Subject, capture: str) -> dict[str, float]:

@@ -1,18 +1,22 @@
-"""Profiles in their own pass, never while timing.
+"""Profiles and memory of ``gwbench run``, never while timing.
 
-- py-spy: ``py-spy record --format raw`` of a worker of its own per implementation, in
-  ``--profile-loop`` mode: the implementation called repeatedly for the mode's profile
-  seconds, the worker cut off after them even in the middle of a call (a slow baseline's
-  profile then shows the first seconds of its call). The samples under the kernel's
-  profiling frames become folded stacks (:mod:`gwbench.folded`), from which ``gwbench
-  run`` draws the flame graph SVG and the speedscope JSON beside them. When py-spy is
-  missing or cannot attach (no ptrace permission), the profile records why and the run
-  goes on. ``GWBENCH_PY_SPY`` names the
-  py-spy executable (empty: treat py-spy as unavailable).
-- memray: one call in a worker under ``memray.Tracker`` (Python allocators traced), read
-  back with ``memray.FileReader``: peak heap memory and allocation count of the call.
-  When the estimated memray run at N exceeds the mode's budget, the largest sweep size
-  that fits is measured instead, and the results say so.
+- py-spy: ``py-spy record --nonblocking --format raw`` of the equivalence check's worker at
+  N (:func:`profile_check`). Each implementation's check call runs under frames named for
+  it (:class:`harness.kernel.Markers`), and an implementation whose call was shorter than
+  the mode's profile seconds is called again until then, with the inputs the check built
+  (a slow baseline's profile is its whole check call). The samples under each
+  implementation's frames become its folded stacks (:mod:`gwbench.folded`), from which
+  ``gwbench run`` draws the flame graph SVG and the speedscope JSON beside them. When
+  py-spy is missing or cannot attach (no ptrace permission), the check runs without it,
+  each profile records why and the run goes on. ``GWBENCH_PY_SPY`` names the py-spy
+  executable (empty: treat py-spy as unavailable). ``--nonblocking``: py-spy reads the
+  worker's stacks without pausing it, so the check calls that count as timing values are
+  not slowed by the sampling.
+- memray: one call under ``memray.Tracker`` (Python allocators traced), read back with
+  ``memray.FileReader``: peak heap memory and allocation count of the call. The check
+  worker at N measures every implementation whose call, slowed by memray, fits the mode's
+  memory seconds; the others run alone at the largest size that fits, and the results
+  say so.
 """
 
 from __future__ import annotations
@@ -27,18 +31,19 @@ from pathlib import Path
 
 from gwbench import folded
 from gwbench.files import atomic_write_text
+from gwbench.harness import kernel
 from gwbench.harness.subprocesses import ProcessGroup, ProcessTimeout, log_tail, worker_error
 from gwbench.harness.worker import PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, WorkerSpec
 from gwbench.results import Memory, Profile
 
 PY_SPY_ENV = "GWBENCH_PY_SPY"
 SAMPLE_RATE = 100
-MEMRAY_SLOWDOWN = 4.0
-"""Estimated slowdown of a call under memray with Python allocators traced."""
+MEMRAY_SLOWDOWN = kernel.MEMRAY_SLOWDOWN
 
 PY_SPY_NOT_FOUND = "py-spy not found (install py-spy or put it on PATH)"
-PROFILE_FROM_LOOP = "loop"
-"""A profile of a worker calling the implementation for the mode's profile seconds."""
+PROFILE_FROM_CHECK = "check"
+"""A profile of the check worker at N: the check call, then more calls up to the mode's
+profile seconds."""
 
 _PTRACE_HINTS = ("ptrace", "Permission denied", "Operation not permitted", "EPERM")
 
@@ -84,10 +89,12 @@ def _failure_reason(rc: int | None, log: Path) -> str:
 
 
 def py_spy_command(py_spy: str, raw: Path, child: Sequence[str]) -> list[str]:
-    """``py-spy record`` of ``child`` (started by py-spy), raw folded stacks to ``raw``."""
+    """``py-spy record`` of ``child`` (started by py-spy, never paused by it), raw folded
+    stacks to ``raw``."""
     return [
         py_spy,
         "record",
+        "--nonblocking",
         "--format",
         "raw",
         "--rate",
@@ -133,50 +140,59 @@ def write_profile(
     )
 
 
-def record_profile(
-    spec: WorkerSpec,
-    paths: ArtefactPaths,
-    *,
-    seconds: float,
-    procs: ProcessGroup,
-    log: Path,
-    timeout: float,
-    label: str,
-    memory: MemoryFiles | None = None,
-) -> Profile:
-    """py-spy profile of ``spec`` for about ``seconds`` of calls. With ``memory``, the
-    same worker first measures one call under memray (read it with
-    :func:`read_memory`)."""
+@dataclass(frozen=True)
+class Sampled:
+    """What :func:`run_sampled` gives back: the worker's exit code, its stacks (``None``
+    when py-spy did not record) and why not."""
 
-    def missing(reason: str) -> Profile:
-        return Profile(spec.size, None, None, None, 0, 0.0, missing_reason=reason)
+    rc: int | None
+    stacks: folded.Stacks | None
+    reason: str | None
 
+
+def run_sampled(
+    child: Sequence[str], raw: Path, procs: ProcessGroup, log: Path, env: dict[str, str]
+) -> Sampled:
+    """Run ``child`` under py-spy. When py-spy is missing or fails, ``stacks`` is ``None``
+    and ``reason`` says why (the child may not have run: the caller runs it again)."""
     py_spy = find_py_spy()
     if py_spy is None:
-        return missing(PY_SPY_NOT_FOUND)
-    raw = paths.file(".raw.txt")
+        return Sampled(None, None, PY_SPY_NOT_FOUND)
     raw.parent.mkdir(parents=True, exist_ok=True)
-    child = [
-        *spec.command(),
-        "--profile-loop",
-        f"{seconds:g}",
-        *(memory.worker_args() if memory is not None else ()),
-    ]
     try:
-        rc = procs.run(py_spy_command(py_spy, raw, child), log=log, timeout=timeout)
+        rc = procs.run(py_spy_command(py_spy, raw, child), log=log, env=env)
     except FileNotFoundError:
-        return missing(f"py-spy not runnable: {py_spy}")
+        return Sampled(None, None, f"py-spy not runnable: {py_spy}")
     except PermissionError:
-        return missing(f"py-spy not executable: {py_spy}")
-    except ProcessTimeout as exc:
-        return missing(f"py-spy: {exc}")
+        return Sampled(None, None, f"py-spy not executable: {py_spy}")
     if rc != 0 or not raw.exists():
-        return missing(_failure_reason(rc, log))
-    hot = folded.hot_stacks(read_raw(raw), PROFILE_CALL_FRAME, PROFILE_PREPARE_FRAME, label)
+        raw.unlink(missing_ok=True)
+        return Sampled(rc, None, _failure_reason(rc, log))
+    return Sampled(rc, read_raw(raw), None)
+
+
+def implementation_profile(
+    stacks: folded.Stacks | None,
+    reason: str | None,
+    implementation: str,
+    paths: ArtefactPaths,
+    label: str,
+    size: int,
+) -> Profile:
+    """``implementation``'s profile from the stacks of a sampled check worker: the samples
+    under its own frames (:func:`harness.kernel.frame_name`)."""
+    if stacks is None:
+        return Profile(size, None, None, None, 0, 0.0, missing_reason=reason)
+    hot = folded.hot_stacks(
+        stacks,
+        kernel.frame_name(PROFILE_CALL_FRAME, implementation),
+        kernel.frame_name(PROFILE_PREPARE_FRAME, implementation),
+        label,
+    )
     if not hot:
-        tail = log_tail(log, 3).replace("\n", " | ")
-        return missing("py-spy recorded no samples of the hot path" + (f": {tail}" if tail else ""))
-    return write_profile(hot, paths, label, spec.size, PROFILE_FROM_LOOP)
+        why = "py-spy recorded no samples of the implementation's calls"
+        return Profile(size, None, None, None, 0, 0.0, missing_reason=why)
+    return write_profile(hot, paths, label, size, PROFILE_FROM_CHECK)
 
 
 def memray_estimate(call_seconds: float, setup_seconds: float, startup_seconds: float) -> float:
@@ -236,6 +252,8 @@ def read_memory(files: MemoryFiles, size: int, note: str | None) -> Memory | Non
         return None
     data = json.loads(files.out.read_text(encoding="utf-8"))
     files.out.unlink(missing_ok=True)
+    if "error" in data:
+        return Memory(size, None, None, note=note, missing_reason=f"memray: {data['error']}")
     return Memory(
         size=size,
         peak_memory_bytes=int(data["peak_memory_bytes"]),

@@ -1,14 +1,15 @@
-"""Orchestration of ``gwbench run``: checks, then profiles and memory, then paired timing
-alone on the machine.
+"""Orchestration of ``gwbench run``: checks (with the profiles and memory at N), then
+memory that did not fit, then paired timing alone on the machine.
 
 1. Build the workload of every size and pickle it for the workers.
 2. Checks, in a pool of :data:`SIDE_WORKERS` processes, N first
    (``python -m gwbench.harness.worker --check``: every implementation once, equivalence
    with the baseline, deterministic counters, one duration that calibrates the budget; a
-   mismatch stops the run before anything is timed).
-3. Profiles and memory in the same small pool: a time-capped py-spy worker per
-   implementation at N, which first measures memray when memray at N fits the mode's
-   limit; otherwise memray runs alone at the largest size that fits (:mod:`harness.profile`).
+   mismatch stops the run before anything is timed). At N the worker runs under py-spy
+   and, with the inputs it built, calls each implementation again up to the mode's profile
+   seconds and measures under memray each one that fits the mode's limit
+   (:mod:`harness.profile`).
+3. Memory of the others, alone, at the largest size that fits, in the same small pool.
 4. Timing: the budget is allocated once (:func:`harness.plan.allocate`), then hot path by
    hot path, paired rounds (:mod:`harness.timing`): each round a fresh worker that times
    every implementation at each size interleaved, through the measurement kernel. The
@@ -53,7 +54,7 @@ from gwbench.harness.subprocesses import (
     worker_environment,
     worker_error,
 )
-from gwbench.harness.worker import CheckReport, WorkerSpec, paused_gc
+from gwbench.harness.worker import CheckExtras, CheckReport, WorkerSpec, paused_gc
 from gwbench.results import (
     SCHEMA_VERSION,
     ChurnRun,
@@ -278,6 +279,17 @@ def in_pool(
 
 
 @dataclass(frozen=True)
+class _CheckDone:
+    """A check worker's results: the check, and at N the profiles and memory it took."""
+
+    hotpath: HotPath
+    size: int
+    report: CheckReport
+    profiles: dict[str, Profile]
+    memory: dict[str, Memory]
+
+
+@dataclass(frozen=True)
 class _Group:
     """One hot path at one size, with its allocated settings."""
 
@@ -405,7 +417,9 @@ class _Run:
             self.procs,
         )
 
-    def check_job(self, hp: HotPath, size: int) -> tuple[HotPath, int, CheckReport]:
+    def check_job(self, hp: HotPath, size: int) -> _CheckDone:
+        """The check of ``hp`` at ``size``; at N also its profiles (py-spy over the whole
+        worker) and the memory of every implementation that fits (:class:`CheckExtras`)."""
         out = self.cache / f"check-{hp.name}-{size}.pickle"
         log = self.logs / f"check-{hp.name}-N{size}.log"
         spec = WorkerSpec(
@@ -415,9 +429,25 @@ class _Run:
             seed=self.config.source.seed,
             workload_pickle=str(self.workload_pickle(size)),
         )
+        at_n = size == self.plan.n
+        memory_dir = self.cache / f"memory-{hp.name}"
+        extras = CheckExtras(
+            profile_seconds=self.mode.profile_seconds if at_n and self.plan.profile else 0.0,
+            memory_dir=str(memory_dir) if at_n and self.plan.memory else None,
+            memory_seconds=self.mode.memory_seconds,
+        )
         inputs = self.inputs_pickle(hp.name, size)
         cmd = [*spec.command(), "--check", str(out), "--save-inputs", str(inputs)]
-        rc = self.procs.run(cmd, log=log, env=self.env)
+        cmd += extras.argv()
+        memory_dir.mkdir(parents=True, exist_ok=True)
+        sampled: profile.Sampled | None = None
+        rc: int | None
+        if extras.profile_seconds:
+            raw = self.cache / f"check-{hp.name}.raw.txt"
+            sampled = profile.run_sampled(cmd, raw, self.procs, log, self.env)
+            rc = sampled.rc
+        if sampled is None or not out.exists():  # not profiled, or py-spy failed to start it
+            rc = self.procs.run(cmd, log=log, env=self.env)
         if rc != 0 or not out.exists():
             where = log.relative_to(self.out)
             raise HarnessError(
@@ -426,11 +456,30 @@ class _Run:
             )
         report = CheckReport.load(str(out))
         out.unlink(missing_ok=True)
-        return hp, size, report
+        profiles: dict[str, Profile] = {}
+        memory: dict[str, Memory] = {}
+        for impl in hp.implementations_at(size) if at_n else ():
+            if sampled is not None:
+                profiles[impl.name] = profile.implementation_profile(
+                    sampled.stacks,
+                    sampled.reason,
+                    impl.name,
+                    self.profile_paths(hp.name, impl.name),
+                    self.profile_label(hp.name, impl.name),
+                    size,
+                )
+            if extras.memory_dir is not None:
+                json_file, capture = CheckExtras.memory_files(extras.memory_dir, impl.name)
+                files = profile.MemoryFiles(Path(json_file), Path(capture))
+                found = profile.read_memory(files, size, None)
+                if found is not None:
+                    memory[impl.name] = found
+        return _CheckDone(hp, size, report, profiles, memory)
 
-    def record_check(self, done: tuple[HotPath, int, CheckReport]) -> None:
-        """Record a check; a mismatch stops the run (results written first)."""
-        hp, size, report = done
+    def record_check(self, done: _CheckDone) -> None:
+        """Record a check (and the profiles and memory taken with it); a mismatch stops
+        the run (results written first)."""
+        hp, size, report = done.hotpath, done.size, done.report
         if report.error is not None:
             raise HarnessError(report.error)
         check: equivalence.Check = report.check
@@ -439,6 +488,11 @@ class _Run:
         if report.warning is not None:
             self.warn(f"{hp.name} N={size}: {report.warning}")
         self.state.record_check(check)
+        for name, prof in done.profiles.items():
+            self.state.profiles[(hp.name, name)] = prof
+            self.progress.advance()
+        for name, mem in done.memory.items():
+            self.record_memory(hp.name, name, mem)
         self.write()
         check.raise_for_mismatch()
         self.progress.advance()
@@ -456,37 +510,26 @@ class _Run:
             raise HarnessError(f"benchmark workers cannot start (exit {rc}): {worker_error(log)}")
         self.startup_seconds = time.perf_counter() - t0
 
-    # ---------------------------------------------------------------- profiles, memory
+    # ---------------------------------------------------------------- memory
     def side(self) -> None:
-        """Profiles (py-spy, time-capped, at N) and memory (memray, at N or the largest
-        size that fits the mode's limit) of every implementation, in the pool. An
-        implementation whose registry limit (``max_size``) is below N is not profiled;
-        its memory is measured at the largest size it runs at."""
+        """memray of every implementation the check worker at N did not measure (its call
+        at N, slowed by memray, is over the mode's limit, or it does not run at N): alone,
+        at the largest size that fits, in the pool."""
+        if not self.plan.memory:
+            return
         jobs: list[Callable[[], Callable[[], None]]] = []
-        n = self.plan.n
         for hp in self.plan.hotpaths:
             for impl in hp.implementations:
                 sizes = [s for s in self.plan.sizes if impl.runs_at(s)]
-                if not sizes:
+                if not sizes or (hp.name, impl.name) in self.state.memory:
                     continue
-                profiled = self.plan.profile and impl.runs_at(n)
-                files: profile.MemoryFiles | None = None
-                if self.plan.memory:
-                    ests = [self.memory_estimate(hp.name, impl.name, s) for s in sizes]
-                    at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
-                    est = ests[sizes.index(at)]
-                    if note is None and at < n:
-                        note = f"measured at N={at}: not run above N={impl.max_size} (max_size)"
-                    if profiled and at == n:
-                        files = profile.MemoryFiles.for_spec(
-                            self.cache, self.spec(hp.name, impl.name, n)
-                        )
-                    else:
-                        jobs.append(self.memory_job(hp.name, impl.name, at, note, est))
-                if profiled:
-                    jobs.append(self.profile_job(hp.name, impl.name, files))
+                ests = [self.memory_estimate(hp.name, impl.name, s) for s in sizes]
+                at, note = profile.choose_memory_size(sizes, ests, self.mode.memory_seconds)
+                if note is None and at < self.plan.n:
+                    note = f"measured at N={at}: not run above N={impl.max_size} (max_size)"
+                jobs.append(self.memory_job(hp.name, impl.name, at, note, ests[sizes.index(at)]))
         if jobs:
-            self.progress.describe(f"profiles and memory: {len(jobs)} worker(s)")
+            self.progress.describe(f"memory: {len(jobs)} worker(s)")
         in_pool(jobs, lambda record: record(), self.procs)
 
     def memory_estimate(self, hotpath: str, impl: str, size: int) -> float:
@@ -496,41 +539,6 @@ class _Run:
             self.setup_seconds(hotpath, impl, size),
             self.startup_seconds,
         )
-
-    def profile_job(
-        self, hotpath: str, impl: str, files: profile.MemoryFiles | None
-    ) -> Callable[[], Callable[[], None]]:
-        """py-spy at N (and memray first, with ``files``), in a worker of its own; the
-        job returns what records its result (in the main thread)."""
-        n = self.plan.n
-
-        def job() -> Callable[[], None]:
-            est = self.memory_estimate(hotpath, impl, n) if files is not None else 0.0
-            timeout = 3.0 * (self.startup_seconds + self.setup_seconds(hotpath, impl, n))
-            prof = profile.record_profile(
-                self.spec(hotpath, impl, n),
-                self.profile_paths(hotpath, impl),
-                seconds=self.mode.profile_seconds,
-                procs=self.procs,
-                log=self.logs / f"profile-{hotpath}-{impl}-N{n}.log",
-                timeout=max(300.0, timeout + 10.0 * est + 120.0),
-                label=self.profile_label(hotpath, impl),
-                memory=files,
-            )
-            mem = profile.read_memory(files, n, None) if files is not None else None
-            if files is not None and mem is None:  # the combined worker failed: on its own
-                mem = self.measure_memory(hotpath, impl, n, None, est)
-
-            def record() -> None:
-                self.state.profiles[(hotpath, impl)] = prof
-                self.progress.advance()
-                if mem is not None:
-                    self.record_memory(hotpath, impl, mem)
-                self.write()
-
-            return record
-
-        return job
 
     def measure_memory(
         self, hotpath: str, impl: str, size: int, note: str | None, est: float
@@ -841,7 +849,7 @@ class _Run:
             self.write()
             self.probe_startup()
             self.phase("checks", self.checks)
-            self.phase("profiles", self.side)
+            self.phase("memory", self.side)
             self.phase("timing", self.time_all)
             if self.config.envoy:
                 self.phase("envoy", self.envoy)

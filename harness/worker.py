@@ -21,19 +21,23 @@ Protocol (``python -m gwbench.harness.worker SPEC MODE``)::
                                ``setup I`` / ``value I`` / ``quit`` lines on stdin and
                                stdout, so the orchestrator interleaves implementations
                                value by value.
-           --profile-loop S    build the inputs, then call the implementation repeatedly
-                               for S seconds (run under py-spy); exits after S seconds even
-                               in the middle of a call.
            --memory OUT.json --memray-file CAPTURE
                                one call under memray.Tracker; writes peak memory and
-                               allocation count to OUT.json (with --profile-loop: first
-                               the memray call, then the loop, one input build for both).
-           --check OUT.pickle [--save-inputs FILE.pickle]
+                               allocation count to OUT.json.
+           --check OUT.pickle [--save-inputs FILE.pickle] [--profile-after S]
+                  [--memory-dir DIR --memory-seconds M]
                                the equivalence check of the hot path (every implementation
                                once, :func:`harness.equivalence.check`) on the workload;
                                writes the pickled :class:`CheckReport` to OUT.pickle.
                                With --save-inputs, a hot path tagged ``inputs-picklable``
-                               has its inputs pickled there for later workers.
+                               has its inputs pickled there for later workers. After the
+                               calls, with the inputs still built (:class:`CheckExtras`):
+                               --profile-after calls each implementation whose check call
+                               was shorter than S again until S seconds (``gwbench run``
+                               samples the whole worker with py-spy at N); --memory-dir
+                               measures one call under memray of each implementation whose
+                               call, slowed by memray, fits M seconds, into
+                               DIR/memory-<implementation>.json.
            --probe             import the registry and exit (measures startup time).
 
 Inputs are built once per process and never timed; timing passes ``NullCounters``
@@ -119,11 +123,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--from-file")
     p.add_argument("--inputs", dest="inputs_pickle")
     p.add_argument("--serve", metavar="REQUEST_JSON")
-    p.add_argument("--profile-loop", type=float, metavar="SECONDS")
     p.add_argument("--memory", metavar="OUT_JSON")
     p.add_argument("--memray-file", metavar="CAPTURE")
     p.add_argument("--check", metavar="OUT_PICKLE")
     p.add_argument("--save-inputs", metavar="FILE_PICKLE")
+    p.add_argument("--profile-after", type=float, default=0.0, metavar="SECONDS")
+    p.add_argument("--memory-dir", metavar="DIR")
+    p.add_argument("--memory-seconds", type=float, default=0.0, metavar="SECONDS")
     p.add_argument("--probe", action="store_true")
     return p
 
@@ -186,18 +192,6 @@ def subject(spec: WorkerSpec) -> kernel.Subject:
     hotpath = registry.get(spec.hotpath)
     impl = hotpath.implementation(spec.implementation)
     return kernel.subject(hotpath, impl, build_inputs(spec, hotpath), NullCounters())
-
-
-def profile_loop(spec: WorkerSpec, seconds: float, memory: tuple[str, str] | None = None) -> int:
-    """Call the implementation for ``seconds`` (at least once, cut after ``seconds``), for
-    a sampling profiler. With ``memory`` (out JSON, capture file), one memray-tracked call
-    comes first, so that one process (one input build) serves both passes."""
-    subj = subject(spec)
-    if memory is not None:
-        write_memory(subj, *memory)
-    kernel.profile_loop(subj, seconds, hard_stop=True)
-    sys.stdout.flush()
-    os._exit(0)
 
 
 def write_memory(subj: kernel.Subject, out_json: str, capture: str) -> None:
@@ -293,7 +287,47 @@ class CheckReport:
             return cls(**pickle.load(fh))
 
 
-def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
+@dataclass(frozen=True)
+class CheckExtras:
+    """What a check worker does with each implementation after its check call, with the
+    inputs built once for all of it (:data:`harness.kernel.FollowUp`)."""
+
+    profile_seconds: float = 0.0
+    """Calls of an implementation (check call included) go on until this long."""
+    memory_dir: str | None = None
+    memory_seconds: float = 0.0
+    """An implementation is measured under memray when its call, times
+    :data:`harness.kernel.MEMRAY_SLOWDOWN`, fits this."""
+
+    def argv(self) -> list[str]:
+        args = ["--profile-after", repr(self.profile_seconds)] if self.profile_seconds else []
+        if self.memory_dir is not None:
+            args += ["--memory-dir", self.memory_dir, "--memory-seconds", repr(self.memory_seconds)]
+        return args
+
+    @staticmethod
+    def memory_files(memory_dir: str, implementation: str) -> tuple[str, str]:
+        """The JSON result and the memray capture of ``implementation``'s call."""
+        stem = os.path.join(memory_dir, f"memory-{implementation}")
+        return f"{stem}.json", f"{stem}.memray"
+
+    def follow_up(self, subj: kernel.Subject, call_seconds: float, markers: kernel.Markers) -> None:
+        if call_seconds < self.profile_seconds:
+            kernel.profile_loop(subj, self.profile_seconds - call_seconds, markers=markers)
+        fits = kernel.MEMRAY_SLOWDOWN * call_seconds <= self.memory_seconds
+        if self.memory_dir is not None and fits:
+            out, capture = self.memory_files(self.memory_dir, subj.impl.name)
+            try:
+                write_memory(subj, out, capture)
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:  # the check stands; the memory result says why not
+                atomic_write_text(out, json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+
+
+def check_once(
+    spec: WorkerSpec, out: str, inputs_path: str | None, extras: CheckExtras | None = None
+) -> int:
     from gwbench.errors import HarnessError
     from gwbench.harness import equivalence, registry
 
@@ -305,7 +339,10 @@ def check_once(spec: WorkerSpec, out: str, inputs_path: str | None) -> int:
             report["inputs_load_seconds"], report["warning"] = save_inputs(inputs_path, inputs)
 
     try:
-        report["check"] = equivalence.check(hotpath, load_workload(spec), on_inputs=on_inputs)
+        follow_up = extras.follow_up if extras is not None else None
+        report["check"] = equivalence.check(
+            hotpath, load_workload(spec), on_inputs=on_inputs, follow_up=follow_up
+        )
     except HarnessError as exc:
         report["error"] = str(exc)
     atomic_write_bytes(out, pickle.dumps(report, protocol=pickle.HIGHEST_PROTOCOL))
@@ -338,15 +375,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         inputs_pickle=args.inputs_pickle,
     )
     if args.check is not None:
-        return check_once(spec, args.check, args.save_inputs)
-    capture = args.memray_file or f"{args.memory}.memray"
-    memory = (args.memory, capture) if args.memory is not None else None
-    if args.profile_loop is not None:
-        return profile_loop(spec, args.profile_loop, memory)
-    if memory is not None:
-        write_memory(subject(spec), *memory)
+        extras = CheckExtras(args.profile_after, args.memory_dir, args.memory_seconds)
+        return check_once(spec, args.check, args.save_inputs, extras)
+    if args.memory is not None:
+        write_memory(subject(spec), args.memory, args.memray_file or f"{args.memory}.memray")
         return 0
-    _parser().error("one of --serve, --check, --profile-loop, --memory or --probe is required")
+    _parser().error("one of --serve, --check, --memory or --probe is required")
     return 2
 
 

@@ -44,7 +44,7 @@ from gwbench.harness.progress import NullProgress
 from gwbench.harness.registry import HotPath, Implementation
 from gwbench.harness.sources import SourceSpec, WorkloadProvider, sample
 from gwbench.harness.subprocesses import ProcessGroup
-from gwbench.harness.worker import WorkerSpec, _parser
+from gwbench.harness.worker import CheckExtras, WorkerSpec, _parser
 from gwbench.results import load_results
 from gwbench.workloads.counters import NullCounters
 from gwbench.workloads.model import Workload, WorkloadSpec
@@ -399,14 +399,16 @@ def test_subsets_of_user_ingresses_are_seeded_nested_and_ordered() -> None:
 
 def test_worker_spec_round_trips_through_its_command_line(tmp_path: Path) -> None:
     spec = WorkerSpec("gateway_lookup", "optimized", 5000, seed=3, workload_pickle="/w.pickle")
-    args = _parser().parse_args([*spec.argv(), "--profile-loop", "2"])
+    extras = CheckExtras(2.0, "/m", 60.0)
+    args = _parser().parse_args([*spec.argv(), "--check", "/c.pickle", *extras.argv()])
     assert (args.hotpath, args.implementation, args.size, args.seed) == (
         "gateway_lookup",
         "optimized",
         5000,
         3,
     )
-    assert args.workload_pickle == "/w.pickle" and args.profile_loop == 2.0
+    assert args.workload_pickle == "/w.pickle" and args.check == "/c.pickle"
+    assert CheckExtras(args.profile_after, args.memory_dir, args.memory_seconds) == extras
 
 
 def test_memory_size_falls_back_to_the_largest_size_that_fits() -> None:
@@ -494,9 +496,11 @@ def test_a_run_without_py_spy_succeeds_and_says_why_profiles_are_missing(
     outcome = runner.execute(config, WorkloadProvider(config.source))
     checks = [c for c in commands if "--check" in c]
     workers = [c for c in commands if "--hotpath" in c and "--check" not in c]
-    # each size is checked in a worker, which pickles the inputs for the others
+    # each size is checked in a worker, which pickles the inputs for the others; the one
+    # at N measures memory too, so no worker of its own does
     assert sorted(c[c.index("--ingresses") + 1] for c in checks) == ["30", "60"]
-    assert len(workers) == 2 and all("--inputs" in c and "--memory" in c for c in workers)
+    assert [c[c.index("--ingresses") + 1] for c in checks if "--memory-dir" in c] == ["60"]
+    assert workers == []
     res = load_results(outcome.path)
     assert res.run.status == "complete" and res.run.reason is None
     hp = res.hotpaths[0]
@@ -544,10 +548,8 @@ def _record_workers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float, f
             return real_run(self, cmd, **kw)  # type: ignore[arg-type]
         finally:
             kind = (
-                "check"
+                ("profiled check" if "py-spy" in " ".join(cmd) else "check")
                 if "--check" in cmd
-                else "profile"
-                if "--profile-loop" in cmd
                 else "memory"
                 if "--memory" in cmd
                 else "other"
@@ -568,10 +570,10 @@ def test_profiles_and_memory_finish_before_timing_and_memory_falls_back_to_a_sma
     events = _record_workers(monkeypatch)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
-    # THEN every profile and memory worker ended before the first benchmark was timed
-    side = [e for e in events if e[0] in ("profile", "memory")]
+    # THEN every memory worker ended before the first benchmark was timed
+    side = [e for e in events if e[0] == "memory"]
     timed = [e for e in events if e[0] == "time"]
-    assert len(side) == 4 and len(timed) == TINY.rounds
+    assert len(side) == 2 and len(timed) == TINY.rounds
     assert max(end for _, _, end in side) <= min(start for _, start, _ in timed)
     # AND memory was measured at the smallest size, saying why
     res = load_results(outcome.path)
@@ -612,16 +614,22 @@ def test_a_long_call_is_profiled_for_the_profile_time_and_its_check_counts_as_a_
     events = _record_workers(monkeypatch)
     # WHEN it runs
     outcome = runner.execute(config, WorkloadProvider(config.source))
-    # THEN each implementation got a profile worker of its own, cut at the profile time
+    # THEN the check worker at N ran under py-spy, and no profile worker of its own
     hp = load_results(outcome.path).hotpaths[0]
     base, opt = hp.implementations
-    assert [e[0] for e in events].count("profile") == 2
-    assert base.profile is not None and base.profile.source == "loop"
+    kinds = [e[0] for e in events]
+    assert kinds.count("profiled check") == 1 and kinds.count("check") == 1
+    # AND the slow baseline's profile is its whole check call, under its own frames only
+    assert base.profile is not None and base.profile.source == "check"
     assert base.profile.size == 40 and base.profile.folded_stacks is not None
     folded = (outcome.path.parent / base.profile.folded_stacks).read_text()
     assert "spin (" in folded and "equivalence" not in folded
-    assert base.profile.seconds <= 2 * config.plan.mode.profile_seconds + 0.5
-    assert opt.profile is not None and opt.profile.samples > 0
+    assert 0.5 * _slow_seconds() <= base.profile.seconds <= _slow_seconds() + 0.5
+    # AND the fast twin was called again up to the profile time, its samples its own
+    assert opt.profile is not None and opt.profile.source == "check"
+    assert 0.5 * config.plan.mode.profile_seconds <= opt.profile.seconds
+    assert opt.profile.folded_stacks is not None
+    assert "spin (" not in (outcome.path.parent / opt.profile.folded_stacks).read_text()
     # AND each check call is its benchmark's first value, and results.json says so; the
     # check pairs as a round of the speedup
     for impl in (base, opt):
@@ -765,16 +773,12 @@ def test_py_spy_that_cannot_attach_is_recorded(
 ) -> None:
     _py_spy_that_cannot_attach(tmp_path, monkeypatch)
     spec = WorkerSpec("fake_search", "baseline", 10)
-    prof = profile.record_profile(
-        spec,
-        profile.ArtefactPaths(tmp_path, "profiles/x"),
-        seconds=0.1,
-        procs=ProcessGroup(),
-        log=tmp_path / "log.txt",
-        timeout=30,
-        label="x",
+    log = tmp_path / "log.txt"
+    sampled = profile.run_sampled(spec.command(), tmp_path / "raw", ProcessGroup(), log, {})
+    assert sampled.stacks is None and sampled.reason is not None and "ptrace" in sampled.reason
+    prof = profile.implementation_profile(
+        sampled.stacks, sampled.reason, "baseline", profile.ArtefactPaths(tmp_path, "x"), "x", 10
     )
-    assert prof.flamegraph_svg is None
-    assert prof.missing_reason is not None and "ptrace" in prof.missing_reason
+    assert prof.flamegraph_svg is None and prof.missing_reason == sampled.reason
     monkeypatch.setenv(profile.PY_SPY_ENV, "")
     assert profile.find_py_spy() is None
