@@ -66,7 +66,7 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_default_and_quick_sweeps() -> None:
-    assert plan.sweep_sizes(20000, DEFAULT) == (1250, 2500, 5000, 20000)
+    assert plan.sweep_sizes(20000, DEFAULT) == (1250, 5000, 20000)
     assert plan.sweep_sizes(20000, QUICK) == (2500, 5000, 20000)
     assert plan.sweep_sizes(20000, plan.MODES["rigorous"]) == (1250, 2500, 5000, 10000, 20000)
     assert plan.sweep_sizes(3, DEFAULT) == (1, 3)

@@ -41,7 +41,9 @@ EXIT_INTERRUPTED = 130
     help="Measure only this hot path (repeatable; default all, see `gwbench hotpaths`).",
 )
 @click.option(
-    "--sizes", metavar="A,B,C", help="Sweep sizes (default N/16, N/8, N/4, N; --rigorous adds N/2)."
+    "--sizes",
+    metavar="A,B,C",
+    help="Sweep sizes (default N/16, N/4, N; --rigorous adds N/8 and N/2).",
 )
 @click.option("--quick", is_flag=True, help="Fewer values, sweep N/8, N/4, N: a first look, CI.")
 @click.option("--rigorous", is_flag=True, help="40 paired rounds, as pyperf --rigorous.")
