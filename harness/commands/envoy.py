@@ -19,8 +19,6 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gwbench.errors import EXIT_FINDING
 from gwbench.files import atomic_write_text
@@ -45,6 +43,7 @@ from gwbench.harness.envoy.measure import (
 from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, SHAPES
 from gwbench.harness.envoy.process import find_envoy
 from gwbench.harness.envoy.session import TRANSPORTS
+from gwbench.progressbar import stderr_bar
 from gwbench.reports.envoy_table import format_table
 
 
@@ -54,15 +53,7 @@ def _progress(total: int, enabled: bool) -> Iterator[tuple[ProgressCallback, Pro
     if not enabled:
         yield (lambda _: None), (lambda _: None)
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("Envoy", total=total)
+    with stderr_bar("Envoy", total) as (bar, task):
         yield (
             lambda message: bar.update(task, description=message),
             lambda _: bar.advance(task),
@@ -106,11 +97,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     "a certificate in one chain; wildcard: one *.<domain> chain, routes by RDS; scoped: "
     "wildcard chains with scoped routes keyed by host (SRDS, Higress enableSRDS).",
 )
-@click.option(
+@options.choices(
     "--transport",
     "transports",
-    type=click.Choice([*TRANSPORTS, AUTO]),
-    multiple=True,
+    among=[*TRANSPORTS, AUTO],
     help="How Envoy gets its config: files (filesystem xDS), sotw (gRPC ADS, state of the "
     "world) or delta (gRPC ADS, incremental); repeat for several. Default auto: per-host "
     "over files and sotw, consolidated and wildcard over sotw, scoped over delta.",
