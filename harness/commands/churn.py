@@ -58,19 +58,17 @@ def _arrivals(
 @click.option("--ingresses", "-n", type=int, required=True, help="Ingresses before the stream.")
 @click.option("--rate", type=float, default=None, help="Changes per minute (Poisson arrivals).")
 @click.option("--duration", type=float, default=None, help="Seconds of changes.")
-@click.option(
+@options.choices(
     "--impl",
     "impls",
-    type=click.Choice(IMPLEMENTATIONS),
-    multiple=True,
+    among=IMPLEMENTATIONS,
     help="Control plane; repeat for several (default: all three). baseline and optimized "
     "run istiod's full push; incremental translates and sends only what changed.",
 )
-@click.option(
+@options.choices(
     "--shape",
     "shapes",
-    type=click.Choice(SHAPES),
-    multiple=True,
+    among=SHAPES,
     help="Listener shape fed to Envoy (default: per-host, what Istio and Higress emit; "
     "scoped: scoped routes keyed by host, one scope per subdomain, over ADS only).",
 )

