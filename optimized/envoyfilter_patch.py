@@ -62,6 +62,7 @@ from gwbench.workloads.envoyfilters import (
     http_filter_match,
     istio_merge,
     merge_listener_patches,
+    named_merges,
     network_filter_match,
     try_unpack,
 )
@@ -274,18 +275,17 @@ def patch_network_filters(push: Push, fc: Any) -> None:
 
 
 def patch_network_filter(push: Push, fc: Any, filter_: Any, cell: Cell) -> None:
-    for lp in push.patches.network_filter:
-        if not filter_chain_match(fc, lp) or not network_filter_match(filter_, lp):
-            continue
-        if not filter_.HasField("typed_config"):
-            continue
+    matching = (
+        lp
+        for lp in push.patches.network_filter
+        if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
+    )
+    for lp in named_merges(filter_, matching):
         user = lp.value
-        name = user.name or filter_.name
         if user.HasField("typed_config"):
             push.applied.add(lp.key)
             # The user's type URL is swapped for the filter's before the merge.
             merge_into(push, cell, lp, user.typed_config, filter_.typed_config.type_url)
-        filter_.name = name
     if filter_.name == HCM_FILTER:
         patch_http_filters(push, fc, filter_, cell)
     cell.flush(push.tally)
@@ -324,18 +324,13 @@ def patch_http_filters(push: Push, fc: Any, filter_: Any, cell: Cell) -> None:
 
 def patch_http_filter(push: Push, chain_patches: list[EnvoyFilterPatch], http_filter: Any) -> None:
     cell: Cell | None = None
-    for lp in chain_patches:
-        if not http_filter_match(http_filter, lp):
-            continue
-        if not http_filter.HasField("typed_config"):
-            continue
+    matching = (lp for lp in chain_patches if http_filter_match(http_filter, lp))
+    for lp in named_merges(http_filter, matching):
         user = lp.value
-        name = user.name or http_filter.name
         if user.HasField("typed_config"):
             if cell is None:
                 cell = Cell(http_filter.typed_config)
             merge_into(push, cell, lp, user.typed_config, http_filter.typed_config.type_url)
         push.applied.add(lp.key)
-        http_filter.name = name
     if cell is not None:
         cell.flush(push.tally)
