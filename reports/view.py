@@ -212,10 +212,6 @@ class SpeedupView:
     def change(self) -> str:
         return fmt_change(self.baseline_median, self.median)
 
-    @property
-    def verdict_class(self) -> str:
-        return verdict_class(self.verdict)
-
 
 @dataclass(frozen=True)
 class TimingRow:
