@@ -40,6 +40,7 @@ from gwbench.workloads.envoyfilters import (
     istio_merge,
     merge_any_with_any,
     merge_listener_patches,
+    named_merges,
     network_filter_match,
     patch_http_filter,
     try_unpack,
@@ -109,20 +110,19 @@ def patch_network_filters(
 def patch_network_filter(
     patches: ListenerPatches, fc: Any, filter_: Any, applied: AppliedTally, tally: OpTally
 ) -> None:
-    for lp in patches.network_filter:
-        if not filter_chain_match(fc, lp) or not network_filter_match(filter_, lp):
-            continue
-        if not filter_.HasField("typed_config"):
-            continue
+    matching = (
+        lp
+        for lp in patches.network_filter
+        if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
+    )
+    for lp in named_merges(filter_, matching):
         user = lp.value
-        name = user.name or filter_.name
         if user.HasField("typed_config"):
             applied.add(lp.key)
             # The user's type URL is swapped for the filter's before the merge.
             merge_any_with_any(
                 filter_.typed_config, user.typed_config, filter_.typed_config.type_url, tally
             )
-        filter_.name = name
     if filter_.name == HCM_FILTER:
         patch_http_filters(patches, fc, filter_, applied, tally)
 

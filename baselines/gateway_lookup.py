@@ -27,8 +27,8 @@ from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import (
     GatewayListenerBuild,
     GatewayListenerInputs,
-    build_https_filter_chain,
     build_listener,
+    build_per_host_chains,
 )
 from gwbench.workloads.istio import HTTPS_PORT, GatewayConfig, MergedGateway
 
@@ -63,7 +63,7 @@ def build_gateway_listener(
             continue  # the plain-HTTP listener does no lookups
         chains.extend(
             build_gateway_tcp_based_filter_chains(
-                inputs.merged, port, inputs.gateways, resolved, counters
+                inputs.merged, inputs.gateways, resolved, counters
             )
         )
     return GatewayListenerBuild(build_listener(chains), tuple(resolved))
@@ -71,22 +71,17 @@ def build_gateway_listener(
 
 def build_gateway_tcp_based_filter_chains(
     merged: MergedGateway,
-    port: int,
     gateways: Sequence[GatewayConfig],
     resolved: list[str | None],
     counters: Counters,
 ) -> list[listener_components_pb2.FilterChain]:
     """One chain per HTTPS server with TLS termination, two lookups each."""
-    chains = []
-    for server in merged.servers_by_port.get(port, []):
-        if server.protocol != "HTTPS" or server.tls is None:
-            continue
-        key = merged.gateway_name_for_server[server]
+
+    def lookup(key: str) -> GatewayConfig | None:
         # Evaluated for the debug log line only.
         get_gateway_by_name(gateways, key, counters)
         gateway = get_gateway_by_name(gateways, key, counters)
         resolved.append(gateway.key if gateway is not None else None)
-        chains.append(
-            build_https_filter_chain(server, merged.tls_server_info[server], key, gateway)
-        )
-    return chains
+        return gateway
+
+    return build_per_host_chains(merged, lookup)

@@ -59,51 +59,19 @@ class ModeSettings:
     warm up)."""
 
 
-MODES: dict[str, ModeSettings] = {
-    "quick": ModeSettings(
-        name="quick",
-        rounds=10,
-        values=3,
-        warmups=1,
-        min_time=0.05,
-        budget_seconds=210.0,
-        profile_seconds=2.0,
-        memory_seconds=15.0,
-        sweep=(8, 4, 1),
-        max_benchmark_seconds=30.0,
-        warmup_below_seconds=1.0,
-    ),
-    "default": ModeSettings(
-        name="default",
-        rounds=12,
-        values=5,
-        warmups=1,
-        min_time=0.1,
-        budget_seconds=1080.0,
-        profile_seconds=4.0,
-        memory_seconds=30.0,
-        # N/8 and N/2 are left out: N/2 costs half of N's time, N/8 a paired round's set-up
-        # and calls at every round, and both add little to a fit that N/16, N/4 and N
-        # already span over a factor of 16 (--sizes, --rigorous: all five).
-        sweep=(16, 4, 1),
-        max_benchmark_seconds=150.0,
-        warmup_below_seconds=1.0,
-    ),
-    # as many fresh processes as pyperf --rigorous (40), 3 values each.
-    "rigorous": ModeSettings(
-        name="rigorous",
-        rounds=40,
-        values=3,
-        warmups=1,
-        min_time=0.1,
-        budget_seconds=7200.0,
-        profile_seconds=10.0,
-        memory_seconds=300.0,
-        sweep=(16, 8, 4, 2, 1),
-        max_benchmark_seconds=3600.0,
-        warmup_below_seconds=None,
-    ),
-}
+# One row per mode, the fields in ModeSettings' order: name, rounds, values, warmups,
+# min_time, budget_seconds, profile_seconds, memory_seconds, sweep, max_benchmark_seconds,
+# warmup_below_seconds.
+_MODES = (
+    ModeSettings("quick", 10, 3, 1, 0.05, 210.0, 2.0, 15.0, (8, 4, 1), 30.0, 1.0),
+    # N/8 and N/2 are left out of the default sweep: N/2 costs half of N's time, N/8 a
+    # paired round's set-up and calls at every round, and both add little to a fit that
+    # N/16, N/4 and N already span over a factor of 16 (--sizes, --rigorous: all five).
+    ModeSettings("default", 12, 5, 1, 0.1, 1080.0, 4.0, 30.0, (16, 4, 1), 150.0, 1.0),
+    # As many fresh processes as pyperf --rigorous (40), 3 values each.
+    ModeSettings("rigorous", 40, 3, 1, 0.1, 7200.0, 10.0, 300.0, (16, 8, 4, 2, 1), 3600.0, None),
+)
+MODES: dict[str, ModeSettings] = {mode.name: mode for mode in _MODES}
 
 
 def sweep_sizes(n: int, mode: ModeSettings) -> tuple[int, ...]:

@@ -62,6 +62,7 @@ from gwbench.workloads.envoyfilters import (
     http_filter_match,
     istio_merge,
     merge_listener_patches,
+    named_merges,
     network_filter_match,
     try_unpack,
 )
@@ -157,54 +158,52 @@ def apply_listener_patches_intended(inputs: EnvoyFilterInputs, counters: Counter
     return apply_with(inputs, counters, INTENDED)
 
 
+@dataclass(frozen=True)
+class Push:
+    """What every step of one push shares: the patches selected for the listener, the
+    patches that applied, the patch values' cells, the operation tally and the mode."""
+
+    patches: ListenerPatches
+    applied: AppliedTally
+    values: PatchValues
+    tally: OpTally
+    mode: Mode
+
+
 def apply_with(inputs: EnvoyFilterInputs, counters: Counters, mode: Mode) -> PatchResult:
     tally = OpTally()
     applied = AppliedTally(inputs.patches)
-    values = PatchValues()
     listener = inputs.listener
     merge_listener_patches(inputs.patches, listener, inputs.context, applied, tally)
     patches = ListenerPatches.select(inputs.patches, listener, inputs.context)
-    patch_filter_chains(patches, listener, applied, values, tally, mode)
+    patch_filter_chains(Push(patches, applied, PatchValues(), tally, mode), listener)
     tally.flush(counters)
     return PatchResult(listener, applied.freeze())
 
 
-def patch_filter_chains(
-    patches: ListenerPatches,
-    listener: Any,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-    mode: Mode,
-) -> None:
+def patch_filter_chains(push: Push, listener: Any) -> None:
     for fc in listener.filter_chains:
         if len(fc.filters) == 0:
             continue
-        patch_filter_chain(patches, fc, applied, values, tally, mode)
+        patch_filter_chain(push, fc)
     if listener.HasField("default_filter_chain") and len(listener.default_filter_chain.filters):
-        patch_filter_chain(patches, listener.default_filter_chain, applied, values, tally, mode)
+        patch_filter_chain(push, listener.default_filter_chain)
 
 
-def patch_filter_chain(
-    patches: ListenerPatches,
-    fc: Any,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-    mode: Mode,
-) -> None:
-    if not mode.socket_cells:
-        patch_filter_chain_shipped(patches, fc, applied, tally)
-        patch_network_filters(patches, fc, applied, values, tally, mode)
+def patch_filter_chain(push: Push, fc: Any) -> None:
+    if not push.mode.socket_cells:
+        patch_filter_chain_shipped(push, fc)
+        patch_network_filters(push, fc)
         return
+    tally = push.tally
     socket: Cell | None = None
-    for lp in patches.filter_chain:
+    for lp in push.patches.filter_chain:
         if not filter_chain_match(fc, lp):
             continue
-        applied.add(lp.key)
+        push.applied.add(lp.key)
         if socket is None and fc.HasField("transport_socket"):
             socket = Cell(fc.transport_socket.typed_config)
-        if not merge_transport_socket_listener(fc, lp, socket, values, tally):
+        if not merge_transport_socket_listener(push, fc, lp, socket):
             if socket is not None:
                 # A whole-chain merge may rewrite the socket: settle the cell first.
                 socket.flush(tally)
@@ -213,18 +212,17 @@ def patch_filter_chain(
             tally.merges += 1
     if socket is not None:
         socket.flush(tally)
-    patch_network_filters(patches, fc, applied, values, tally, mode)
+    patch_network_filters(push, fc)
 
 
-def patch_filter_chain_shipped(
-    patches: ListenerPatches, fc: Any, applied: AppliedTally, tally: OpTally
-) -> None:
+def patch_filter_chain_shipped(push: Push, fc: Any) -> None:
     """``patchFilterChainExt``: ``mergeTransportSocketListener`` with ``MergeAnyWithAny``
     per chain and patch, else a whole-chain merge."""
-    for lp in patches.filter_chain:
+    tally = push.tally
+    for lp in push.patches.filter_chain:
         if not filter_chain_match(fc, lp):
             continue
-        applied.add(lp.key)
+        push.applied.add(lp.key)
         value = lp.value
         if (
             value.HasField("transport_socket")
@@ -242,7 +240,7 @@ def patch_filter_chain_shipped(
 
 
 def merge_transport_socket_listener(
-    fc: Any, lp: EnvoyFilterPatch, socket: Cell | None, values: PatchValues, tally: OpTally
+    push: Push, fc: Any, lp: EnvoyFilterPatch, socket: Cell | None
 ) -> bool:
     """``mergeTransportSocketListener`` on the chain's transport-socket cell."""
     value = lp.value
@@ -252,87 +250,57 @@ def merge_transport_socket_listener(
         return False
     src_any = value.transport_socket
     if fc.transport_socket.HasField("typed_config") and src_any.HasField("typed_config"):
-        dst = socket.get(tally)
-        src_url = src_any.typed_config.type_url
-        src, src_bytes = (
-            (None, b"") if dst is None else values.get(lp, src_any.typed_config, src_url, tally)
-        )
-        if merge_ready(dst, src):
-            istio_merge(dst, src, src_bytes)
-            tally.merges += 1
-            socket.dirty = True
+        merge_into(push, socket, lp, src_any.typed_config, src_any.typed_config.type_url)
     return True
 
 
-def patch_network_filters(
-    patches: ListenerPatches,
-    fc: Any,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-    mode: Mode,
-) -> None:
+def merge_into(push: Push, cell: Cell, lp: EnvoyFilterPatch, src_any: Any, type_url: str) -> None:
+    """``MergeAnyWithAny`` on a cell: the patch value, decoded once per push as ``type_url``,
+    merged into the cell's message when both decoded (the cell is encoded once, later)."""
+    dst = cell.get(push.tally)
+    src, src_bytes = (
+        (None, b"") if dst is None else push.values.get(lp, src_any, type_url, push.tally)
+    )
+    if merge_ready(dst, src):
+        istio_merge(dst, src, src_bytes)
+        push.tally.merges += 1
+        cell.dirty = True
+
+
+def patch_network_filters(push: Push, fc: Any) -> None:
     # Only MERGE is modelled for network filters, so the insert/remove pass over the
     # NETWORK_FILTER patches changes nothing; straight to the per-filter pass.
     for filter_ in fc.filters:
-        patch_network_filter(
-            patches, fc, filter_, Cell(filter_.typed_config), applied, values, tally, mode
-        )
+        patch_network_filter(push, fc, filter_, Cell(filter_.typed_config))
 
 
-def patch_network_filter(
-    patches: ListenerPatches,
-    fc: Any,
-    filter_: Any,
-    cell: Cell,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-    mode: Mode,
-) -> None:
-    for lp in patches.network_filter:
-        if not filter_chain_match(fc, lp) or not network_filter_match(filter_, lp):
-            continue
-        if not filter_.HasField("typed_config"):
-            continue
+def patch_network_filter(push: Push, fc: Any, filter_: Any, cell: Cell) -> None:
+    matching = (
+        lp
+        for lp in push.patches.network_filter
+        if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
+    )
+    for lp in named_merges(filter_, matching):
         user = lp.value
-        name = user.name or filter_.name
         if user.HasField("typed_config"):
-            applied.add(lp.key)
-            dst = cell.get(tally)
-            src, src_bytes = None, b""
-            if dst is not None:
-                src_url = filter_.typed_config.type_url
-                src, src_bytes = values.get(lp, user.typed_config, src_url, tally)
-            if merge_ready(dst, src):
-                istio_merge(dst, src, src_bytes)
-                tally.merges += 1
-                cell.dirty = True
-        filter_.name = name
+            push.applied.add(lp.key)
+            # The user's type URL is swapped for the filter's before the merge.
+            merge_into(push, cell, lp, user.typed_config, filter_.typed_config.type_url)
     if filter_.name == HCM_FILTER:
-        patch_http_filters(patches, fc, filter_, cell, applied, values, tally, mode)
-    cell.flush(tally)
+        patch_http_filters(push, fc, filter_, cell)
+    cell.flush(push.tally)
 
 
-def patch_http_filters(
-    patches: ListenerPatches,
-    fc: Any,
-    filter_: Any,
-    cell: Cell,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-    mode: Mode,
-) -> None:
+def patch_http_filters(push: Push, fc: Any, filter_: Any, cell: Cell) -> None:
     chain_patches = [
         lp
-        for lp in patches.http_filter
+        for lp in push.patches.http_filter
         if filter_chain_match(fc, lp) and network_filter_match(filter_, lp)
     ]
-    if not chain_patches and not mode.hcm_always_encoded:
+    if not chain_patches and not push.mode.hcm_always_encoded:
         return
     if filter_.HasField("typed_config"):
-        hcm = hcm_message(cell, tally)
+        hcm = hcm_message(cell, push.tally)
         if hcm is None:
             return
         cell.dirty = True
@@ -340,48 +308,29 @@ def patch_http_filters(
         # Istio patches a throwaway empty HCM here and never encodes it.
         hcm = hcm_pb2.HttpConnectionManager()
     for lp in chain_patches:
-        if lp.operation != "MERGE" and apply_http_filter_op(hcm.http_filters, lp, tally):
-            applied.add(lp.key)
+        if lp.operation != "MERGE" and apply_http_filter_op(hcm.http_filters, lp, push.tally):
+            push.applied.add(lp.key)
     merges = [lp for lp in chain_patches if lp.operation == "MERGE"]
     for http_filter in hcm.http_filters:
         name = http_filter.name
         for lp in merges:
             if lp.sub_filter is None or lp.sub_filter == name:
-                if mode.http_filter_cells:
-                    patch_http_filter(merges, http_filter, applied, values, tally)
+                if push.mode.http_filter_cells:
+                    patch_http_filter(push, merges, http_filter)
                 else:
-                    patch_http_filter_shipped(merges, http_filter, applied, tally)
+                    patch_http_filter_shipped(merges, http_filter, push.applied, push.tally)
                 break
 
 
-def patch_http_filter(
-    chain_patches: list[EnvoyFilterPatch],
-    http_filter: Any,
-    applied: AppliedTally,
-    values: PatchValues,
-    tally: OpTally,
-) -> None:
+def patch_http_filter(push: Push, chain_patches: list[EnvoyFilterPatch], http_filter: Any) -> None:
     cell: Cell | None = None
-    for lp in chain_patches:
-        if not http_filter_match(http_filter, lp):
-            continue
-        if not http_filter.HasField("typed_config"):
-            continue
+    matching = (lp for lp in chain_patches if http_filter_match(http_filter, lp))
+    for lp in named_merges(http_filter, matching):
         user = lp.value
-        name = user.name or http_filter.name
         if user.HasField("typed_config"):
             if cell is None:
                 cell = Cell(http_filter.typed_config)
-            dst = cell.get(tally)
-            src, src_bytes = None, b""
-            if dst is not None:
-                src_url = http_filter.typed_config.type_url
-                src, src_bytes = values.get(lp, user.typed_config, src_url, tally)
-            if merge_ready(dst, src):
-                istio_merge(dst, src, src_bytes)
-                tally.merges += 1
-                cell.dirty = True
-        applied.add(lp.key)
-        http_filter.name = name
+            merge_into(push, cell, lp, user.typed_config, http_filter.typed_config.type_url)
+        push.applied.add(lp.key)
     if cell is not None:
-        cell.flush(tally)
+        cell.flush(push.tally)

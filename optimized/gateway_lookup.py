@@ -28,8 +28,8 @@ from gwbench.workloads.counters import Counters
 from gwbench.workloads.envoy_config import (
     GatewayListenerBuild,
     GatewayListenerInputs,
-    build_https_filter_chain,
     build_listener,
+    build_per_host_chains,
 )
 from gwbench.workloads.istio import HTTPS_PORT, GatewayConfig, MergedGateway
 
@@ -69,29 +69,22 @@ def build_gateway_listener(
         if port != HTTPS_PORT:
             continue  # the plain-HTTP listener's chains do no lookups (not modelled)
         chains.extend(
-            build_gateway_tcp_based_filter_chains(
-                inputs.merged, port, cfg_cache, resolved, counters
-            )
+            build_gateway_tcp_based_filter_chains(inputs.merged, cfg_cache, resolved, counters)
         )
     return GatewayListenerBuild(build_listener(chains), tuple(resolved))
 
 
 def build_gateway_tcp_based_filter_chains(
     merged: MergedGateway,
-    port: int,
     cfg_cache: Mapping[str, GatewayConfig],
     resolved: list[str | None],
     counters: Counters,
 ) -> list[listener_components_pb2.FilterChain]:
     """One chain per HTTPS server with TLS termination, one lookup each."""
-    chains = []
-    for server in merged.servers_by_port.get(port, []):
-        if server.protocol != "HTTPS" or server.tls is None:
-            continue
-        key = merged.gateway_name_for_server[server]
+
+    def lookup(key: str) -> GatewayConfig | None:
         gateway = get_gateway_by_name(cfg_cache, key, counters)
         resolved.append(gateway.key if gateway is not None else None)
-        chains.append(
-            build_https_filter_chain(server, merged.tls_server_info[server], key, gateway)
-        )
-    return chains
+        return gateway
+
+    return build_per_host_chains(merged, lookup)

@@ -102,7 +102,7 @@ def render_console(results: Results, *, width: int = WIDTH) -> list[str]:
     lines = [
         _clip(
             f"gwbench: {w.ingresses:,} Ingresses ({summary.run.mode}"
-            f"{', partial' if summary.run.partial else ''}); at N = {w.ingresses:,}:",
+            f"{', partial' if summary.partial else ''}); at N = {w.ingresses:,}:",
             width,
         ),
     ]

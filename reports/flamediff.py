@@ -35,7 +35,7 @@ from typing import Literal
 from markupsafe import Markup, escape
 
 from gwbench.folded import PREPARE_LABEL, Stacks, is_code_frame, split_frame
-from gwbench.reports.flamegraph import FONT, icicle, truncate
+from gwbench.reports.flamegraph import FONT, by_name, icicle, truncate
 from gwbench.units import format_seconds
 
 Unit = Literal["seconds", "samples", "share"]
@@ -250,7 +250,7 @@ def render_diff_svg(
     placed, hidden = icicle(
         root,
         lambda n: n.width,
-        lambda n: sorted(n.children.values(), key=lambda c: c.name),
+        by_name,
         px_per_unit,
         min_width_px=min_width_px,
         max_depth=max_depth,

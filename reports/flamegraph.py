@@ -27,7 +27,7 @@ import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from markupsafe import Markup, escape
 
@@ -107,6 +107,21 @@ class Placed(Generic[N]):
     """In SVG units."""
 
 
+class Frame(Protocol):
+    """A node of a call tree: its frame's name and its children by name."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def children(self) -> Mapping[str, Any]: ...
+
+
+def by_name(node: Frame) -> list[Any]:
+    """``node``'s children in name order: the order both flame graphs draw them in."""
+    return sorted(node.children.values(), key=lambda c: c.name)
+
+
 def icicle(
     root: N,
     size: Callable[[N], float],
@@ -155,12 +170,7 @@ def _frames(
     inner = width - 2 * PAD
     per_sample = inner / total if total else 0.0
     placed, hidden = icicle(
-        root,
-        lambda n: n.value,
-        lambda n: sorted(n.children.values(), key=lambda c: c.name),
-        per_sample,
-        min_width_px=min_width_px,
-        max_depth=max_depth,
+        root, lambda n: n.value, by_name, per_sample, min_width_px=min_width_px, max_depth=max_depth
     )
     parts: list[str] = []
     for frame in placed:

@@ -9,31 +9,14 @@ the console ``style``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
+from gwbench.reports.mdtext import md_escape
 from gwbench.reports.regression import Comparison, ComparisonRow
+from gwbench.units import format_seconds
 from gwbench.verdicts import MARKS, Shown
 
-_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-
 Style = Callable[[str, Shown], str]
-
-
-def md_escape(text: object) -> str:
-    s = str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    s = s.replace("*", "\\*").replace("[", "\\[").replace("]", "\\]")
-    s = _EDGE_UNDERSCORE.sub(r"\\_", s)
-    return " ".join(s.split())
-
-
-def fmt_seconds(s: float) -> str:
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s * 1e9:.3g} ns"
 
 
 def counts_line(comparison: Comparison) -> str:
@@ -113,8 +96,8 @@ def markdown_lines(comparison: Comparison, exact: Sequence[str]) -> list[str]:
             md_escape(r.hotpath),
             md_escape(r.implementation),
             f"{r.size:,}",
-            fmt_seconds(r.reference_median),
-            fmt_seconds(r.candidate_median),
+            format_seconds(r.reference_median),
+            format_seconds(r.candidate_median),
             f"{r.ratio:.3f}",
             md_escape(interval_text(r)),
             counters,

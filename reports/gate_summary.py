@@ -13,13 +13,11 @@ markdown, since GitHub renders HTML inside markdown.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 from gwbench.reports.gate_view import GateView, RowView, TimeView, short
+from gwbench.reports.mdtext import md_escape as esc
 from gwbench.verdicts import MARKS, Thresholds
-
-_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 ROW_MARKS: dict[str, str] = {**{str(k): v for k, v in MARKS.items()}, "pass": "✅ pass"}
 """A row's verdict in markdown; ``pass``: not timed, the exact checks pass."""
@@ -31,16 +29,6 @@ HEADLINE_MARKS: dict[str, str] = {
 
 Style = Callable[[str, str], str]
 """``style(text, verdict)``: the console's colouring of a verdict (identity by default)."""
-
-
-def esc(text: object) -> str:
-    """One table cell or inline value: no HTML, no cell break, no code span, one line."""
-    s = str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    s = s.replace("*", "\\*").replace("[", "\\[").replace("]", "\\]")
-    s = _EDGE_UNDERSCORE.sub(r"\\_", s)
-    return " ".join(s.split())
 
 
 def _plain(text: object) -> str:

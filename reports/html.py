@@ -58,18 +58,11 @@ if "</" in FLAME_SCRIPT:  # it is inlined in a <script> element
 class FlameView:
     """One implementation's py-spy flame graph, or the reason it is not drawn."""
 
-    implementation: str
-    kind: str
-    size: int | None
-    samples: int
-    seconds: float
-    calls: int | None
+    ref: v.ProfileRef
+    """Its artefacts and what they cover (samples, seconds, calls)."""
     graph: FlameGraph | None
     """Drawn from the folded stacks, inline."""
     note: str | None
-    speedscope_json: str | None
-    folded_stacks: str | None
-    flamegraph_svg: str | None
     primary: bool = True
     """The baseline's and the fix's are shown; variants' and ablations' are disclosed."""
 
@@ -170,17 +163,9 @@ def _flame(hp: v.HotPathView, ref: v.ProfileRef, artefacts: Artefacts, coarsen: 
     if graph is None and ref.missing_reason:
         notes.insert(0, ref.missing_reason)
     return FlameView(
-        implementation=ref.implementation,
-        kind=ref.kind,
-        size=ref.size,
-        samples=ref.samples,
-        seconds=ref.seconds,
-        calls=ref.calls,
+        ref=ref,
         graph=graph,
         note="; ".join(notes) if graph is None else None,
-        speedscope_json=ref.speedscope_json,
-        folded_stacks=ref.folded_stacks,
-        flamegraph_svg=ref.flamegraph_svg,
         primary=ref.kind == "baseline" or ref.implementation == hp.fix,
     )
 

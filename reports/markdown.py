@@ -12,14 +12,11 @@ backslash, newlines folded into spaces.
 
 from __future__ import annotations
 
-import re
-
 from gwbench.reports import view as v
+from gwbench.reports.mdtext import md_escape
 from gwbench.reports.regression import Comparison, ComparisonRow, compare_results
 from gwbench.results import Results
 from gwbench.verdicts import MARKS
-
-_EDGE_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 VERDICT_MARK: dict[str, str] = {
     **{str(k): v for k, v in MARKS.items()},
@@ -29,16 +26,6 @@ VERDICT_MARK: dict[str, str] = {
 }
 """Every verdict a comparison row may carry, the ladder's marks
 (:data:`gwbench.verdicts.MARKS`) first."""
-
-
-def md_escape(text: object) -> str:
-    """One table cell or inline value: no HTML, no cell break, no code span, one line."""
-    s = str(text)
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    s = s.replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
-    s = s.replace("*", "\\*").replace("[", "\\[").replace("]", "\\]")
-    s = _EDGE_UNDERSCORE.sub(r"\\_", s)  # intraword _ (gateway_lookup) never emphasizes
-    return " ".join(s.split())
 
 
 def _row(cells: list[str]) -> str:
@@ -98,17 +85,17 @@ def summary_lines(summary: v.Summary) -> list[str]:
     w, m, r = summary.workload, summary.machine, summary.run
     share = v.fmt_percent(w.custom_domain_share) if w.custom_domain_share is not None else "–"
     title = f"### gwbench: {w.ingresses:,} Ingresses"
-    if r.partial:
+    if summary.partial:
         title += " (partial run)"
     lines = [title, ""]
-    if r.partial:
+    if summary.partial:
         reason = f": {md_escape(r.reason)}" if r.reason else ""
         lines += [f"> **Partial run**{reason}. Only finished benchmarks are shown.", ""]
     lines.append(
         f"Workload: {md_escape(w.source)}, seed {w.seed}, custom-domain share {share}, "
         f"sweep {', '.join(f'{n:,}' for n in w.sizes)}. "
-        f"Machine: {md_escape(m.cpu_model)}, {m.usable_cpus} of {m.cpu_count} CPUs, "
-        f"Python {md_escape(m.python)}, protobuf {md_escape(m.protobuf_backend)}. "
+        f"Machine: {md_escape(m.env.cpu_model)}, {m.env.usable_cpus} of {m.env.cpu_count} CPUs, "
+        f"Python {md_escape(m.python)}, protobuf {md_escape(m.env.protobuf_backend)}. "
         f"Mode {md_escape(r.mode)}."
     )
     lines.append("")

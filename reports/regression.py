@@ -23,12 +23,12 @@ measure the same work. This is the comparison of two stored runs; the pull-reque
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 from gwbench.errors import InputError
-from gwbench.results import HotPathResult, Results, Timing
+from gwbench.results import HotPathResult, ImplementationResult, Point, Results, Timing
 from gwbench.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ratio_of_medians, stable_seed
 from gwbench.verdicts import (
     VERDICTS,
@@ -55,6 +55,9 @@ ladder, which count no row."""
 
 VERDICT_ORDER: tuple[Shown, ...] = ("regression", *VERDICTS)
 CONFIDENCE = 0.99
+
+T = TypeVar("T")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -206,11 +209,7 @@ def compare_results(
     th = thresholds if thresholds is not None else Thresholds()
     rows: list[ComparisonRow] = []
     skipped: list[str] = []
-    for cand_hp in candidate.hotpaths:
-        ref_hp = reference.hotpath(cand_hp.name)
-        if ref_hp is None:
-            skipped.append(f"{cand_hp.name}: not in the reference")
-            continue
+    for cand_hp, ref_hp in _in_reference(candidate.hotpaths, _name, reference.hotpath, "", skipped):
         rows.extend(_rows(ref_hp, cand_hp, confidence, resamples, th, skipped))
     for ref_hp in reference.hotpaths:
         if candidate.hotpath(ref_hp.name) is None:
@@ -235,6 +234,31 @@ def compare_results(
     )
 
 
+def _in_reference(
+    candidates: Iterable[T],
+    key: Callable[[T], K],
+    find: Callable[[K], T | None],
+    prefix: str,
+    skipped: list[str],
+) -> Iterator[tuple[T, T]]:
+    """Each candidate (hot path, implementation or point) with the reference's of the same
+    key; one the reference lacks is noted in ``skipped`` (``prefix`` + key)."""
+    for cand in candidates:
+        ref = find(key(cand))
+        if ref is None:
+            skipped.append(f"{prefix}{key(cand)}: not in the reference")
+            continue
+        yield cand, ref
+
+
+def _name(item: HotPathResult | ImplementationResult) -> str:
+    return item.name
+
+
+def _size(point: Point) -> int:
+    return point.size
+
+
 def _rows(
     ref_hp: HotPathResult,
     cand_hp: HotPathResult,
@@ -244,19 +268,15 @@ def _rows(
     skipped: list[str],
 ) -> list[ComparisonRow]:
     rows: list[ComparisonRow] = []
-    for cand_impl in cand_hp.implementations:
-        ref_impl = ref_hp.implementation(cand_impl.name)
-        if ref_impl is None:
-            skipped.append(f"{cand_hp.name}/{cand_impl.name}: not in the reference")
-            continue
-        for cand_pt in cand_impl.points:
-            where = f"{cand_hp.name}/{cand_impl.name} N={cand_pt.size}"
-            ref_pt = ref_impl.point(cand_pt.size)
-            if ref_pt is None:
-                skipped.append(f"{where}: not in the reference")
-                continue
+    impls = _in_reference(
+        cand_hp.implementations, _name, ref_hp.implementation, f"{cand_hp.name}/", skipped
+    )
+    for cand_impl, ref_impl in impls:
+        where = f"{cand_hp.name}/{cand_impl.name} N="
+        points = _in_reference(cand_impl.points, _size, ref_impl.point, where, skipped)
+        for cand_pt, ref_pt in points:
             if not _usable(ref_pt.timing) or not _usable(cand_pt.timing):
-                skipped.append(f"{where}: no timing on one side")
+                skipped.append(f"{where}{cand_pt.size}: no timing on one side")
                 continue
             assert ref_pt.timing is not None and cand_pt.timing is not None
             interval, identical = ratio_interval(

@@ -24,11 +24,13 @@ from gwbench.reports.svgchart import Series
 from gwbench.results import (
     TIME_METRIC,
     ChurnRun,
+    Environment,
     HotPathResult,
     ImplementationResult,
     Point,
     Profile,
     Results,
+    RunInfo,
     Speedup,
     WorkloadInfo,
 )
@@ -161,41 +163,22 @@ def verdict_class(verdict: str) -> str:
 
 @dataclass(frozen=True)
 class MachineView:
-    cpu_model: str
-    cpu_count: int
-    usable_cpus: int
-    memory_total_bytes: int | None
-    platform: str
-    python: str
-    protobuf_backend: str
-    packages: tuple[tuple[str, str], ...]
-    git_commit: str | None
-    git_dirty: bool | None
-    command_line: str
-    """The recorded command, shell-quoted: paste it to reproduce."""
+    """The machine as the results hold it, and what the report derives from it."""
 
-
-@dataclass(frozen=True)
-class RunView:
-    mode: str
-    status: str
-    reason: str | None
-    started_at: str
-    finished_at: str | None
-    wall_seconds: float
-    budget_seconds: float
-    profile: bool
-    memory: bool
-    peak_rss_bytes: int | None
-    children_peak_rss_bytes: int | None
-    gwbench_version: str
-    schema_version: int
-    warnings: tuple[str, ...]
-    """What went differently from the plan (a time budget the run could not keep)."""
+    env: Environment
 
     @property
-    def partial(self) -> bool:
-        return self.status != "complete"
+    def python(self) -> str:
+        return f"{self.env.python_version} ({self.env.python_implementation})"
+
+    @property
+    def packages(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.env.packages.items()))
+
+    @property
+    def command_line(self) -> str:
+        """The recorded command, shell-quoted: paste it to reproduce."""
+        return shlex.join(self.env.command_line)
 
 
 @dataclass(frozen=True)
@@ -229,28 +212,24 @@ class SpeedupView:
     def change(self) -> str:
         return fmt_change(self.baseline_median, self.median)
 
-    @property
-    def verdict_class(self) -> str:
-        return verdict_class(self.verdict)
-
 
 @dataclass(frozen=True)
 class TimingRow:
     implementation: str
     kind: str
     size: int
-    median: float | None
-    iqr: float | None
-    minimum: float | None
-    maximum: float | None
-    n_values: int
-    reduced: bool
-    processes: int | None
-    loops: int | None
-    speedup: SpeedupView | None
-    peak_memory_bytes: int | None
-    allocations: int | None
-    error: str | None
+    median: float | None = None
+    iqr: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    n_values: int = 0
+    reduced: bool = False
+    processes: int | None = None
+    loops: int | None = None
+    speedup: SpeedupView | None = None
+    peak_memory_bytes: int | None = None
+    allocations: int | None = None
+    error: str | None = None
     not_run_above: int | None = None
     """The implementation's size limit when this size is above it: no point here."""
 
@@ -362,16 +341,16 @@ class ProfileRef:
 
     implementation: str
     kind: str
-    size: int | None
-    flamegraph_svg: str | None
-    speedscope_json: str | None
-    folded_stacks: str | None
-    samples: int
-    seconds: float
-    calls: int | None
-    time_per_call: float | None
-    """Median time per call of the timing pass at the profile's N."""
     missing_reason: str | None
+    size: int | None = None
+    flamegraph_svg: str | None = None
+    speedscope_json: str | None = None
+    folded_stacks: str | None = None
+    samples: int = 0
+    seconds: float = 0.0
+    calls: int | None = None
+    time_per_call: float | None = None
+    """Median time per call of the timing pass at the profile's N."""
 
 
 @dataclass(frozen=True)
@@ -449,13 +428,21 @@ class Summary:
 
     workload: WorkloadInfo
     machine: MachineView
-    run: RunView
+    run: RunInfo
+    """How the run went, as the results hold it (its warnings: what went differently from
+    the plan, such as a time budget the run could not keep)."""
+    gwbench_version: str
+    schema_version: int
     end_to_end: tuple[SpeedupView, ...]
     hotpaths: tuple[HotPathView, ...]
     envoy: EnvoyView | None
     stages: StageBreakdown | None = None
     thresholds: str = describe_thresholds(THRESHOLDS)
     churn: tuple[ChurnRun, ...] | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.run.status != "complete"
 
     @property
     def fixes(self) -> tuple[SpeedupView, ...]:
@@ -484,8 +471,10 @@ def summarize(results: Results) -> Summary:
     end_to_end = next((hp.speedups for hp in hotpaths if hp.name == END_TO_END), ())
     return Summary(
         workload=workload_view(results),
-        machine=machine_view(results),
-        run=run_view(results),
+        machine=MachineView(results.environment),
+        run=results.run,
+        gwbench_version=results.gwbench_version,
+        schema_version=results.schema_version,
         end_to_end=end_to_end,
         hotpaths=hotpaths,
         envoy=envoy_view(results.envoy),
@@ -497,43 +486,6 @@ def summarize(results: Results) -> Summary:
 def workload_view(results: Results) -> WorkloadInfo:
     """The workload as the results hold it (the report shows it unchanged)."""
     return results.workload
-
-
-def machine_view(results: Results) -> MachineView:
-    e = results.environment
-    return MachineView(
-        cpu_model=e.cpu_model,
-        cpu_count=e.cpu_count,
-        usable_cpus=e.usable_cpus,
-        memory_total_bytes=e.memory_total_bytes,
-        platform=e.platform,
-        python=f"{e.python_version} ({e.python_implementation})",
-        protobuf_backend=e.protobuf_backend,
-        packages=tuple(sorted(e.packages.items())),
-        git_commit=e.git_commit,
-        git_dirty=e.git_dirty,
-        command_line=shlex.join(e.command_line),
-    )
-
-
-def run_view(results: Results) -> RunView:
-    r = results.run
-    return RunView(
-        mode=r.mode,
-        status=r.status,
-        reason=r.reason,
-        started_at=r.started_at,
-        finished_at=r.finished_at,
-        wall_seconds=r.wall_seconds,
-        budget_seconds=r.budget_seconds,
-        profile=r.profile,
-        memory=r.memory,
-        peak_rss_bytes=r.peak_rss_bytes,
-        children_peak_rss_bytes=r.children_peak_rss_bytes,
-        gwbench_version=results.gwbench_version,
-        schema_version=results.schema_version,
-        warnings=r.warnings,
-    )
 
 
 def anchor(name: str) -> str:
@@ -611,24 +563,7 @@ def _timing_row(hp: HotPathResult, impl: ImplementationResult, point: Point) -> 
 
 
 def _not_run_row(impl: ImplementationResult, size: int, limit: int) -> TimingRow:
-    return TimingRow(
-        implementation=impl.name,
-        kind=impl.kind,
-        size=size,
-        median=None,
-        iqr=None,
-        minimum=None,
-        maximum=None,
-        n_values=0,
-        reduced=False,
-        processes=None,
-        loops=None,
-        speedup=None,
-        peak_memory_bytes=None,
-        allocations=None,
-        error=None,
-        not_run_above=limit,
-    )
+    return TimingRow(implementation=impl.name, kind=impl.kind, size=size, not_run_above=limit)
 
 
 def _row(hp: HotPathResult, impl: ImplementationResult, size: int) -> TimingRow | None:
@@ -643,27 +578,34 @@ def _row(hp: HotPathResult, impl: ImplementationResult, size: int) -> TimingRow 
 
 def _profile_ref(impl: ImplementationResult, profile: Profile | None, n: int) -> ProfileRef:
     """Where ``impl``'s profile is, or why there is none (``n``: where profiles are taken)."""
-    calls = profile.calls if profile is not None else None
-    point = impl.point(profile.size) if profile is not None else None
+    if profile is None:
+        above = impl.max_size is not None and impl.max_size < n
+        why = f"not run above N={impl.max_size:,}" if above else "not profiled in this run"
+        return ProfileRef(impl.name, impl.kind, missing_reason=why)
+    calls = profile.calls
+    point = impl.point(profile.size)
     timing = point.timing if point is not None else None
     return ProfileRef(
         implementation=impl.name,
         kind=impl.kind,
-        size=profile.size if profile is not None else None,
-        flamegraph_svg=profile.flamegraph_svg if profile is not None else None,
-        speedscope_json=profile.speedscope_json if profile is not None else None,
-        folded_stacks=profile.folded_stacks if profile is not None else None,
-        samples=profile.samples if profile is not None else 0,
-        seconds=profile.seconds if profile is not None else 0.0,
+        missing_reason=profile.missing_reason,
+        size=profile.size,
+        flamegraph_svg=profile.flamegraph_svg,
+        speedscope_json=profile.speedscope_json,
+        folded_stacks=profile.folded_stacks,
+        samples=profile.samples,
+        seconds=profile.seconds,
         calls=calls if isinstance(calls, int) and calls > 0 else None,
         time_per_call=timing.median if timing is not None and timing.median > 0 else None,
-        missing_reason=(
-            profile.missing_reason
-            if profile is not None
-            else f"not run above N={impl.max_size:,}"
-            if impl.max_size is not None and impl.max_size < n
-            else "not profiled in this run"
-        ),
+    )
+
+
+def _memory_row(impl: ImplementationResult) -> MemoryRow:
+    m = impl.memory
+    if m is None:
+        return MemoryRow(impl.name, None, None, None, "not measured in this run")
+    return MemoryRow(
+        impl.name, m.size, m.peak_memory_bytes, m.total_allocations, m.note or m.missing_reason
     )
 
 
@@ -698,20 +640,7 @@ def hotpath_view(hp: HotPathResult, n: int) -> HotPathView:
                 cells.append(CounterCell(impl.name, value, ratio))
             if any(c.value is not None for c in cells):
                 counters.append(CounterRow(size, name, tuple(cells)))
-    memory = tuple(
-        MemoryRow(
-            implementation=i.name,
-            size=i.memory.size if i.memory is not None else None,
-            peak_memory_bytes=i.memory.peak_memory_bytes if i.memory is not None else None,
-            allocations=i.memory.total_allocations if i.memory is not None else None,
-            note=(
-                (i.memory.note or i.memory.missing_reason)
-                if i.memory is not None
-                else "not measured in this run"
-            ),
-        )
-        for i in impls
-    )
+    memory = tuple(_memory_row(i) for i in impls)
     fits = _fit_rows(impls)
     series = tuple(_time_series(i) for i in impls)
     top = max(sizes) if sizes else n

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gwbench.harness.churn.summary import ChangeRecord, ChurnResult, PushRecord, document
+from gwbench.harness.churn.summary import ChangeRecord, PushRecord
 from gwbench.harness.cli import main
+from tests.churn_data import live_churn_file
 
 
 def _exit_code(argv: list[str]) -> int:
@@ -51,25 +52,18 @@ def test_missing_or_bad_stream_options_exit_2(
 
 
 def _live(tmp_path: Path) -> Path:
-    results = [
-        ChurnResult(
-            impl,
-            "per-host",
-            4000,
-            60.0,
-            60.0,
-            1,
-            "live",
-            "files",
-            (ChangeRecord(0, "add", "a/b", 1.0, 0, push, push + apply),),
-            (PushRecord(0, 1, 1.1, push, push, 4000, 10, 10),),
-            envoy_updates_s=(apply,),
-        )
-        for impl, push, apply in (("baseline", 4.0, 1.0), ("optimized", 1.0, 1.0))
-    ]
-    path = tmp_path / "churn.json"
-    path.write_text(json.dumps(document(results)))
-    return path
+    return live_churn_file(
+        tmp_path / "churn.json",
+        *(
+            (
+                impl,
+                ChangeRecord(0, "add", "a/b", 1.0, 0, push, push + apply),
+                PushRecord(0, 1, 1.1, push, push, 4000, 10, 10),
+                (apply,),
+            )
+            for impl, push, apply in (("baseline", 4.0, 1.0), ("optimized", 1.0, 1.0))
+        ),
+    )
 
 
 def test_simulate_from_a_live_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,6 @@ hand."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from gwbench.harness.churn.debounce import (
 )
 from gwbench.harness.churn.simulate import CostModel, envoy_timeline, load_model, simulate
 from gwbench.harness.churn.stream import Arrival, poisson_stream
-from gwbench.harness.churn.summary import ChangeRecord, ChurnResult, PushRecord, document
+from gwbench.harness.churn.summary import ChangeRecord, PushRecord
+from tests.churn_data import live_churn_file
 
 
 @dataclass(frozen=True)
@@ -146,22 +146,15 @@ def test_a_faster_push_keeps_latency_flat() -> None:
 
 
 def _live_document(tmp_path: Path) -> Path:
-    result = ChurnResult(
-        "optimized",
-        "per-host",
-        4000,
-        60.0,
-        60.0,
-        1,
-        "live",
-        "files",
-        (ChangeRecord(0, "add", "a/b", 1.0, 0, 1.5, 2.5),),
-        (PushRecord(0, 1, 1.1, 1.5, 1.3, 4000, 10, 10),),
-        envoy_updates_s=(0.5, 0.75, 2.0),
+    return live_churn_file(
+        tmp_path / "churn.json",
+        (
+            "optimized",
+            ChangeRecord(0, "add", "a/b", 1.0, 0, 1.5, 2.5),
+            PushRecord(0, 1, 1.1, 1.5, 1.3, 4000, 10, 10),
+            (0.5, 0.75, 2.0),
+        ),
     )
-    path = tmp_path / "churn.json"
-    path.write_text(json.dumps(document([result])))
-    return path
 
 
 def test_a_cost_model_is_read_from_a_live_run(tmp_path: Path) -> None:

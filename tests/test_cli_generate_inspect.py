@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gwbench.harness.cli import main
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cli_capture import gwbench
+
 from gwbench.workloads import loaders, yamlio
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
@@ -21,13 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of ``gwbench ARGS``."""
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
+    return gwbench(list(args), capsys)
 
 
 # -- generate ----------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness_fakes
+from cli_capture import gwbench
 
-from gwbench.harness.cli import main
 from gwbench.harness.summary_file import STEP_SUMMARY_ENV, append_step_summary
 from gwbench.reports.view import fmt_level
 from gwbench.results import load_results
@@ -27,16 +27,6 @@ from gwbench.results import load_results
 @pytest.fixture()
 def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     harness_fakes.install(monkeypatch)
-
-
-def gwbench(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_run_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -256,9 +246,9 @@ import sys
 # A test run from a background job inherits SIGINT ignored; the user's terminal would not.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import harness_fakes
+from cli_capture import gwbench
 from gwbench.harness import sources
 sources.generate_workload = harness_fakes.fake_workload
-from gwbench.harness.cli import main
 main(sys.argv[1:])
 """
 

@@ -58,6 +58,12 @@ class Client:
         self.stream.cancel()
         self.channel.close()
 
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def plane() -> Iterator[ControlPlane]:
@@ -100,8 +106,7 @@ def _names(response: Any) -> list[str]:
 
 def test_sotw_wildcard_full_state_ack_and_nack(plane: ControlPlane) -> None:
     plane.set_resources(LISTENER_TYPE, {"a": _listener("a")})
-    client = Client(plane, delta=False)
-    try:
+    with Client(plane, delta=False) as client:
         client.send(_sotw(LISTENER_TYPE))  # empty names: the legacy wildcard
         first = client.recv()
         assert first.type_url == LISTENER_TYPE and _names(first) == ["a"]
@@ -119,14 +124,11 @@ def test_sotw_wildcard_full_state_ack_and_nack(plane: ControlPlane) -> None:
         client.send(nack)
         with pytest.raises(XdsRejected, match=r"NACK of .*Listener version 2\): .* b: bad"):
             plane.wait_acked(LISTENER_TYPE, version, timeout_s=WAIT_S)
-    finally:
-        client.close()
 
 
 def test_one_response_in_flight_per_type_changes_merged(plane: ControlPlane) -> None:
     plane.set_resources(LISTENER_TYPE, {"a": _listener("a")})
-    client = Client(plane, delta=False)
-    try:
+    with Client(plane, delta=False) as client:
         client.send(_sotw(LISTENER_TYPE))
         first = client.recv()
         plane.update(LISTENER_TYPE, {"b": _listener("b")})
@@ -137,14 +139,11 @@ def test_one_response_in_flight_per_type_changes_merged(plane: ControlPlane) -> 
         assert sorted(_names(merged)) == ["a", "b", "c"]
         assert merged.version_info == str(latest)
         assert client.nothing()
-    finally:
-        client.close()
 
 
 def test_sotw_named_subscription_sends_only_what_is_asked(plane: ControlPlane) -> None:
     plane.set_resources(ROUTE_TYPE, {"r1": _routes("r1"), "r2": _routes("r2")})
-    client = Client(plane, delta=False)
-    try:
+    with Client(plane, delta=False) as client:
         client.send(_sotw(ROUTE_TYPE, ["r1"]))
         first = client.recv()
         assert _names(first) == ["r1"]
@@ -154,8 +153,6 @@ def test_sotw_named_subscription_sends_only_what_is_asked(plane: ControlPlane) -
         client.send(_sotw(ROUTE_TYPE, ["r1", "r2"], first.nonce, first.version_info))
         both = client.recv()
         assert sorted(_names(both)) == ["r1", "r2"]
-    finally:
-        client.close()
 
 
 def _delta(
@@ -178,8 +175,7 @@ def _delta(
 
 def test_delta_subscribe_change_remove_and_missing(plane: ControlPlane) -> None:
     plane.set_resources(ROUTE_TYPE, {"r1": _routes("r1"), "r2": _routes("r2")})
-    client = Client(plane, delta=True)
-    try:
+    with Client(plane, delta=True) as client:
         client.send(_delta(ROUTE_TYPE, ["r1", "ghost"]))
         first = client.recv()
         assert _names(first) == ["r1"]
@@ -200,34 +196,23 @@ def test_delta_subscribe_change_remove_and_missing(plane: ControlPlane) -> None:
         client.send(_delta(ROUTE_TYPE, unsubscribe=["ghost"]))
         assert client.nothing()  # an unsubscription alone needs no response
         plane.wait_acked(ROUTE_TYPE, timeout_s=WAIT_S)
-    finally:
-        client.close()
 
 
 def test_delta_wildcard_and_reconnect_with_known_versions(plane: ControlPlane) -> None:
     plane.set_resources(LISTENER_TYPE, {"a": _listener("a"), "b": _listener("b")})
-    client = Client(plane, delta=True)
-    try:
+    with Client(plane, delta=True) as client:
         client.send(_delta(LISTENER_TYPE))  # legacy wildcard
         first = client.recv()
         versions = {r.name: r.version for r in first.resources}
         assert sorted(versions) == ["a", "b"]
         client.send(_delta(LISTENER_TYPE, nonce=first.nonce))
-    finally:
-        client.close()
     plane.update(LISTENER_TYPE, {"c": _listener("c")})
-    again = Client(plane, delta=True)
-    try:
+    with Client(plane, delta=True) as again:
         # a reconnecting client names what it holds: only what it lacks is sent
         again.send(_delta(LISTENER_TYPE, ["*"], initial=versions))
         response = again.recv()
         assert _names(response) == ["c"]
-    finally:
-        again.close()
-    fresh = Client(plane, delta=True)
-    try:
+    with Client(plane, delta=True) as fresh:
         fresh.send(_delta(LISTENER_TYPE, ["*"]))  # a restarted Envoy: the whole state
         assert sorted(_names(fresh.recv())) == ["a", "b", "c"]
         assert plane.streams_opened == 3
-    finally:
-        fresh.close()

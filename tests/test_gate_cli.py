@@ -53,19 +53,21 @@ def test_gate_refuses_non_positive_n(
     assert "--ingresses must be a positive number" in capsys.readouterr().err
 
 
+def refused(repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``gwbench gate --repo REPO -o TMP/o ARGS`` exits 2: its stderr."""
+    assert run(["gate", "--repo", str(repo), "-o", str(tmp_path / "o"), *args]) == 2
+    return capsys.readouterr().err
+
+
 def test_gate_outside_a_repository(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = run(["gate", "--repo", str(tmp_path), "--base", "main", "-o", str(tmp_path / "o")])
-    assert code == 2
-    assert "not inside a git repository" in capsys.readouterr().err
+    assert "not inside a git repository" in refused(tmp_path, tmp_path, capsys, "--base", "main")
 
 
 def test_gate_refuses_a_bad_ref(
     tiny_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["gate", "--repo", str(tiny_repo), "--base", "no-such-branch",
-                "-o", str(tmp_path / "o")])  # fmt: skip
-    assert code == 2
-    assert "--base 'no-such-branch' names no commit" in capsys.readouterr().err
+    err = refused(tiny_repo, tmp_path, capsys, "--base", "no-such-branch")
+    assert "--base 'no-such-branch' names no commit" in err
 
 
 def test_gate_refuses_a_bad_thresholds_file(
@@ -73,28 +75,22 @@ def test_gate_refuses_a_bad_thresholds_file(
 ) -> None:
     bad = tmp_path / "t.toml"
     bad.write_text("[gate]\nslope = 'steep'\n")
-    code = run(["gate", "--repo", str(tiny_repo), "--base", "main", "--thresholds", str(bad),
-                "-o", str(tmp_path / "o")])  # fmt: skip
-    assert code == 2
-    err = capsys.readouterr().err
+    err = refused(tiny_repo, tmp_path, capsys, "--base", "main", "--thresholds", str(bad))
     assert str(bad) in err and "field gate.slope" in err and "expected a number" in err
 
 
 def test_gate_refuses_a_missing_thresholds_file(
     tiny_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run(["gate", "--repo", str(tiny_repo), "--thresholds", str(tmp_path / "none.toml"),
-                "-o", str(tmp_path / "o")])  # fmt: skip
-    assert code == 2
-    assert "cannot read thresholds" in capsys.readouterr().err
+    err = refused(tiny_repo, tmp_path, capsys, "--thresholds", str(tmp_path / "none.toml"))
+    assert "cannot read thresholds" in err
 
 
 def test_gate_without_default_branch_asks_for_base(
     tiny_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     subprocess.run(["git", "-C", str(tiny_repo), "branch", "-q", "-m", "trunk"], check=True)
-    assert run(["gate", "--repo", str(tiny_repo), "-o", str(tmp_path / "o")]) == 2
-    assert "pass --base REF" in capsys.readouterr().err
+    assert "pass --base REF" in refused(tiny_repo, tmp_path, capsys)
 
 
 # --------------------------------------------------------------------------- compare

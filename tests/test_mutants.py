@@ -5,11 +5,12 @@ or the check itself fails."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -113,49 +114,55 @@ def test_extra_a_cached_hash_blind_to_alpn_is_caught(workload: Workload) -> None
     assert verdict.caught and "designed-collisions" in verdict.by
 
 
-def test_extra_a_gateway_map_missing_every_seventh_gateway_is_caught(workload: Workload) -> None:
-    from gwbench.optimized import gateway_lookup as opt
-
-    real = opt.build_cfg_cache
-
+def _lossy_gateway_map(real: Any) -> Any:
     def lossy(gateways: Any, counters: Any) -> dict[str, Any]:
         cache = real(gateways, counters)
         return {k: v for i, (k, v) in enumerate(cache.items()) if i % 7 != 3}
 
-    verdict = _judge_replaced(
-        workload, "gateway_lookup", "optimized", opt, "build_cfg_cache", lossy
-    )
-    assert verdict.caught and "resolved to gateway None" in verdict.by
+    return lossy
 
 
-def test_extra_drains_off_by_one_are_caught(workload: Workload) -> None:
-    from gwbench.optimized import listener_update as opt
-
-    real = opt.apply_update_deterministic
-
+def _drains_off_by_one(real: Any) -> Any:
     def off_by_one(old: Any, data: bytes, counters: Any) -> Any:
         result, state = real(old, data, counters)
         return replace(result, drained=tuple(i + 1 for i in result.drained)), state
 
-    verdict = _judge_replaced(
-        workload, "listener_update", "deterministic", opt, "apply_update_deterministic", off_by_one
-    )
-    assert verdict.caught and "scenario delete" in verdict.by
+    return off_by_one
 
 
-def test_extra_an_http_filter_inserted_twice_is_caught(workload: Workload) -> None:
-    from gwbench.optimized import envoyfilter_patch as opt
-
-    real = opt.apply_http_filter_op
-
+def _inserted_twice(real: Any) -> Any:
     def twice(filters: Any, lp: Any, tally: Any) -> bool:
         real(filters, lp, tally)
         return bool(real(filters, lp, tally))
 
-    verdict = _judge_replaced(
-        workload, "envoyfilter_patch", "decode-once", opt, "apply_http_filter_op", twice
-    )
-    assert verdict.caught
+    return twice
+
+
+@pytest.mark.parametrize(
+    ("hotpath", "impl", "module", "name", "wrap", "caught_by"),
+    [
+        ("gateway_lookup", "optimized", "gateway_lookup", "build_cfg_cache",
+         _lossy_gateway_map, "resolved to gateway None"),
+        ("listener_update", "deterministic", "listener_update", "apply_update_deterministic",
+         _drains_off_by_one, "scenario delete"),
+        ("envoyfilter_patch", "decode-once", "envoyfilter_patch", "apply_http_filter_op",
+         _inserted_twice, ""),
+    ],
+)  # fmt: skip
+def test_extra_a_wrapped_optimized_function_is_caught(
+    workload: Workload,
+    hotpath: str,
+    impl: str,
+    module: str,
+    name: str,
+    wrap: Callable[[Any], Any],
+    caught_by: str,
+) -> None:
+    """GIVEN an optimized function wrapped to break it (a gateway map missing every seventh
+    gateway, drains off by one, an HTTP filter inserted twice) WHEN judged THEN caught."""
+    owner = importlib.import_module(f"gwbench.optimized.{module}")
+    verdict = _judge_replaced(workload, hotpath, impl, owner, name, wrap(getattr(owner, name)))
+    assert verdict.caught and caught_by in verdict.by
 
 
 def test_extra_a_rebuild_of_every_changed_chain_skipped_is_caught(workload: Workload) -> None:

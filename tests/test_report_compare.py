@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,8 +10,8 @@ import pytest
 
 from gwbench.errors import InputError
 from gwbench.harness.cli import main
-from gwbench.reports.regression import compare_results, verdict
-from gwbench.results import write_results
+from gwbench.reports.regression import ComparisonRow, compare_results, verdict
+from gwbench.results import Point, write_results
 from tests import report_data
 
 
@@ -43,18 +44,14 @@ def test_a_file_against_itself_is_no_change_in_every_row() -> None:
     assert all(r.identical and r.ci_low == r.ci_high == 1.0 for r in comparison.rows)
 
 
-def test_independent_runs_keep_their_interval() -> None:
-    # GIVEN a candidate whose values differ from the reference's by a few percent each
+def _changed_point(change: Callable[[Point], Point]) -> ComparisonRow:
+    """The comparison row of the fabricated results against a copy in which the first
+    hot path's optimized implementation has its first point changed by ``change``."""
     reference = report_data.results()
     hp = reference.hotpaths[0]
     impl = hp.implementations[1]
-    point = impl.points[0]
-    assert point.timing is not None
-    jitter = [1.0 + 0.04 * ((i % 3) - 1) for i in range(len(point.timing.values))]
-    moved = replace(
-        point.timing, values=tuple(v * j for v, j in zip(point.timing.values, jitter, strict=True))
-    )
-    changed = replace(impl, points=(replace(point, timing=moved), *impl.points[1:]))
+    point = change(impl.points[0])
+    changed = replace(impl, points=(point, *impl.points[1:]))
     candidate = replace(
         reference,
         hotpaths=(
@@ -62,12 +59,24 @@ def test_independent_runs_keep_their_interval() -> None:
             *reference.hotpaths[1:],
         ),
     )
-    # WHEN compared
-    row = next(
+    return next(
         r
         for r in compare_results(reference, candidate).rows
         if (r.hotpath, r.implementation, r.size) == (hp.name, impl.name, point.size)
     )
+
+
+def test_independent_runs_keep_their_interval() -> None:
+    # GIVEN a candidate whose values differ from the reference's by a few percent each
+    def jittered(point: Point) -> Point:
+        assert point.timing is not None
+        values = point.timing.values
+        jitter = [1.0 + 0.04 * ((i % 3) - 1) for i in range(len(values))]
+        moved = tuple(v * j for v, j in zip(values, jitter, strict=True))
+        return replace(point, timing=replace(point.timing, values=moved))
+
+    # WHEN compared
+    row = _changed_point(jittered)
     # THEN the two samples are resampled independently: an interval, not a point
     assert not row.identical and row.ci_low < row.ratio < row.ci_high
 
@@ -102,23 +111,7 @@ def test_unchanged_code_is_no_regression() -> None:
 
 
 def test_counter_changes_are_listed() -> None:
-    reference = report_data.results()
-    hp = reference.hotpaths[0]
-    impl = hp.implementations[1]
-    point = replace(impl.points[0], counters={**impl.points[0].counters, "lookups": 999})
-    changed = replace(impl, points=(point, *impl.points[1:]))
-    candidate = replace(
-        reference,
-        hotpaths=(
-            replace(hp, implementations=(hp.implementations[0], changed)),
-            *reference.hotpaths[1:],
-        ),
-    )
-    row = next(
-        r
-        for r in compare_results(reference, candidate).rows
-        if r.implementation == "optimized" and r.size == point.size and r.hotpath == hp.name
-    )
+    row = _changed_point(lambda p: replace(p, counters={**p.counters, "lookups": 999}))
     assert [(c.name, c.candidate) for c in row.counter_changes] == [("lookups", 999)]
 
 

@@ -19,16 +19,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "results-schema.md"
 
 def make_results(status: r.RunState = "complete") -> r.Results:
     """A small but complete results document, fabricated (no benchmark runs)."""
-    timing = r.Timing(
-        values=(0.012, 0.011, 0.013),
-        n_values=3,
-        median=0.012,
-        mean=0.012,
-        stdev=0.001,
-        iqr=0.001,
-        mad=0.001,
-        minimum=0.011,
-        maximum=0.013,
+    timing = r.Timing.of(
+        (0.012, 0.011, 0.013),
         processes=1,
         values_per_process=3,
         warmups=0,

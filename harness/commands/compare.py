@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gwbench.errors import EXIT_FINDING, EXIT_OK, InputError
+from gwbench.harness.commands import options
 from gwbench.harness.gate import checks
 from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds
 from gwbench.harness.gate.thresholds import load as load_thresholds
@@ -31,7 +32,6 @@ from gwbench.verdicts import Thresholds as Ladder
 
 KIND = "gwbench-compare"
 SCHEMA_VERSION = 1
-RESULTS_FILE = "results.json"
 THRESHOLDS_FILE = "thresholds.toml"
 
 if TYPE_CHECKING:
@@ -51,15 +51,6 @@ class ExactFinding:
     @property
     def failed(self) -> bool:
         return any(c.failed for c in self.counters) or any(s.failed for s in self.slopes)
-
-
-def resolve(path: Path) -> Path:
-    """A results file, or a directory holding ``results.json``."""
-    if path.is_dir():
-        path = path / RESULTS_FILE
-    if not path.is_file():
-        raise InputError("no such results file", file=str(path))
-    return path
 
 
 def exact_findings(
@@ -207,15 +198,11 @@ def default_thresholds() -> Thresholds:
 @click.command(name="compare")
 @click.argument("reference", type=click.Path(path_type=Path))
 @click.argument("candidate", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@options.as_json("Print JSON instead of a table.")
 @click.option("--markdown", is_flag=True, help="Print a markdown table (for a pull request).")
-@click.option(
-    "--thresholds",
-    "thresholds_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Thresholds TOML (default: ci/thresholds.toml of the current directory, else of "
-    "gwbench's own checkout).",
+@options.thresholds(
+    "Thresholds TOML (default: ci/thresholds.toml of the current directory, else of "
+    "gwbench's own checkout)."
 )
 def command(
     reference: Path,

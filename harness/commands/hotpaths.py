@@ -8,6 +8,7 @@ import textwrap
 import click
 
 from gwbench.harness import registry
+from gwbench.harness.commands import options
 from gwbench.harness.registry import HotPath
 
 JSON_VERSION = 1
@@ -41,7 +42,7 @@ def hotpath_json(hp: HotPath) -> dict[str, object]:
 
 
 @click.command(name="hotpaths")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@options.as_json()
 def command(as_json: bool) -> None:
     """List the registered hot paths, their implementations (name, kind, module), the real
     code each models and the counters it reports."""

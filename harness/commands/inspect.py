@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from gwbench.harness.commands import options
 from gwbench.workloads.model import Workload
 
 SCHEMA_VERSION = 1
@@ -255,7 +256,7 @@ def to_json(summary: WorkloadSummary) -> dict[str, Any]:
 
 @click.command(name="inspect")
 @click.argument("file", required=False)
-@click.option("--from-cluster", is_flag=True, help="Read the Ingresses of the current cluster.")
+@options.from_cluster("Read the Ingresses of the current cluster.")
 @click.option("--context", default=None, help="kubeconfig context (with --from-cluster).")
 @click.option(
     "--domain",
@@ -270,7 +271,7 @@ def to_json(summary: WorkloadSummary) -> dict[str, Any]:
     show_default=True,
     help="How many secrets and annotation keys to list.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print versioned JSON instead of text.")
+@options.as_json("Print versioned JSON instead of text.")
 def command(
     file: str | None,
     from_cluster: bool,

@@ -19,6 +19,7 @@ import click
 
 from gwbench.errors import InputError
 from gwbench.harness import reporting, runner
+from gwbench.harness.commands import options
 from gwbench.harness.commands.report import REPORT_FILE, resolve_results
 from gwbench.results import (
     SCHEMA_VERSION,
@@ -297,19 +298,16 @@ def copy_artefacts(shards: Sequence[ShardResults], out_dir: Path) -> None:
 @click.argument(
     "directories", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path)
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Merged results directory (default ./gwbench-results/<timestamp>).",
+@options.output(
+    click.Path(file_okay=False, path_type=Path),
+    "Merged results directory (default ./gwbench-results/<timestamp>).",
 )
 @click.option(
     "--allow-partial",
     is_flag=True,
     help="Merge even when shards are missing; the merged results say partial and which.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what was merged as JSON.")
+@options.as_json("Print what was merged as JSON.")
 def command(
     directories: tuple[Path, ...], output: Path | None, allow_partial: bool, as_json: bool
 ) -> None:

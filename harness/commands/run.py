@@ -67,13 +67,7 @@ EXIT_INTERRUPTED = 130
     metavar="SECONDS",
     help="Time budget of the whole run (default: 1080 s, quick 210 s, rigorous 7200 s).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=OutputPath("dir"),
-    default=None,
-    help="Results directory (default ./gwbench-results/<timestamp>).",
-)
+@options.output(OutputPath("dir"), "Results directory (default ./gwbench-results/<timestamp>).")
 @click.option(
     "--shard",
     metavar="I/K",

@@ -17,15 +17,8 @@ from typing import Any
 
 from gwbench.baselines import envoyfilter_patch as baseline
 from gwbench.harness.hotpaths.listener_diff import listener_difference
-from gwbench.harness.hotpaths.scenarios import (
-    Scenarios,
-    compare_all,
-    over_scenarios,
-    prepare_all,
-    side_slice,
-)
-from gwbench.harness.registry import HotPath, register
-from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.harness.hotpaths.scenarios import Scenarios, scenario_hotpath, side_slice
+from gwbench.harness.registry import register
 from gwbench.optimized import envoyfilter_patch as optimized
 from gwbench.workloads.envoy_config import translate
 from gwbench.workloads.envoyfilters import EnvoyFilterInputs, PatchResult, typical_patch_set
@@ -87,7 +80,7 @@ def _first_part(fa: Any, fb: Any) -> str:
 
 
 HOTPATH = register(
-    HotPath(
+    scenario_hotpath(
         name="envoyfilter_patch",
         title="EnvoyFilter listener patches",
         models=(
@@ -97,15 +90,14 @@ HOTPATH = register(
             "optimized: luanshaotong/istio (Sealos) ApplyListenerPatchesExt, MessageIndex (as "
             "shipped: decode-once on the HCM only); decode-once: the intended fix"
         ),
-        make_inputs=make_scenarios,
+        make_scenarios=make_scenarios,
         implementations=(
-            over_scenarios("baseline", "baseline", baseline.apply_listener_patches),
-            over_scenarios("optimized", "optimized", optimized.apply_listener_patches),
-            over_scenarios("decode-once", "optimized", optimized.apply_listener_patches_intended),
+            ("baseline", "baseline", baseline.apply_listener_patches),
+            ("optimized", "optimized", optimized.apply_listener_patches),
+            ("decode-once", "optimized", optimized.apply_listener_patches_intended),
         ),
-        compare=compare_all(compare),
-        tags=(INPUTS_PICKLABLE_TAG,),
+        compare=compare,
         counters=COUNTERS,
-        prepare=prepare_all(prepare),
+        prepare=prepare,
     )
 )

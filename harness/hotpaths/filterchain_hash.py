@@ -19,15 +19,8 @@ from __future__ import annotations
 
 from gwbench.baselines import filterchain_hash as baseline
 from gwbench.harness.hotpaths.listener_changes import designed_chain_set
-from gwbench.harness.hotpaths.scenarios import (
-    Scenarios,
-    compare_all,
-    over_scenarios,
-    prepare_all,
-    side_slice,
-)
-from gwbench.harness.registry import HotPath, register
-from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.harness.hotpaths.scenarios import Scenarios, scenario_hotpath, side_slice
+from gwbench.harness.registry import register
 from gwbench.optimized import filterchain_hash as optimized
 from gwbench.workloads.envoy_config import translate
 from gwbench.workloads.model import Workload
@@ -69,7 +62,7 @@ def prepare(inputs: ChainsInput) -> ChainsInput:
 
 
 HOTPATH = register(
-    HotPath(
+    scenario_hotpath(
         name="filterchain_hash",
         title="FilterChain hashing (MessageUtil::hash)",
         models=(
@@ -79,16 +72,15 @@ HOTPATH = register(
             "DeterministicProtoHash::hash (Envoy >= 1.30); higress-group/higress PR #3113 "
             "bazel/protobuf_hash_cache.patch ComputeHashValue/GetCachedHashValue (cached)"
         ),
-        make_inputs=make_scenarios,
+        make_scenarios=make_scenarios,
         implementations=(
-            over_scenarios("baseline", "baseline", baseline.hash_pass),
-            over_scenarios("cached", "optimized", optimized.hash_pass),
-            over_scenarios("deterministic", "optimized", optimized.hash_pass_deterministic),
-            over_scenarios("serialized", "ablation", optimized.hash_pass_serialized),
+            ("baseline", "baseline", baseline.hash_pass),
+            ("cached", "optimized", optimized.hash_pass),
+            ("deterministic", "optimized", optimized.hash_pass_deterministic),
+            ("serialized", "ablation", optimized.hash_pass_serialized),
         ),
-        compare=compare_all(compare_partitions),
-        tags=(INPUTS_PICKLABLE_TAG,),
+        compare=compare_partitions,
         counters=COUNTERS,
-        prepare=prepare_all(prepare),
+        prepare=prepare,
     )
 )

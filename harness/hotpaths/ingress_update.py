@@ -26,16 +26,8 @@ from gwbench.baselines import ingress_update as baseline
 from gwbench.baselines import listener_update as baseline_update
 from gwbench.errors import InputError
 from gwbench.harness.hotpaths.envoyfilter_patch import sni_targets
-from gwbench.harness.hotpaths.scenarios import (
-    Scenarios,
-    compare_all,
-    over_scenarios,
-    prepare_all,
-    side_slice,
-    specialize_all,
-)
-from gwbench.harness.registry import HotPath, register
-from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.harness.hotpaths.scenarios import Scenarios, scenario_hotpath, side_slice
+from gwbench.harness.registry import register
 from gwbench.optimized import envoyfilter_patch as optimized_patch
 from gwbench.optimized import gateway_lookup as optimized_lookup
 from gwbench.optimized import ingress_update as optimized
@@ -188,7 +180,7 @@ def compare(expected: PushResult, actual: PushResult) -> str | None:
 
 
 HOTPATH = register(
-    HotPath(
+    scenario_hotpath(
         name="ingress_update",
         title="One Ingress added at N, end to end (the lab scenario)",
         models=(
@@ -198,13 +190,12 @@ HOTPATH = register(
             "addOrUpdateListenerInternal with MessageUtil::hash (filterchain_hash, "
             "listener_update)"
         ),
-        make_inputs=make_scenarios,
+        make_scenarios=make_scenarios,
         implementations=(
-            over_scenarios("baseline", "baseline", baseline.push),
-            over_scenarios("optimized", "optimized", optimized.push),
+            ("baseline", "baseline", baseline.push),
+            ("optimized", "optimized", optimized.push),
         ),
-        compare=compare_all(compare),
-        tags=(INPUTS_PICKLABLE_TAG,),
+        compare=compare,
         counters=(
             "gateway_lookup.name_comparisons",
             "envoyfilter_patch.any_decodes",
@@ -215,7 +206,7 @@ HOTPATH = register(
             "listener_update.messages_compared",
             "listener_update.bytes_rendered",
         ),
-        prepare=prepare_all(prepare),
-        specialize=specialize_all(specialize),
+        prepare=prepare,
+        specialize=specialize,
     )
 )

@@ -24,16 +24,8 @@ from typing import TYPE_CHECKING
 
 from gwbench.baselines import listener_update as baseline
 from gwbench.harness.hotpaths.listener_changes import LISTENER_CHANGES, changed_listener
-from gwbench.harness.hotpaths.scenarios import (
-    Scenarios,
-    compare_all,
-    over_scenarios,
-    prepare_all,
-    side_slice,
-    specialize_all,
-)
-from gwbench.harness.registry import HotPath, register
-from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
+from gwbench.harness.hotpaths.scenarios import Scenarios, scenario_hotpath, side_slice
+from gwbench.harness.registry import register
 from gwbench.optimized import listener_update as optimized
 from gwbench.workloads.counters import NullCounters
 from gwbench.workloads.envoy_config import translate
@@ -152,7 +144,7 @@ def prepare(inputs: UpdateInputs) -> UpdateInputs:
 
 
 HOTPATH = register(
-    HotPath(
+    scenario_hotpath(
         name="listener_update",
         title="LDS in-place filter-chain update",
         models=(
@@ -165,17 +157,16 @@ HOTPATH = register(
             ".patch and HashCachedMessageUtil (cached: as shipped; cached-intended: as "
             "intended); deterministic: source/common/protobuf/deterministic_hash.cc"
         ),
-        make_inputs=make_scenarios,
+        make_scenarios=make_scenarios,
         implementations=(
-            over_scenarios("baseline", "baseline", baseline.update_listener),
-            over_scenarios("cached", "optimized", optimized.update_listener),
-            over_scenarios("cached-intended", "optimized", optimized.update_listener_intended),
-            over_scenarios("deterministic", "optimized", optimized.update_listener_deterministic),
+            ("baseline", "baseline", baseline.update_listener),
+            ("cached", "optimized", optimized.update_listener),
+            ("cached-intended", "optimized", optimized.update_listener_intended),
+            ("deterministic", "optimized", optimized.update_listener_deterministic),
         ),
-        compare=compare_all(compare_updates),
-        tags=(INPUTS_PICKLABLE_TAG,),
+        compare=compare_updates,
         counters=COUNTERS,
-        prepare=prepare_all(prepare),
-        specialize=specialize_all(specialize),
+        prepare=prepare,
+        specialize=specialize,
     )
 )

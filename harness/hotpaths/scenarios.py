@@ -13,15 +13,17 @@ and nothing to the counters: an implementation's side calls count into a
 :class:`Scenarios`; :func:`compare_all` wraps a hot path's ``compare`` into one over
 :class:`ScenarioResults`, naming the scenario of the first difference. ``prepare`` and
 ``specialize`` map over every scenario (:func:`prepare_all`, :func:`specialize_all`).
+:func:`scenario_hotpath` declares a hot path whose every part is wrapped that way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from gwbench.harness.registry import Implementation, ImplKind
+from gwbench.harness.registry import HotPath, Implementation, ImplKind
+from gwbench.harness.worker import INPUTS_PICKLABLE_TAG
 from gwbench.workloads.counters import Counters, NullCounters
 from gwbench.workloads.model import WILDCARD_SECRET, Workload
 
@@ -147,3 +149,32 @@ def specialize_all(
         return inputs.map(lambda arg: specialize(arg, implementation))
 
     return specialize_scenarios
+
+
+def scenario_hotpath(
+    *,
+    name: str,
+    title: str,
+    models: str,
+    make_scenarios: Callable[[Workload], Scenarios[Any]],
+    implementations: Sequence[tuple[str, ImplKind, Callable[[Any, Counters], Any]]],
+    compare: Callable[[Any, Any], str | None],
+    counters: tuple[str, ...],
+    prepare: Callable[[Any], Any],
+    specialize: Callable[[Any, str], Any] | None = None,
+) -> HotPath:
+    """A hot path checked over scenarios: each implementation ``(name, kind, func)``,
+    ``compare``, ``prepare`` and ``specialize`` take one scenario's inputs and are mapped
+    over all of them; the inputs pickle, so workers may load them instead of building them."""
+    return HotPath(
+        name=name,
+        title=title,
+        models=models,
+        make_inputs=make_scenarios,
+        implementations=tuple(over_scenarios(*impl) for impl in implementations),
+        compare=compare_all(compare),
+        tags=(INPUTS_PICKLABLE_TAG,),
+        counters=counters,
+        prepare=prepare_all(prepare),
+        specialize=specialize_all(specialize) if specialize is not None else None,
+    )
