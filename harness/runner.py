@@ -54,7 +54,8 @@ from gwbench.harness.subprocesses import (
     worker_environment,
     worker_error,
 )
-from gwbench.harness.worker import CheckExtras, CheckReport, WorkerSpec, paused_gc
+from gwbench.harness.worker import CheckExtras, CheckReport, WorkerSpec
+from gwbench.heap import paused_gc
 from gwbench.results import (
     SCHEMA_VERSION,
     ChurnRun,

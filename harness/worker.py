@@ -48,18 +48,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import os
 import pickle
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gwbench.files import atomic_write_bytes, atomic_write_text
 from gwbench.harness import kernel
+from gwbench.heap import paused_gc
 from gwbench.workloads.counters import NullCounters
 
 if TYPE_CHECKING:
@@ -132,18 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-seconds", type=float, default=0.0, metavar="SECONDS")
     p.add_argument("--probe", action="store_true")
     return p
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Unpickling millions of small objects with the cyclic GC on is ten times slower."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_workload(spec: WorkerSpec) -> Workload:

@@ -8,7 +8,7 @@ classified: ``import``/``from ... import`` statements anywhere in the file (func
 What each layer may import, besides the standard library, third-party packages and
 itself:
 
-- the leaf modules in ``gwbench/`` (errors, results, stats, scaling, verdicts, files,
+- the leaf modules in ``gwbench/`` (errors, results, stats, scaling, verdicts, files, heap,
   units, folded, validation): other leaf modules only; every layer may import them;
 - ``workloads``: nothing else;
 - ``baselines`` and ``optimized``: ``workloads`` (never each other: a baseline and its twin

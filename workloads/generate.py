@@ -47,10 +47,10 @@ from kubernetes.client import (
     V1ServiceBackendPort,
 )
 
+from gwbench.heap import paused_gc
 from gwbench.progressbar import stderr_bar
 from gwbench.workloads import certs
 from gwbench.workloads.model import WILDCARD_SECRET, Workload, WorkloadSpec
-from gwbench.workloads.yamlio import paused_gc
 
 INGRESS_API_VERSION = "networking.k8s.io/v1"
 INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"

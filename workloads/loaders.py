@@ -26,6 +26,7 @@ from kubernetes.client import V1Ingress, V1ObjectMeta, V1Secret
 from kubernetes.client.exceptions import ApiException
 
 from gwbench.errors import InputError
+from gwbench.heap import paused_gc
 from gwbench.workloads import yamlio
 from gwbench.workloads.model import Workload
 from gwbench.workloads.validate import INGRESS_API_VERSION, TLS_SECRET_TYPE, build_workload
@@ -75,7 +76,7 @@ def parse_documents(text: str, file: str) -> list[tuple[int, Any]]:
 
 def load_text(text: str, *, source: str = "<string>", domain: str | None = None) -> Workload:
     """The Ingresses (and TLS Secrets) of YAML ``text``, validated; errors name ``source``."""
-    with yamlio.paused_gc():
+    with paused_gc():
         documents = parse_documents(text, source)
         return build_workload(documents, file=source, source=source, domain=domain)
 
@@ -174,7 +175,7 @@ def load_cluster(context: str | None = None, *, domain: str | None = None) -> Wo
             f"{str(exc).splitlines()[0] if str(exc) else ''}"
         ) from None
     documents: list[tuple[int, Any]] = []
-    with yamlio.paused_gc():
+    with paused_gc():
         for index, ingress in enumerate(items):
             # List items come without apiVersion and kind; managedFields are noise here.
             body = yamlio.to_dict(ingress)

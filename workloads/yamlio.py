@@ -20,11 +20,9 @@ of thousands of small objects are built. :func:`dump_reference` is the plain sin
 from __future__ import annotations
 
 import codecs
-import gc
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import IO, Any, ClassVar
 
 import yaml
@@ -32,6 +30,7 @@ from kubernetes.client import ApiClient, V1Ingress, V1Secret
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gwbench.errors import InputError
+from gwbench.heap import paused_gc
 from gwbench.workloads.model import Workload
 
 _CDumper: type[yaml.CSafeDumper] | type[yaml.SafeDumper] = getattr(
@@ -95,18 +94,6 @@ class _ManifestDumper(_CDumper):  # type: ignore[misc,valid-type]
             return tag
         resolved: str = super().resolve(kind, value, implicit)
         return resolved
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small acyclic objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def to_dict(obj: V1Ingress | V1Secret) -> dict[str, Any]:

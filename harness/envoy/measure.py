@@ -52,7 +52,7 @@ from gwbench.harness.envoy.secrets import leaf_der
 from gwbench.harness.envoy.session import TRANSPORTS, LocalEnvoy, Transport
 from gwbench.harness.envoy.stats import ListenerManagerStats
 from gwbench.harness.envoy.xds_files import FORMATS, Format
-from gwbench.harness.worker import paused_gc
+from gwbench.heap import paused_gc
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
 
