@@ -360,9 +360,9 @@ def test_an_implementation_runs_only_up_to_its_size_limit(
     assert not list((out_dir / "pyperf" / "fake_limited").glob("quadratic-N40*"))
     # and the report and the console say where it stops, and state the intervals' level
     level = fmt_level(hp.speedups[0].confidence)
-    assert level == "99%" and f"{level} CI" in out and "95%" not in out
+    assert level == "99%" and f"{level} CI" in out and "95% CI" not in out
     html = (out_dir / "report.html").read_text()
-    assert f"{level} CI" in html and "95%" not in html
+    assert f"{level} CI" in html and "95% CI" not in html and "95% confidence" not in html
     assert f"not run above N={limit}" in html
     assert re.search(r"fake_limited\s+quadratic\s+not run\n", out)
     assert f"fake_limited quadratic: not run above N={limit} (its size limit)" in out
