@@ -26,6 +26,7 @@ from gwbench.results import (
     ChurnRun,
     HotPathResult,
     ImplementationResult,
+    ModelCheck,
     Point,
     Profile,
     Results,
@@ -456,6 +457,7 @@ class Summary:
     stages: StageBreakdown | None = None
     thresholds: str = describe_thresholds(THRESHOLDS)
     churn: tuple[ChurnRun, ...] | None = None
+    envoy_model: ModelCheck | None = None
 
     @property
     def fixes(self) -> tuple[SpeedupView, ...]:
@@ -491,6 +493,7 @@ def summarize(results: Results) -> Summary:
         envoy=envoy_view(results.envoy),
         stages=stage_breakdown(results.hotpath(END_TO_END)),
         churn=results.churn,
+        envoy_model=results.envoy_model,
     )
 
 
