@@ -386,6 +386,48 @@ class ChurnRun:
 
 
 @dataclass(frozen=True)
+class ModelShapeCheck:
+    """One shape's activation, modelled and measured on the real Envoy, over N."""
+
+    shape: str
+    model: str
+    """The model run for the shape's activation (an LDS or an RDS update)."""
+    sizes: tuple[int, ...]
+    model_s: tuple[float, ...]
+    """Median model CPU seconds per activation at each size."""
+    envoy_cpu_s: tuple[float | None, ...]
+    """Median Envoy CPU seconds per activation at each size (None: not measured)."""
+    model_exponent: float | None
+    envoy_exponent: float | None
+    difference: float | None
+    """Model exponent minus Envoy exponent."""
+    within: bool | None
+    """``|difference|`` at most the tolerance; None when an exponent could not be fitted."""
+    reason: str | None = None
+    """Why an exponent is missing."""
+
+
+@dataclass(frozen=True)
+class ModelCheck:
+    """The models held against the real Envoy (``--envoy``): per shape, the model's time per
+    activation beside Envoy's CPU per activation, both fitted exponents, and the ordering of
+    shapes."""
+
+    tolerance: float
+    envoy_version: str | None
+    envoy_cpu: str
+    """What the Envoy figure is, in words."""
+    model_time: str
+    """What the model figure is, in words."""
+    order: tuple[str, ...]
+    """Shapes from the most to the least expensive activation: the ordering to hold."""
+    shapes: tuple[ModelShapeCheck, ...]
+    model_ordered: bool | None
+    """The model keeps ``order`` at every N measured in all shapes (None: no such N)."""
+    envoy_ordered: bool | None
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything one ``gwbench run`` measured."""
 
@@ -399,6 +441,8 @@ class Results:
     """Real-Envoy measurements (``--envoy``), records defined by harness/envoy."""
     churn: tuple[ChurnRun, ...] | None = None
     """Activation latency under a change stream (``--churn``), one run per control plane."""
+    envoy_model: ModelCheck | None = None
+    """The models held against the real Envoy (``--envoy``): exponents and ordering."""
 
     def hotpath(self, name: str) -> HotPathResult | None:
         return next((h for h in self.hotpaths if h.name == name), None)

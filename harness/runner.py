@@ -63,6 +63,7 @@ from gwbench.results import (
     HotPathResult,
     ImplementationResult,
     Memory,
+    ModelCheck,
     Point,
     Profile,
     Results,
@@ -93,6 +94,9 @@ class RunConfig:
     out_dir: Path
     budget_seconds: float
     envoy: bool = False
+    envoy_sizes: tuple[int, ...] = ()
+    """``--envoy-sizes``: measure Envoy (and its model) at these generated sizes instead of
+    the run's own workload at N; two or more give the model check its exponents."""
     churn: bool = False
     command_line: tuple[str, ...] = ()
     shard: Shard | None = None
@@ -159,6 +163,7 @@ class _State:
         self.memory: dict[tuple[str, str], Memory] = {}
         self.speedups: dict[plan.BenchmarkKey, Speedup] = {}
         self.envoy: tuple[dict[str, Any], ...] | None = None
+        self.envoy_model: ModelCheck | None = None
         self.churn: tuple[ChurnRun, ...] | None = None
         self.finished = False
         self.reason: str | None = "in progress"
@@ -252,6 +257,7 @@ class _State:
             hotpaths=tuple(hotpaths),
             envoy=self.envoy,
             churn=self.churn,
+            envoy_model=self.envoy_model,
         )
 
 
@@ -795,19 +801,24 @@ class _Run:
 
     # ---------------------------------------------------------------- envoy
     def envoy(self) -> None:
-        from gwbench.harness.envoy import measure
+        from gwbench.harness.envoy import measure, model_check
 
         self.progress.describe("real Envoy: domain activation")
-        with open(self.workload_pickle(self.plan.n), "rb") as fh, paused_gc():
-            workload = pickle.load(fh)
+        workload = None
+        if not self.config.envoy_sizes:
+            with open(self.workload_pickle(self.plan.n), "rb") as fh, paused_gc():
+                workload = pickle.load(fh)
         records = measure.run_for_results(
-            self.plan.n,
+            self.config.envoy_sizes or self.plan.n,
             seed=self.config.source.seed,
             workload=workload,
             quick=self.mode.name == "quick",
             out_dir=self.out / "envoy",
+            model=True,
         )
-        self.state.envoy = tuple(_as_record(r) for r in records)
+        envoy_records = tuple(_as_record(r) for r in records)
+        self.state.envoy = envoy_records
+        self.state.envoy_model = model_check.compare(envoy_records)
         self.write()
         self.progress.advance()
 

@@ -38,6 +38,7 @@ from gwbench.reports.churn import churn_section
 from gwbench.reports.flamediff import DiffSummary, ProfileSide, describe, render_diff_svg
 from gwbench.reports.flamegraph import SCRIPT as FLAME_SCRIPT
 from gwbench.reports.flamegraph import FlameGraph, csp_hash, render_flamegraph
+from gwbench.reports.model_check import section as model_check_section
 from gwbench.reports.regression import Comparison, compare_results
 from gwbench.reports.svgchart import format_count, loglog_chart
 from gwbench.results import Results
@@ -332,6 +333,9 @@ def _render(
         sections=sections,
         envoy=envoy,
         churn=churn_section(summary.churn),
+        model_check=(
+            model_check_section(summary.envoy_model) if summary.envoy_model is not None else None
+        ),
         comparison=comparison,
         csp=content_security_policy(hashes),
         flame_script=Markup(FLAME_SCRIPT) if uses_script else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from gwbench.reports import view as v
 from gwbench.reports.mdtext import md_escape
+from gwbench.reports.model_check import markdown_lines as model_check_lines
 from gwbench.reports.regression import Comparison, ComparisonRow, compare_results
 from gwbench.results import Results
 from gwbench.verdicts import MARKS
@@ -129,6 +130,9 @@ def summary_lines(summary: v.Summary) -> list[str]:
             lines.append(_row([md_escape(hp.name), "–", "–", "–", "–", "–", "–", "–"]))
     lines += [_speedup_row(sp) for sp in (*summary.fixes, *summary.others)]
     lines += ["", f"Verdicts: {md_escape(summary.thresholds)}."]
+    if summary.envoy_model is not None:
+        lines += ["", "#### Models held against the real Envoy", ""]
+        lines += model_check_lines(summary.envoy_model)
     return lines
 
 

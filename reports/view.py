@@ -27,6 +27,7 @@ from gwbench.results import (
     Environment,
     HotPathResult,
     ImplementationResult,
+    ModelCheck,
     Point,
     Profile,
     Results,
@@ -439,6 +440,7 @@ class Summary:
     stages: StageBreakdown | None = None
     thresholds: str = describe_thresholds(THRESHOLDS)
     churn: tuple[ChurnRun, ...] | None = None
+    envoy_model: ModelCheck | None = None
 
     @property
     def partial(self) -> bool:
@@ -480,6 +482,7 @@ def summarize(results: Results) -> Summary:
         envoy=envoy_view(results.envoy),
         stages=stage_breakdown(results.hotpath(END_TO_END)),
         churn=results.churn,
+        envoy_model=results.envoy_model,
     )
 
 

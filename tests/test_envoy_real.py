@@ -17,7 +17,7 @@ from process_checks import gone, recording_envoys
 
 from gwbench.errors import HarnessError
 from gwbench.harness.cli import main
-from gwbench.harness.envoy import adapt, session
+from gwbench.harness.envoy import adapt, model_check, session
 from gwbench.harness.envoy.measure import EnvoyOptions, measure, measure_case, run_for_results
 from gwbench.harness.envoy.plan import plan_case
 from gwbench.harness.envoy.probe import ProbeTimeout
@@ -183,6 +183,7 @@ def test_run_for_results_as_gwbench_run_calls_it(
         "out_dir": tmp_path / "envoy",
         "mode": "quick",
         "quick": True,
+        "model": True,
     }
     params = inspect.signature(run_for_results).parameters
     records = run_for_results(**{k: v for k, v in offered.items() if k in params})
@@ -195,6 +196,22 @@ def test_run_for_results_as_gwbench_run_calls_it(
     ]
     assert all(r["repeat"] == 3 and r["probes_ok"] == r["probes"] for r in records)
     assert all(r["activation_bytes"] > 0 for r in records)
+    for r in records:  # Envoy's CPU per activation, read from its process CPU clock
+        assert r["activation_cpu_clock"] == "process-clock"
+        assert len(r["activation_cpu_samples_s"]) == 3
+        assert r["activation_cpu_s"] == sorted(r["activation_cpu_samples_s"])[1] > 0
+    # the model ran the same activations, in every shape it covers
+    modelled = {r["shape"]: r for r in records if r["model"] is not None}
+    assert set(modelled) == {"per-host", "consolidated", "wildcard"}
+    assert all(len(r["model_update_samples_s"]) == 3 for r in modelled.values())
+    assert modelled["wildcard"]["model_counters"]["virtual_hosts_built"] > 40
+    check = model_check.compare(records)
+    assert check is not None and [s.shape for s in check.shapes] == [
+        "per-host",
+        "consolidated",
+        "wildcard",
+    ]
+    assert all(s.envoy_cpu_s[0] is not None and s.envoy_cpu_s[0] > 0 for s in check.shapes)
     assert json.loads(json.dumps(records)) == records  # plain JSON values
     document = json.loads((tmp_path / "envoy" / "envoy.json").read_text())
     assert document["schema"] == "gwbench.envoy/2" and document["results"] == records

@@ -257,6 +257,9 @@ def merge(shards: Sequence[ShardResults], *, allow_partial: bool = False) -> Mer
         run=run,
         hotpaths=tuple(by_name[n] for n in plan_hotpaths if n in by_name),
         envoy=envoy,
+        envoy_model=next(
+            (s.results.envoy_model for s in ordered if s.results.envoy_model is not None), None
+        ),
     )
     return Merged(results, missing)
 

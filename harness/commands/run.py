@@ -51,6 +51,12 @@ EXIT_INTERRUPTED = 130
 @click.option("--no-memory", is_flag=True, help="Skip the memray peak-memory pass.")
 @click.option("--envoy", is_flag=True, help="Also measure activation latency on a real Envoy.")
 @click.option(
+    "--envoy-sizes",
+    metavar="A,B,C",
+    help="With --envoy: measure Envoy and its model at these generated sizes (e.g. "
+    "1000,5000,20000) instead of at N, so the report fits both exponents.",
+)
+@click.option(
     "--churn",
     is_flag=True,
     help="Also measure activation latency under a stream of changes (gwbench churn at N, "
@@ -83,6 +89,7 @@ def command(
     no_profile: bool,
     no_memory: bool,
     envoy: bool,
+    envoy_sizes: str | None,
     churn: bool,
     from_file: str | None,
     from_cluster: bool,
@@ -130,6 +137,7 @@ def command(
         out_dir=out_dir,
         budget_seconds=budget if budget is not None else mode.budget_seconds,
         envoy=envoy and sharding.measures_envoy(shard_info),
+        envoy_sizes=parse_envoy_sizes(envoy_sizes, envoy),
         churn=churn and sharding.measures_envoy(shard_info),
         shard=shard_info,
         command_line=command_line(click.get_current_context()),
@@ -214,3 +222,29 @@ def write_flame_artefacts(results: Results, out_dir: Path) -> list[str]:
                     render_speedscope(stacks, name=label, seconds_per_sample=per_sample),
                 )
     return problems
+
+
+def parse_envoy_sizes(text: str | None, envoy: bool) -> tuple[int, ...]:
+    """``--envoy-sizes A,B,C``: distinct positive sizes in increasing order (needs --envoy)."""
+    if text is None:
+        return ()
+    if not envoy:
+        raise InputError("needs --envoy", field="--envoy-sizes")
+    sizes: set[int] = set()
+    for part in text.split(","):
+        part = part.strip().replace("_", "")
+        if not part:
+            continue
+        try:
+            size = int(part)
+        except ValueError:
+            raise InputError(
+                f"{part!r} is not a whole number (expected e.g. 1000,5000,20000)",
+                field="--envoy-sizes",
+            ) from None
+        if size <= 0:
+            raise InputError(f"size {size} is not positive", field="--envoy-sizes")
+        sizes.add(size)
+    if not sizes:
+        raise InputError("give at least one size", field="--envoy-sizes")
+    return tuple(sorted(sizes))

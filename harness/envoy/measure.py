@@ -24,6 +24,7 @@ a NACK over ADS) stops the case with Envoy's own message.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import statistics
@@ -37,8 +38,9 @@ from envoy.config.listener.v3 import listener_pb2
 from envoy.config.route.v3 import route_pb2
 
 from gwbench.errors import InputError
-from gwbench.harness.envoy import adapt, scoped
+from gwbench.harness.envoy import adapt, model_check, scoped
 from gwbench.harness.envoy.bootstrap import CertificateKeyPair
+from gwbench.harness.envoy.cpuclock import process_cpu_seconds
 from gwbench.harness.envoy.plan import (
     DEFAULT_PROBE_SAMPLE,
     SHAPES,
@@ -104,7 +106,8 @@ class EnvoyResult:
     """Median of ``activation_samples_s``."""
     activation_samples_s: tuple[float, ...]
     activation_cpu_s: float
-    """Median Envoy CPU time per activation: the cost without the wait for a free core."""
+    """Median of ``activation_cpu_samples_s``: Envoy's CPU per activation, the cost without
+    the wait for a free core."""
     activation_bytes: int
     """Median bytes delivered to Envoy for one activation: DiscoveryResponse bytes the
     control plane sent (until Envoy ACKed), or bytes of the files renamed in."""
@@ -128,11 +131,30 @@ class EnvoyResult:
     envoy_version: str
     seed: int
     repeat: int
+    activation_cpu_samples_s: tuple[float, ...] = ()
+    """Per activation: CPU time of the whole Envoy process (every thread, user plus system)
+    from the commit of the update until the new host answered, read from Envoy's process CPU
+    clock (:mod:`harness.envoy.cpuclock`, nanoseconds; ``/proc`` clock ticks of 10 ms where
+    that clock cannot be read). It includes the TLS handshakes of the probes that failed
+    before the host answered, and nothing after (the ACK wait, admin reads)."""
+    activation_cpu_clock: str = "proc-ticks"
+    """``process-clock`` (nanoseconds) or ``proc-ticks`` (10 ms)."""
+    model: str | None = None
+    """The model of Envoy run for the same activations (``EnvoyOptions.model``), else None:
+    :mod:`harness.envoy.model_check`."""
+    model_update_s: float | None = None
+    """Median of ``model_update_samples_s``."""
+    model_update_samples_s: tuple[float, ...] = ()
+    """Per activation (the same new hosts, in the same order): the model's CPU seconds."""
+    model_counters: dict[str, int] | None = None
+    """The model's counters for the last activation."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["activation_samples_s"] = list(self.activation_samples_s)
         data["activation_bytes_samples"] = list(self.activation_bytes_samples)
+        data["activation_cpu_samples_s"] = list(self.activation_cpu_samples_s)
+        data["model_update_samples_s"] = list(self.model_update_samples_s)
         data["rotation_samples_s"] = list(self.rotation_samples_s)
         data["probe_failures"] = [asdict(f) for f in self.probe_failures]
         return data
@@ -149,6 +171,9 @@ class EnvoyOptions:
     """Per-update wait limit; None scales with N (60 s + 5 ms per Ingress)."""
     transports: tuple[str, ...] = (AUTO,)
     """Transports to measure each shape over; ``auto``: :data:`AUTO_TRANSPORTS`."""
+    model: bool = False
+    """Also run the model of Envoy (:mod:`harness.envoy.model_check`) on each case's
+    activations (per-host, consolidated, wildcard), before Envoy starts."""
 
 
 @dataclass
@@ -250,8 +275,21 @@ def measure_workload(
             seed=options.seed,
             probe_sample=options.probe_sample,
         )
+        timing = None
+        if options.model:
+            progress(f"N={len(workload)} {shape}: model")
+            timing = model_check.model_case(plan)
         for transport in transports:
-            yield measure_case(plan, options, progress, transport=transport)
+            result = measure_case(plan, options, progress, transport=transport)
+            if timing is not None:
+                result = dataclasses.replace(
+                    result,
+                    model=timing.model,
+                    model_update_s=timing.median_s,
+                    model_update_samples_s=timing.samples_s,
+                    model_counters=timing.counters,
+                )
+            yield result
 
 
 def transports_for(shape: Shape, chosen: Sequence[str]) -> list[Transport]:
@@ -285,6 +323,7 @@ def run_for_results(
     quick: bool = False,
     out_dir: Path | None = None,
     transports: Sequence[str] = (AUTO,),
+    model: bool = False,
 ) -> list[dict[str, Any]]:
     """Entry point for ``gwbench run --envoy``: one plain dict per case for results.json.
 
@@ -293,6 +332,7 @@ def run_for_results(
     names shapes from ``harness.envoy.plan.SHAPES`` or ``"all"`` (canonical order);
     ``transports`` names transports (``files``, ``sotw``, ``delta``) or ``auto`` (each shape
     over :data:`AUTO_TRANSPORTS`).
+    ``model``: also run the model of Envoy on the same activations (``EnvoyOptions.model``).
     ``repeat`` defaults to 5, or 3 when ``quick``. ``out_dir`` also gets ``envoy.json`` (the
     ``gwbench envoy --json`` document). Raises InputError for bad parameters and HarnessError
     when Envoy fails (missing binary, rejected config, timeout); Envoy is stopped either way.
@@ -306,6 +346,7 @@ def run_for_results(
         repeat=repeats,
         seed=seed,
         transports=tuple(transports),
+        model=model,
     )
     if workload is not None:
         results = list(measure_workload(workload, chosen, options, progress))
@@ -405,12 +446,14 @@ def _measure_case(
         rss = envoy.process.rss_bytes()
         counters = _Counters(last=envoy.admin.listener_manager())
         activations, activation_cpu, activation_bytes = [], [], []
+        clocks = set()
         for index, new in enumerate(plan.new_hosts):
             progress(f"{label}: activation {index + 1}/{len(plan.new_hosts)}")
             with paused_gc():
                 step = _activate(envoy, plan, listener, routes, new, timeout, counters)
             activations.append(step.seconds)
             activation_cpu.append(step.cpu_s)
+            clocks.add(step.clock)
             activation_bytes.append(step.sent)
         rotations = []
         for index, pair in enumerate(plan.rotation.replacements if plan.rotation else ()):
@@ -431,6 +474,8 @@ def _measure_case(
         activation_s=statistics.median(activations),
         activation_samples_s=tuple(activations),
         activation_cpu_s=statistics.median(activation_cpu),
+        activation_cpu_samples_s=tuple(activation_cpu),
+        activation_cpu_clock=PROC_TICKS if PROC_TICKS in clocks else PROCESS_CLOCK,
         activation_bytes=int(statistics.median(activation_bytes)),
         activation_bytes_samples=tuple(activation_bytes),
         initial_bytes=initial_bytes,
@@ -527,6 +572,27 @@ class _Step:
     seconds: float
     cpu_s: float
     sent: int
+    clock: str
+
+
+PROCESS_CLOCK = "process-clock"
+PROC_TICKS = "proc-ticks"
+
+
+class _CpuWindow:
+    """Envoy's CPU time over one window, from its process CPU clock when it can be read at
+    both ends, else from ``/proc`` ticks."""
+
+    def __init__(self, envoy: LocalEnvoy) -> None:
+        self._envoy = envoy
+        self._ticks = envoy.process.cpu_seconds()
+        self._clock = process_cpu_seconds(envoy.process.pid)
+
+    def close(self) -> tuple[float, str]:
+        clock = process_cpu_seconds(self._envoy.process.pid)
+        if clock is not None and self._clock is not None:
+            return clock - self._clock, PROCESS_CLOCK
+        return self._envoy.process.cpu_seconds() - self._ticks, PROC_TICKS
 
 
 def _stage_activation(
@@ -578,7 +644,7 @@ def _activate(
     expected = plan.expected_der[new.credential]
     route_name, listener_changed = _stage_activation(envoy, plan, listener, routes, new)
     sent_before = envoy.bytes_sent()
-    cpu_before = envoy.process.cpu_seconds()
+    window = _CpuWindow(envoy)
     if envoy.over_ads:
         start = envoy.commit()
     elif listener_changed:
@@ -590,13 +656,13 @@ def _activate(
     elapsed, _ = envoy.wait_for(
         new.host, start=start, timeout_s=timeout, accept=_serves(new.host, expected)
     )
-    cpu = envoy.process.cpu_seconds() - cpu_before
+    cpu, clock = window.close()
     envoy.wait_synced(timeout)
     sent = envoy.bytes_sent() - sent_before
     # admin runs on Envoy's main thread: this read also waits for the rest of the update's
     # main-thread work, so repeats do not overlap
     counters.record(envoy.admin.listener_manager())
-    return _Step(elapsed, cpu, sent)
+    return _Step(elapsed, cpu, sent, clock)
 
 
 def _rotate(
