@@ -7,6 +7,7 @@ import base64
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from envoy.config.listener.v3 import listener_pb2
@@ -411,3 +412,46 @@ def test_wait_stops_on_timeout_or_when_the_check_raises() -> None:
         wait_until(never, lambda r: r.ok, timeout_s=3, check=check, clock=clock, sleep=clock.sleep)
     assert 0.5 < clock.now - start < 0.6  # stopped right after the failing check
     assert len(checks) >= 10
+
+
+def _bench_envoy() -> object:
+    """benchmarks/bench_envoy.py, loaded from its path (benchmarks are not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_envoy.py"
+    spec = importlib.util.spec_from_file_location("bench_envoy", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _scoped_round(n: int, samples: tuple[float, ...]) -> EnvoyResult:
+    import dataclasses
+    import statistics
+
+    return dataclasses.replace(
+        _result("scoped", transport="delta"),
+        ingresses=n,
+        activation_samples_s=samples,
+        activation_s=statistics.median(samples),
+        activation_bytes=473,
+    )
+
+
+def test_bench_checks_the_scoped_ratio_on_every_round_pooled() -> None:
+    bench: Any = _bench_envoy()
+    # GIVEN two interleaved rounds: a loaded round makes one 20,000 median look 3x slower
+    rounds = [
+        _scoped_round(1000, (0.010, 0.011, 0.012)),
+        _scoped_round(20_000, (0.030, 0.031, 0.032)),
+        _scoped_round(1000, (0.012, 0.013, 0.030)),
+        _scoped_round(20_000, (0.011, 0.012, 0.013)),
+    ]
+    # WHEN the checks run THEN they use the pooled medians (12 against 21.5 ms: 1.79 > 1.5)
+    assert bench.pooled_samples(rounds)[1000] == [0.010, 0.011, 0.012, 0.012, 0.013, 0.030]
+    assert any("ratio 1.79" in p for p in bench.problems(rounds))
+    # AND a flat pair of rounds passes, whatever one round's median says
+    flat = [*rounds[:1], _scoped_round(20_000, (0.009, 0.012, 0.013)), *rounds[2:]]
+    assert not any("ratio" in p for p in bench.problems(flat))
+    assert "N=20,000: 12.0 ms [9.0-13.0] of 6" in "\n".join(bench.pooled_lines(flat))

@@ -184,7 +184,7 @@ def test_delta_add_and_remove_a_scope(started: list[session.LocalEnvoy]) -> None
         assert 0 < added < 2_000
 
         # remove: the scope's name in removed_resources; the host stops answering
-        envoy.stage_removal(SCOPED_ROUTE_TYPE, host)
+        envoy.stage_removal(SCOPED_ROUTE_TYPE, scoped.scope_name(host))
         envoy.stage_removal(ROUTE_TYPE, scoped.route_name(host))
         envoy.commit()
         wait_until(lambda: envoy.probe(host), lambda r: r.status == 404, timeout_s=20)

@@ -108,12 +108,15 @@ class ScopedSink(GrpcSink):
         added = [h for h in hosts if h not in self._scopes]
         removed = [h for h in self._scopes if h not in hosts]
         upsert: dict[str, Message | any_pb2.Any] = {
-            h: pack(scoped.scope(h, scoped.scope_routes(adapt.direct_virtual_host(h))))
+            scoped.scope_name(h): pack(
+                scoped.scope(h, scoped.scope_routes(adapt.direct_virtual_host(h)))
+            )
             for h in added
         }
         changes: list[Change] = []
         if upsert or removed:
-            changes.append(Change(SCOPED_ROUTE_TYPE, upsert, tuple(removed)))
+            gone = tuple(scoped.scope_name(h) for h in removed)
+            changes.append(Change(SCOPED_ROUTE_TYPE, upsert, gone))
         if listener != self._listener:
             name = self._listener_name(listener)
             changes.append(
