@@ -91,6 +91,23 @@ def model_case(plan: CasePlan, clock: Clock = time.process_time) -> ModelTiming 
     return None
 
 
+def _timed(
+    apply: Callable[[Any, bytes, Counters], tuple[Any, Any]],
+    state: Any,
+    data: bytes,
+    clock: Clock,
+    samples: list[float],
+) -> tuple[Any, Any, Counters]:
+    """One model update of ``state`` to ``data``, timed on ``clock`` (appended to
+    ``samples``) with the collector paused: (its result, the state after, its counters)."""
+    counters = Counters()
+    with paused_gc():
+        start = clock()
+        result, after = apply(state, data, counters)
+        samples.append(clock() - start)
+    return result, after, counters
+
+
 def _listener(plan: CasePlan, clock: Clock) -> ModelTiming:
     listener = adapt.localize_listener(plan.translation.listener, MODEL_PORT, ads_routes=set())
     state = initial_state_deterministic(listener.SerializeToString(), Counters())
@@ -102,12 +119,9 @@ def _listener(plan: CasePlan, clock: Clock) -> ModelTiming:
             adapt.add_host_to_chain(chain, new.host)
         else:
             listener.filter_chains.append(adapt.localize_chain(new.chain, ads_routes=()))
-        data = listener.SerializeToString()
-        counters = Counters()
-        with paused_gc():
-            start = clock()
-            result, after = apply_update_deterministic(state, data, counters)
-            samples.append(clock() - start)
+        result, after, counters = _timed(
+            apply_update_deterministic, state, listener.SerializeToString(), clock, samples
+        )
         if after is None or result.decision != "in-place":
             raise HarnessError(
                 f"the model of N={plan.ingresses} {plan.shape} made a {result.decision!r} "
@@ -133,12 +147,9 @@ def _routes(plan: CasePlan, clock: Clock) -> ModelTiming:
         vhost = config.virtual_hosts.add()
         vhost.CopyFrom(new.virtual_host)
         adapt.localize_virtual_host(vhost)
-        data = config.SerializeToString()
-        counters = Counters()
-        with paused_gc():
-            start = clock()
-            result, after = apply_route_update(state, data, counters)
-            samples.append(clock() - start)
+        result, after, counters = _timed(
+            apply_route_update, state, config.SerializeToString(), clock, samples
+        )
         if result.decision != "rebuilt":
             raise HarnessError(
                 f"the model of N={plan.ingresses} wildcard made a {result.decision!r} RDS update"
