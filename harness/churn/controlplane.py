@@ -22,10 +22,10 @@ Three control planes, one interface (:class:`ControlPlane`):
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Protocol
+from typing import Protocol, TypeVar, overload
 
 from envoy.config.listener.v3 import listener_pb2
 from kubernetes.client import V1Ingress
@@ -65,15 +65,35 @@ PatchListener = Callable[[EnvoyFilterInputs, Counters], PatchResult]
 
 
 @dataclass(frozen=True)
+class ChainDelta:
+    """The chains a push added and removed (their bytes), against the previous push of the
+    same control plane."""
+
+    added: tuple[bytes, ...]
+    removed: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class ListenerParts:
     """A listener as wire pieces: the fields before ``filter_chains``, each chain's bytes,
     and the fields after. Their concatenation (:meth:`wire`) is the deterministic encoding."""
 
     prefix: bytes
-    chains: tuple[bytes, ...]
+    chains: Sequence[bytes]
     suffix: bytes
-    names: tuple[tuple[str, ...], ...]
+    names: Sequence[tuple[str, ...]]
     """Each chain's server names (what a delta resource would be named by)."""
+    size: int = -1
+    """Bytes of the prefix, the suffix and the chains (-1: not known: :meth:`byte_size`
+    adds them up)."""
+    delta: ChainDelta | None = None
+    """What changed since the previous push, when the control plane knows (a consumer
+    that kept the previous push's state can then skip the chains that did not change)."""
+
+    def byte_size(self) -> int:
+        if self.size >= 0:
+            return self.size
+        return len(self.prefix) + len(self.suffix) + sum(len(c) for c in self.chains)
 
     def wire(self) -> bytes:
         return b"".join([self.prefix, *(entry(c) for c in self.chains), self.suffix])
@@ -138,7 +158,43 @@ def parts_of(listener: listener_pb2.Listener) -> ListenerParts:
     prefix, suffix = frame_of(listener)
     chains = tuple(c.SerializeToString(deterministic=True) for c in listener.filter_chains)
     names = tuple(tuple(c.filter_chain_match.server_names) for c in listener.filter_chains)
-    return ListenerParts(prefix, chains, suffix, names)
+    size = len(prefix) + len(suffix) + sum(len(c) for c in chains)
+    return ListenerParts(prefix, chains, suffix, names, size)
+
+
+T = TypeVar("T")
+
+
+class Joined(Sequence[T]):
+    """The concatenation of a control plane's per-Ingress tuples, made on first use (a
+    consumer that needs only the push's :class:`ChainDelta` never pays for it). Valid until
+    that control plane's next push, which changes the tuples: a later first use raises."""
+
+    def __init__(self, pieces: dict[Key, tuple[T, ...]], stamp: Callable[[], int]) -> None:
+        self._pieces = pieces
+        self._stamp = stamp
+        self._made_at = stamp()
+        self._joined: tuple[T, ...] | None = None
+
+    def _items(self) -> tuple[T, ...]:
+        if self._joined is None:
+            if self._stamp() != self._made_at:
+                raise RuntimeError("the listener of an earlier push, read after a later push")
+            self._joined = tuple(itertools.chain.from_iterable(self._pieces.values()))
+        return self._joined
+
+    def __len__(self) -> int:
+        return len(self._items())
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        return self._items()[index]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._items())
 
 
 class FullControlPlane:
@@ -215,6 +271,7 @@ class IncrementalControlPlane:
         ).listener
         self._prefix, self._suffix = frame_of(frame)
         self._reset()
+        self._pushes = 0
         self.work = PushWork()
         """What the last push did."""
 
@@ -236,6 +293,8 @@ class IncrementalControlPlane:
         """Winning gateways whose own annotations set enable-h2 (no mix while > 0)."""
         self._mix = True
         self._chain: dict[str, _Chain] = {}
+        self._size = 0
+        """Bytes of every chain in :attr:`_chain`."""
         self._chains: dict[Key, tuple[bytes, ...]] = {}
         """Ingress -> the chains of the hosts it wins, in rule order; in store order."""
         self._names: dict[Key, tuple[tuple[str, ...], ...]] = {}
@@ -382,6 +441,8 @@ class IncrementalControlPlane:
         t1 = perf_counter()
         new: dict[str, ChainKey] = {}
         removed: list[str] = []
+        came: list[bytes] = []
+        gone: list[bytes] = []
         for host in rekey:
             work.keyed += 1
             chain_key = self._key(host, store) if host in self._gateway else None
@@ -390,6 +451,8 @@ class IncrementalControlPlane:
                 if current is not None:
                     del self._chain[host]
                     removed.append(host)
+                    gone.append(current.wire)
+                    self._size -= len(current.wire)
             elif current is None or current.key != chain_key:
                 new[host] = chain_key
             if host in self._owner:
@@ -406,6 +469,11 @@ class IncrementalControlPlane:
                 old = self._chain.get(host)
                 if old is None or old.wire != wire:
                     delta += len(wire)
+                    came.append(wire)
+                    self._size += len(wire)
+                    if old is not None:
+                        gone.append(old.wire)
+                        self._size -= len(old.wire)
                 self._chain[host] = _Chain(chain_key, wire)
         delta += sum(len(h) for h in removed)
         t3 = perf_counter()
@@ -420,8 +488,11 @@ class IncrementalControlPlane:
             )
             self._chains[owner] = tuple(self._chain[h].wire for h in hosts)
             self._names[owner] = tuple(self._chain[h].key[0] for h in hosts)
-        wires = tuple(itertools.chain.from_iterable(self._chains.values()))
-        names = tuple(itertools.chain.from_iterable(self._names.values()))
+        self._pushes += 1
+        wires = Joined(self._chains, self._stamp)
+        names = Joined(self._names, self._stamp)
+        size = len(self._prefix) + len(self._suffix) + self._size
+        changes = None if full else ChainDelta(tuple(came), tuple(gone))
         t4 = perf_counter()
         self.work = work
         stages = (
@@ -430,8 +501,11 @@ class IncrementalControlPlane:
             ("envoyfilter_patch", t3 - t2),
             ("encode", t4 - t3),
         )
-        parts = ListenerParts(self._prefix, wires, self._suffix, names)
+        parts = ListenerParts(self._prefix, wires, self._suffix, names, size, changes)
         return PushOutput(parts, len(built), delta, stages, work.total())
+
+    def _stamp(self) -> int:
+        return self._pushes
 
 
 def _secret_keys(ingress: V1Ingress) -> set[Key]:
@@ -473,12 +547,13 @@ def check_equal(expected: PushOutput, actual: PushOutput, push: int, impl: str) 
     if want == got:
         return
     difference = f"push {push}: listener of {len(got)} bytes, expected {len(want)}"
-    if expected.parts.names != actual.parts.names:
-        first = _first_difference(expected.parts.names, actual.parts.names)
+    names, chains = tuple(expected.parts.names), tuple(expected.parts.chains)
+    if names != tuple(actual.parts.names):
+        first = _first_difference(names, tuple(actual.parts.names))
         difference += f"; chain {first} differs in server names"
-    elif expected.parts.chains != actual.parts.chains:
-        first = _first_difference(expected.parts.chains, actual.parts.chains)
-        difference += f"; chain {first} ({', '.join(expected.parts.names[first])}) differs"
+    elif chains != tuple(actual.parts.chains):
+        first = _first_difference(chains, tuple(actual.parts.chains))
+        difference += f"; chain {first} ({', '.join(names[first])}) differs"
     else:
         difference += "; the listener frame differs"
     raise EquivalenceError("churn", "optimized", impl, difference)

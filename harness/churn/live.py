@@ -280,11 +280,7 @@ def run_live(
                             pending_host[target.host] = target.event
                         carried[event.number] = (number, delivered - (origin + event.at))
                     finished = time.perf_counter()
-                    listener_bytes = (
-                        len(out.parts.prefix)
-                        + len(out.parts.suffix)
-                        + sum(len(c) for c in out.parts.chains)
-                    )
+                    listener_bytes = out.parts.byte_size()
                     pushes.append(
                         PushRecord(
                             number,
