@@ -5,10 +5,13 @@ every activation."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from gwbench import results as r
 from gwbench.harness.churn.summary import ChangeRecord, ChurnResult, PushRecord, results_record
+from gwbench.harness.commands.merge import load_shards, merge
+from tests.test_merge import write_shards
 from tests.test_results_schema import make_results
 
 
@@ -59,3 +62,19 @@ def test_a_churn_run_round_trips_with_its_activations() -> None:
     assert record.not_seen == 1 and record.bytes_sent == 4096 and record.transport == "delta"
     results = r.Results(**{**make_results().__dict__, "churn": (record,)})
     assert r.loads(r.dumps(results)) == results
+
+
+def test_merge_carries_the_churn_of_the_shard_that_measured_it(tmp_path: Path) -> None:
+    # GIVEN two shards of one plan, the first (the one measuring Envoy) with a churn run
+    record = results_record(fabricated_result())
+
+    def with_churn(index: int, results: r.Results) -> r.Results:
+        if index != 1:
+            return results
+        return replace(results, churn=(record,), run=replace(results.run, churn=True))
+
+    dirs = write_shards(tmp_path, change=with_churn)
+    # WHEN they are merged THEN the merged results hold that churn run
+    merged = merge(load_shards(dirs)).results
+    assert merged.churn == (record,)
+    assert merged.run.churn is True

@@ -68,10 +68,13 @@ def test_enable_h2_annotation_decides_the_alpn() -> None:
 
 
 def test_a_mix_is_marked_only_when_no_gateway_carries_the_annotation() -> None:
-    plain = gateways_from_ingresses(make_workload(20))
+    plain = gateways_from_ingresses(make_workload(200))
     marked = hotpath.with_enable_h2_mix(plain)
     values = [g.annotations.get(ENABLE_H2_ANNOTATION) for g in marked]
-    assert values.count("false") == 2 and values.count("true") == 2
+    assert 5 <= values.count("false") <= 40 and 5 <= values.count("true") <= 40
+    # a gateway's mark is its own: deleting the first one changes no other gateway's mark
+    rest = hotpath.with_enable_h2_mix(plain[1:])
+    assert [g.annotations for g in rest] == [g.annotations for g in marked[1:]]
     annotated = gateways_from_ingresses(make_workload(20, h1_every=5))
     assert hotpath.with_enable_h2_mix(annotated) is annotated
 

@@ -18,6 +18,7 @@ Istio keys its maps by ``*networking.Server``.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -194,22 +195,30 @@ H2_OFF_AT = 3
 H2_ON_AT = 8
 
 
+def h2_mark(name: str) -> str | None:
+    """The enable-h2 value the mix gives the gateway named ``name``: ``"false"`` for one
+    name in ten, ``"true"`` for another one in ten, None for the rest (by the name's CRC-32,
+    so the same name always gets the same mark)."""
+    return {H2_OFF_AT: "false", H2_ON_AT: "true"}.get(zlib.crc32(name.encode()) % H2_OFF_EVERY)
+
+
+def with_h2_mark(gateway: GatewayConfig) -> GatewayConfig:
+    """``gateway`` with its :func:`h2_mark` as the enable-h2 annotation (itself when none)."""
+    value = h2_mark(gateway.name)
+    if value is None:
+        return gateway
+    annotations = MappingProxyType({**gateway.annotations, ENABLE_H2_ANNOTATION: value})
+    return replace(gateway, annotations=annotations)
+
+
 def with_enable_h2_mix(gateways: list[GatewayConfig]) -> list[GatewayConfig]:
     """The gateways, with a deterministic mix of enable-h2 annotations when none has one.
 
     The gateway a lookup finds decides only its chain's ALPN, so a lookup bug shows only
-    when the annotation is mixed; generated Ingresses do not set it. Marks are by position
-    (``"false"`` on every 10th gateway from the 4th, ``"true"`` on every 10th from the 9th),
-    so gateways appended later never change the marks of earlier ones.
+    when the annotation is mixed; generated Ingresses do not set it. Each gateway's mark
+    depends on its own name only (:func:`h2_mark`), as an annotation on its Ingress would:
+    adding or deleting a gateway never changes another one's ALPN.
     """
     if any(ENABLE_H2_ANNOTATION in gw.annotations for gw in gateways):
         return gateways
-    out = []
-    for i, gw in enumerate(gateways):
-        value = {H2_OFF_AT: "false", H2_ON_AT: "true"}.get(i % H2_OFF_EVERY)
-        if value is not None:
-            gw = replace(
-                gw, annotations=MappingProxyType({**gw.annotations, ENABLE_H2_ANNOTATION: value})
-            )
-        out.append(gw)
-    return out
+    return [with_h2_mark(gw) for gw in gateways]

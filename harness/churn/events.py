@@ -50,12 +50,32 @@ class Event:
         """Ingresses whose translation this event may change."""
         return frozenset({*(key_of(i) for i in self.upserts), *self.removals})
 
+    def touched_secrets(self) -> frozenset[Key]:
+        """Secrets this event created, replaced or removed."""
+        return frozenset({*(key_of(s) for s in self.secrets), *self.secret_removals})
+
     def hosts(self) -> tuple[str, ...]:
         """Hosts the change is about (added, removed, changed, or re-certified)."""
         change = self.change
         if isinstance(change, churn.IngressAdded | churn.IngressChanged):
             return (change.host,)
         return change.hosts
+
+
+@dataclass(frozen=True)
+class Touched:
+    """What a batch of events changed: the keys of the Ingresses and of the Secrets."""
+
+    ingresses: frozenset[Key] = frozenset()
+    secrets: frozenset[Key] = frozenset()
+
+
+def touched_by(events: Iterable[Event]) -> Touched:
+    batch = list(events)
+    return Touched(
+        frozenset().union(*(e.touched() for e in batch)),
+        frozenset().union(*(e.touched_secrets() for e in batch)),
+    )
 
 
 def _apply(workload: Workload, arrival: Arrival) -> tuple[Workload, churn.Change]:
@@ -135,19 +155,36 @@ def materialize(
 
 
 class IngressStore:
-    """The control plane's view of the cluster: Ingresses and Secrets by key, in order."""
+    """The control plane's view of the cluster: Ingresses and Secrets by key, in order.
+
+    ``position`` numbers each Ingress by when its key appeared (an informer's cache keeps
+    no order; this one does, so every control plane sees the same order): an update keeps
+    the number, a key deleted and created again gets a new, larger one, and iterating
+    ``ingresses`` goes by increasing number."""
 
     def __init__(self, workload: Workload) -> None:
         self._template = workload
-        self.ingresses: dict[Key, V1Ingress] = {key_of(i): i for i in workload.ingresses}
+        self.ingresses: dict[Key, V1Ingress] = {}
+        self.position: dict[Key, int] = {}
+        self._next = 0
+        for ingress in workload.ingresses:
+            self._upsert(ingress)
         self.secrets: dict[Key, V1Secret] = {key_of(s): s for s in workload.secrets}
+
+    def _upsert(self, ingress: V1Ingress) -> None:
+        key = key_of(ingress)
+        if key not in self.ingresses:
+            self.position[key] = self._next
+            self._next += 1
+        self.ingresses[key] = ingress
 
     def apply(self, events: Iterable[Event]) -> None:
         for event in events:
             for key in event.removals:
                 self.ingresses.pop(key, None)
+                self.position.pop(key, None)
             for ingress in event.upserts:
-                self.ingresses[key_of(ingress)] = ingress
+                self._upsert(ingress)
             for key in event.secret_removals:
                 self.secrets.pop(key, None)
             for secret in event.secrets:

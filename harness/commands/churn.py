@@ -212,11 +212,10 @@ def command(
                         transport=transport,
                     )
                     results.append(run_live(workload, arrivals, live_options, _stderr))
-    full = document(results)
+                    if output is not None:  # each run kept as soon as it ends
+                        _write(output, results, arrivals, existing)
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(output / "churn.json", json.dumps(full, indent=1) + "\n")
-        write_replay(output / "replay.txt", _concrete(arrivals, results, existing))
+        _write(output, results, arrivals, existing)
     if as_json:
         click.echo(json.dumps(document(results, details=False), indent=2))
     else:
@@ -231,6 +230,15 @@ def command(
             err=True,
         )
         sys.exit(EXIT_FINDING)
+
+
+def _write(
+    output: Path, results: list[ChurnResult], arrivals: list[Arrival], existing: set[str]
+) -> None:
+    """``churn.json`` (every record) and ``replay.txt`` (the stream) into ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output / "churn.json", json.dumps(document(results), indent=1) + "\n")
+    write_replay(output / "replay.txt", _concrete(arrivals, results, existing))
 
 
 def _concrete(

@@ -233,6 +233,7 @@ def merge(shards: Sequence[ShardResults], *, allow_partial: bool = False) -> Mer
         profile=first.run.profile,
         memory=first.run.memory,
         envoy=any(r.envoy for r in runs),
+        churn=any(r.churn for r in runs),
         hotpaths=plan_hotpaths,
         peak_rss_bytes=_max(r.peak_rss_bytes for r in runs),
         children_peak_rss_bytes=_max(r.children_peak_rss_bytes for r in runs),
@@ -249,6 +250,7 @@ def merge(shards: Sequence[ShardResults], *, allow_partial: bool = False) -> Mer
     domains = [s.results.workload.domain for s in ordered if s.results.workload.domain]
     workload = replace(first.workload, domain=domains[0] if domains else None)
     envoy = next((s.results.envoy for s in ordered if s.results.envoy is not None), None)
+    churn = next((s.results.churn for s in ordered if s.results.churn is not None), None)
     results = Results(
         schema_version=SCHEMA_VERSION,
         gwbench_version=first.gwbench_version,
@@ -260,6 +262,7 @@ def merge(shards: Sequence[ShardResults], *, allow_partial: bool = False) -> Mer
         envoy_model=next(
             (s.results.envoy_model for s in ordered if s.results.envoy_model is not None), None
         ),
+        churn=churn,
     )
     return Merged(results, missing)
 
