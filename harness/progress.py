@@ -25,6 +25,14 @@ from rich.progress import (
     Progress as RichBar,
 )
 
+Notes = Callable[[str], None]
+"""Where a long measurement says what it is doing, a line at a time (the Envoy driver,
+live churn)."""
+
+
+def no_notes(_: str) -> None:
+    """:data:`Notes` that says nothing."""
+
 
 class Progress(Protocol):
     """Where a command reports progress."""

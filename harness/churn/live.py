@@ -18,10 +18,8 @@ updates, docs/envoy.md):
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +56,8 @@ from gwbench.harness.envoy.bootstrap import CertificateKeyPair
 from gwbench.harness.envoy.secrets import certificates, leaf_der
 from gwbench.harness.envoy.session import LocalEnvoy
 from gwbench.harness.hotpaths.ingress_update import active_listener
+from gwbench.harness.progress import Notes, no_notes
+from gwbench.heap import frozen_heap
 from gwbench.workloads.churn import CertificateRotated, IngressAdded, IngressDeleted
 from gwbench.workloads.envoy_config import wildcard_credential
 from gwbench.workloads.envoyfilters import PatchSet
@@ -68,12 +68,6 @@ SHAPES = ("per-host", "scoped")
 """Shapes a churn run can feed: the per-host listener Istio and Higress emit (what the
 control-plane stages of ``ingress_update`` build), or that listener split into the scoped
 shape (:mod:`.scoped_sink`; over ADS only)."""
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -187,21 +181,6 @@ def _targets(event: Event, arrival: float, prepared: Prepared) -> list[Target]:
     return []
 
 
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Every object alive at the start of the stream (the workload, the events, the
-    control plane's caches: millions at 20,000 Ingresses) moved out of the collector's
-    reach, so a collection the probes or a push trigger does not scan them all: a pause of
-    a second or more in the middle of a push would be the harness's, not the control
-    plane's (every implementation runs under the same freeze)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def _sink(envoy: LocalEnvoy, shape: str, domain: str) -> FileSink | GrpcSink:
     """The transport's sink (each is a :class:`ConfigSink`)."""
     if shape == "scoped":
@@ -217,7 +196,7 @@ def run_live(
     workload: Workload,
     arrivals: Sequence[Arrival],
     options: LiveOptions,
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
 ) -> ChurnResult:
     """One live run of ``options.impl`` on a fresh Envoy."""
     progress(f"{options.impl}: preparing {len(arrivals)} changes at N={len(workload):,}")
@@ -254,7 +233,7 @@ def run_live(
         carried: dict[int, tuple[int, float]] = {}
         pending_host: dict[str, int] = {}
         initial_bytes = sink.bytes_sent()
-        with _frozen_heap():
+        with frozen_heap():
             watcher.start()
             disruption.start()
             origin = time.perf_counter()

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
 from envoy.config.listener.v3 import listener_components_pb2, listener_pb2
 from envoy.service.discovery.v3 import discovery_pb2
@@ -155,10 +155,14 @@ class Localizer:
         return b"".join([prefix, *(entry(c) for c in [*chains, *local_chains]), suffix])
 
 
-class _ThreadedSink:
-    """What both sinks share: the Envoy, the lock guarding the hand-over, the error the
-    background thread records, and the lifecycle (``check`` raises that error, ``close``
-    stops the thread). Subclasses start :attr:`_thread` on their own loop."""
+_Item = TypeVar("_Item")
+
+
+class _ThreadedSink(Generic[_Item]):
+    """What both sinks share: the Envoy, the hand-over of the latest item to a background
+    thread under one lock (:meth:`_take`), the error that thread records, and the
+    lifecycle (``check`` raises that error, ``close`` stops the thread). Subclasses start
+    the thread on their own handler (:meth:`_start`)."""
 
     JOIN_TIMEOUT_S = 5.0
 
@@ -167,12 +171,35 @@ class _ThreadedSink:
         self._cond = threading.Condition()
         self._closed = False
         self._error: BaseException | None = None
+        self._latest: _Item | None = None
         self.updates: list[EnvoyUpdate] = []
         self._thread: threading.Thread | None = None
 
-    def _start(self, target: Callable[[], None], name: str) -> None:
-        self._thread = threading.Thread(target=target, name=name, daemon=True)
+    def _start(self, handle: Callable[[_Item], bool], name: str) -> None:
+        """Run ``handle`` on each item handed over, in a thread, until closed or it returns
+        False; what it raises is kept for :meth:`check` and the next ``deliver``."""
+
+        def serve() -> None:
+            try:
+                while (item := self._take()) is not None and handle(item):
+                    pass
+            except BaseException as exc:  # reported by deliver and check, in the caller
+                with self._cond:
+                    self._error = exc
+
+        self._thread = threading.Thread(target=serve, name=name, daemon=True)
         self._thread.start()
+
+    def _take(self) -> _Item | None:
+        """The latest item handed over (newer ones replace older), waiting for one;
+        ``None`` once closed."""
+        with self._cond:
+            while self._latest is None and not self._closed:
+                self._cond.wait()
+            if self._closed or self._latest is None:
+                return None
+            item, self._latest = self._latest, None
+            return item
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -197,7 +224,7 @@ class _ThreadedSink:
         self.close()
 
 
-class GrpcSink(_ThreadedSink):
+class GrpcSink(_ThreadedSink[tuple[str, int, float]]):
     """The gRPC ADS control plane of a :class:`LocalEnvoy` started with ``transport="sotw"``
     or ``"delta"``.
 
@@ -219,7 +246,6 @@ class GrpcSink(_ThreadedSink):
         self.plane = envoy.plane
         self.transport: str = envoy.transport
         self._localizer = Localizer(envoy.port, over_ads=True)
-        self._latest: tuple[str, int, float] | None = None
         self._name: str | None = None
         self._start(self._observe, "gwbench-churn-acks")
 
@@ -244,22 +270,12 @@ class GrpcSink(_ThreadedSink):
             self._name = listener_pb2.Listener.FromString(wire).name
         return self._name
 
-    def _observe(self) -> None:
-        try:
-            while True:
-                with self._cond:
-                    while self._latest is None and not self._closed:
-                        self._cond.wait()
-                    if self._closed or self._latest is None:
-                        return
-                    type_url, version, handed = self._latest
-                    self._latest = None
-                if not self._wait_acked(type_url, version):
-                    return
-                self.updates.append(EnvoyUpdate(version, handed, time.perf_counter()))
-        except BaseException as exc:  # reported by deliver and check, in the caller
-            with self._cond:
-                self._error = exc
+    def _observe(self, latest: tuple[str, int, float]) -> bool:
+        type_url, version, handed = latest
+        if not self._wait_acked(type_url, version):
+            return False
+        self.updates.append(EnvoyUpdate(version, handed, time.perf_counter()))
+        return True
 
     def _wait_acked(self, type_url: str, version: int) -> bool:
         """Wait for Envoy's ACK of ``version`` of ``type_url`` (False: closed meanwhile).
@@ -287,7 +303,7 @@ class GrpcSink(_ThreadedSink):
         super()._raise_error()
 
 
-class FileSink(_ThreadedSink):
+class FileSink(_ThreadedSink[tuple[int, bytes]]):
     """Filesystem LDS into a :class:`LocalEnvoy`, one update in flight at a time.
 
     Like an xDS server, which sends a type's next response only once Envoy has ACKed or
@@ -305,10 +321,9 @@ class FileSink(_ThreadedSink):
         self.transport: str = "files"
         self._bytes = 0
         self._localizer = Localizer(envoy.port, over_ads=False)
-        self._latest: tuple[int, bytes] | None = None
         self._version = 0
         self._applied_wanted = 0
-        self._start(self._send_loop, "gwbench-churn-sink")
+        self._start(self._send, "gwbench-churn-sink")
 
     def localize(self, parts: ListenerParts) -> bytes:
         """The wire bytes of the listener as the local Envoy serves it."""
@@ -328,29 +343,19 @@ class FileSink(_ThreadedSink):
         text = self.envoy.admin.get(f"/stats?filter={VERSION_STAT}&type=TextReadouts")
         return text.partition(":")[2].strip().strip('"')
 
-    def _send_loop(self) -> None:
-        try:
-            while True:
-                with self._cond:
-                    while self._latest is None and not self._closed:
-                        self._cond.wait()
-                    if self._closed or self._latest is None:
-                        return
-                    version, wire = self._latest
-                    self._latest = None
-                committed = time.perf_counter()
-                self._write(version, wire)
-                # flow control: wait for this version before sending the next (a rejection
-                # is found by check); admin answers once Envoy's main thread is free again
-                while self._applied() != _version_info(version):
-                    with self._cond:
-                        if self._closed:
-                            return
-                        self._cond.wait(self.POLL_S)
-                self.updates.append(EnvoyUpdate(version, committed, time.perf_counter()))
-        except BaseException as exc:  # reported by deliver and check, in the caller
+    def _send(self, latest: tuple[int, bytes]) -> bool:
+        version, wire = latest
+        committed = time.perf_counter()
+        self._write(version, wire)
+        # flow control: wait for this version before sending the next (a rejection is
+        # found by check); admin answers once Envoy's main thread is free again
+        while self._applied() != _version_info(version):
             with self._cond:
-                self._error = exc
+                if self._closed:
+                    return False
+                self._cond.wait(self.POLL_S)
+        self.updates.append(EnvoyUpdate(version, committed, time.perf_counter()))
+        return True
 
     def _write(self, version: int, wire: bytes) -> None:
         lds = self.envoy.lds

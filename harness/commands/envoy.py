@@ -37,18 +37,16 @@ from gwbench.harness.envoy.measure import (
     transports_for,
     transports_from_option,
 )
-from gwbench.harness.envoy.measure import (
-    Progress as ProgressCallback,
-)
 from gwbench.harness.envoy.plan import DEFAULT_PROBE_SAMPLE, SHAPES
 from gwbench.harness.envoy.process import find_envoy
 from gwbench.harness.envoy.session import TRANSPORTS
+from gwbench.harness.progress import Notes
 from gwbench.progressbar import stderr_bar
 from gwbench.reports.envoy_table import format_table
 
 
 @contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[tuple[ProgressCallback, ProgressCallback]]:
+def _progress(total: int, enabled: bool) -> Iterator[tuple[Notes, Notes]]:
     """(describe step, finish case) callbacks drawing a rich bar on stderr when a TTY."""
     if not enabled:
         yield (lambda _: None), (lambda _: None)

@@ -25,11 +25,9 @@ a NACK over ADS) stops the case with Envoy's own message.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import statistics
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +52,8 @@ from gwbench.harness.envoy.secrets import leaf_der
 from gwbench.harness.envoy.session import TRANSPORTS, LocalEnvoy, Transport
 from gwbench.harness.envoy.stats import ListenerManagerStats
 from gwbench.harness.envoy.xds_files import FORMATS, Format
-from gwbench.heap import paused_gc
+from gwbench.harness.progress import Notes, no_notes
+from gwbench.heap import frozen_heap, paused_gc
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import DEFAULT_SEED, Workload, WorkloadSpec
 
@@ -71,12 +70,6 @@ AUTO_TRANSPORTS: dict[Shape, tuple[Transport, ...]] = {
     "wildcard": ("sotw",),
     "scoped": ("delta",),
 }
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -244,7 +237,7 @@ def iter_measure(
     ingresses: Sequence[int],
     shapes: Sequence[Shape],
     options: EnvoyOptions = EnvoyOptions(),
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
 ) -> Iterator[EnvoyResult]:
     """Every (N, shape) case, each on a fresh Envoy, yielded as soon as it is measured."""
     check_options(ingresses, shapes, options.fmt, options.repeat, options.transports)
@@ -259,7 +252,7 @@ def measure_workload(
     workload: Workload,
     shapes: Sequence[Shape],
     options: EnvoyOptions = EnvoyOptions(),
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
 ) -> Iterator[EnvoyResult]:
     """Each (shape, transport) of one workload (generated or the user's own), each on a
     fresh Envoy."""
@@ -305,7 +298,7 @@ def measure(
     ingresses: Sequence[int],
     shapes: Sequence[Shape],
     options: EnvoyOptions = EnvoyOptions(),
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
 ) -> list[EnvoyResult]:
     """Every (N, shape) case, each on a fresh Envoy; N in the order given."""
     return list(iter_measure(ingresses, shapes, options, progress))
@@ -317,7 +310,7 @@ def run_for_results(
     fmt: str = "pb",
     repeat: int | None = None,
     seed: int = DEFAULT_SEED,
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
     *,
     workload: Workload | None = None,
     quick: bool = False,
@@ -377,23 +370,10 @@ def _timeout(plan: CasePlan, options: EnvoyOptions) -> float:
     return 60.0 + 0.005 * plan.ingresses
 
 
-@contextmanager
-def _frozen_heap() -> Iterator[None]:
-    """Move every object alive now (the workload, its translation: millions at 50,000
-    Ingresses) out of the collector's reach for the case, so a collection triggered by the
-    probes or the control plane stays short."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 def measure_case(
     plan: CasePlan,
     options: EnvoyOptions = EnvoyOptions(),
-    progress: Progress = _quiet,
+    progress: Notes = no_notes,
     *,
     transport: Transport | None = None,
 ) -> EnvoyResult:
@@ -402,14 +382,14 @@ def measure_case(
     ``transport`` None: the shape's first transport under :data:`AUTO_TRANSPORTS`. The
     cyclic garbage collector is paused while an update is timed (a full collection over the
     workload's objects took hundreds of milliseconds at 50,000 Ingresses)."""
-    with _frozen_heap():
+    with frozen_heap():
         return _measure_case(plan, options, progress, transport)
 
 
 def _measure_case(
     plan: CasePlan,
     options: EnvoyOptions,
-    progress: Progress,
+    progress: Notes,
     transport: Transport | None,
 ) -> EnvoyResult:
     via: Transport = transport if transport is not None else AUTO_TRANSPORTS[plan.shape][0]
