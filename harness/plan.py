@@ -81,9 +81,10 @@ def sweep_sizes(n: int, mode: ModeSettings) -> tuple[int, ...]:
     return tuple(sorted({max(1, n // d) for d in mode.sweep}))
 
 
-def parse_sizes(text: str, n: int) -> tuple[int, ...]:
-    """``--sizes A,B,C``: positive integers up to N; N itself is always measured."""
-    sizes: set[int] = {n}
+def size_list(text: str, field: str) -> set[int]:
+    """The positive whole numbers of ``text`` (``A,B,C``; ``_`` allowed as in 20_000);
+    errors name ``field``."""
+    sizes: set[int] = set()
     for part in text.split(","):
         part = part.strip().replace("_", "")
         if not part:
@@ -92,14 +93,21 @@ def parse_sizes(text: str, n: int) -> tuple[int, ...]:
             size = int(part)
         except ValueError:
             raise InputError(
-                f"{part!r} is not a whole number (expected e.g. 1000,5000,20000)", field="--sizes"
+                f"{part!r} is not a whole number (expected e.g. 1000,5000,20000)", field=field
             ) from None
         if size <= 0:
-            raise InputError(f"size {size} is not positive", field="--sizes")
-        if size > n:
-            raise InputError(f"size {size} exceeds N={n}", field="--sizes")
+            raise InputError(f"size {size} is not positive", field=field)
         sizes.add(size)
-    return tuple(sorted(sizes))
+    return sizes
+
+
+def parse_sizes(text: str, n: int) -> tuple[int, ...]:
+    """``--sizes A,B,C``: positive integers up to N; N itself is always measured."""
+    sizes = size_list(text, "--sizes")
+    over = [s for s in sorted(sizes) if s > n]
+    if over:
+        raise InputError(f"size {over[0]} exceeds N={n}", field="--sizes")
+    return tuple(sorted(sizes | {n}))
 
 
 @dataclass(frozen=True)

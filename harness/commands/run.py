@@ -230,21 +230,7 @@ def parse_envoy_sizes(text: str | None, envoy: bool) -> tuple[int, ...]:
         return ()
     if not envoy:
         raise InputError("needs --envoy", field="--envoy-sizes")
-    sizes: set[int] = set()
-    for part in text.split(","):
-        part = part.strip().replace("_", "")
-        if not part:
-            continue
-        try:
-            size = int(part)
-        except ValueError:
-            raise InputError(
-                f"{part!r} is not a whole number (expected e.g. 1000,5000,20000)",
-                field="--envoy-sizes",
-            ) from None
-        if size <= 0:
-            raise InputError(f"size {size} is not positive", field="--envoy-sizes")
-        sizes.add(size)
+    sizes = plan.size_list(text, "--envoy-sizes")
     if not sizes:
         raise InputError("give at least one size", field="--envoy-sizes")
     return tuple(sorted(sizes))
