@@ -2,7 +2,7 @@
 (detection), on a temporary git repository made from this project's working tree.
 
     python benchmarks/gate_aa.py [--runs 10] [--ingresses 500] [--rounds R] [--max-rounds M]
-        [--scenario aa|slow25|quadratic] [--hotpath H]... [--keep DIR]
+        [--scenario aa|slow25|quadratic] [--hotpath H]... [--thresholds FILE] [--keep DIR]
 
 ``aa``: the head changes only a text file (identical code; every hot path unless
 ``--hotpath`` names some). ``slow25``: the optimized
@@ -112,6 +112,15 @@ def describe(data: dict[str, Any] | None) -> str:
     ]
     if spreads:
         parts.append(f"spread of r_i {min(spreads):.3f} to {max(spreads):.3f}")
+    for metric in ("wall", "cpu"):
+        other = [
+            statistics.stdev(t[f"round_{metric}_log_ratios"])
+            for row in data["rows"]
+            for t in [row["pooled"] or row["time"]]
+            if t is not None and len(t.get(f"round_{metric}_log_ratios") or ()) > 1
+        ]
+        if other:
+            parts.append(f"({metric} time: {min(other):.3f} to {max(other):.3f})")
     return "; ".join(parts)
 
 
@@ -135,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingresses", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--max-rounds", type=int, default=None)
+    parser.add_argument("--thresholds", type=Path, default=None, help="instead of the base's")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="aa")
     parser.add_argument("--hotpath", action="append", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep outputs in this directory")
@@ -163,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd += ["--rounds", str(args.rounds)]
             if args.max_rounds is not None:
                 cmd += ["--max-rounds", str(args.max_rounds)]
+            if args.thresholds is not None:
+                cmd += ["--thresholds", str(args.thresholds.resolve())]
             for h in hotpaths:
                 cmd += ["--hotpath", h]
             t0 = time.monotonic()

@@ -16,8 +16,10 @@ the rounds are fake:
 - ``--replay DIR...``: each round is a round recorded by a real gate (the per-value times
   in ``DIR/base/results.json`` and ``DIR/head/results.json``), drawn with replacement from
   the row's recorded rounds and combined by the gate's own round statistic
-  (:func:`harness.gate.rounds.pair_log_ratio`); a slowdown multiplies the head's values.
-  Recorded A/A gates replay identical code under the load they met.
+  (:func:`harness.gate.rounds.pair_log_ratio`), the head's values scaled so that the
+  row's recorded median ``r_i`` is 0 (identical code) or ``ln(1 + effect)``. Recorded
+  A/A gates replay identical code under the load they met; drawing from 10 or 20
+  recorded rounds understates how varied the rounds of a long gate can be.
 
 Prints, per spread (or per recorded row): the share of gates whose verdict was no change,
 inconclusive, slower or faster, a regression, the mean number of rounds, and the share
@@ -38,6 +40,7 @@ from pathlib import Path
 from gwbench.harness.gate import checks, rounds, sequential
 from gwbench.harness.gate.protocol import PointKey
 from gwbench.harness.gate.thresholds import THRESHOLDS_PATH, Thresholds, load
+from gwbench.stats import median
 
 KEY = PointKey("simulated", "optimized", 0)
 Draw = Callable[[random.Random], float]
@@ -112,9 +115,15 @@ def recorded_rows(directory: Path) -> dict[str, list[tuple[list[float], list[flo
 
 
 def replay(recorded: Sequence[tuple[list[float], list[float]]], factor: float) -> Draw:
+    """Rounds drawn from ``recorded``, the head's values scaled so that the median ``r_i``
+    of the recorded rounds is ``ln(factor)``: identical code is exactly identical in the
+    replay (a recorded offset between two runs of the same code is noise of that run)."""
+    offset = median([rounds.pair_log_ratio(b, h) for b, h in recorded])
+    scale = factor * math.exp(-offset)
+
     def draw(rng: random.Random) -> float:
         base, head = rng.choice(recorded)
-        return rounds.pair_log_ratio(base, [x * factor for x in head])
+        return rounds.pair_log_ratio(base, [x * scale for x in head])
 
     return draw
 

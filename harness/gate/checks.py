@@ -214,6 +214,10 @@ class TimeCheck:
     head_median: float | None = None
     log_ratios: tuple[float, ...] = ()
     """The per-round ``r_i`` the statistic was computed from, in round order."""
+    cpu_log_ratios: tuple[float, ...] = ()
+    """The same rounds' ``r_i`` from process CPU time, and from wall time (diagnostics:
+    how far each metric spread over the same rounds)."""
+    wall_log_ratios: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -246,6 +250,7 @@ def time_check(
     warn: float,
     seed: int,
     cpu_ratios: Sequence[float] = (),
+    wall_ratios: Sequence[float] = (),
     base_seconds: Sequence[float] = (),
     head_seconds: Sequence[float] = (),
     confidence: float = GATE_CONFIDENCE,
@@ -270,6 +275,8 @@ def time_check(
         base_median=median(base_seconds) if base_seconds else None,
         head_median=median(head_seconds) if head_seconds else None,
         log_ratios=tuple(ratios),
+        cpu_log_ratios=tuple(cpu_ratios),
+        wall_log_ratios=tuple(wall_ratios),
     )
 
 

@@ -556,6 +556,7 @@ class Gate:
             warn=warn,
             seed=checks.bootstrap_seed(self.config.seed, key, name),
             cpu_ratios=batch.cpu_ratios(key),
+            wall_ratios=batch.wall_ratios(key),
             base_seconds=batch.seconds(key, "base"),
             head_seconds=batch.seconds(key, "head"),
         )

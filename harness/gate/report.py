@@ -26,7 +26,8 @@ from gwbench.harness.gate.thresholds import Thresholds
 KIND = "gwbench-gate"
 SCHEMA_VERSION = 1
 """Additions since version 1 are optional keys: ``thresholds``, ``profiles``, the settings
-``step_rounds``, ``max_rounds`` and ``max_seconds``, and per row ``pooled`` (all the row's
+``step_rounds``, ``max_rounds`` and ``max_seconds``, each batch's
+``round_cpu_log_ratios`` and ``round_wall_log_ratios``, and per row ``pooled`` (all the row's
 rounds, when it got more than the first look's), ``stopped`` (the cap that ended the
 rounds of a row still inconclusive) and each batch's ``regression``."""
 
@@ -61,6 +62,8 @@ def _time(check: TimeCheck | None) -> dict[str, Any] | None:
         "base_median_seconds": check.base_median,
         "head_median_seconds": check.head_median,
         "round_log_ratios": list(check.log_ratios),
+        "round_cpu_log_ratios": list(check.cpu_log_ratios),
+        "round_wall_log_ratios": list(check.wall_log_ratios),
     }
 
 

@@ -19,7 +19,7 @@ where value j of the head and value j of the base are taken back to back (A B or
 ``t`` is seconds per call. Pairing each value with its neighbour in time, rather than the
 medians of the round's halves, cancels the load that changes within a round: replayed
 over the values of nine recorded A/A gates on the loaded 2-core development machine, the
-spread of ``r_i`` fell to 0.76 of the halves' (geometric mean over 61 rows), that is 43%
+spread of ``r_i`` fell to 0.76 of the halves' (geometric mean over 65 rows), that is 43%
 fewer rounds for the same interval. Trimming a quarter at each end drops the pairs a
 burst of load hit on one side only. Pure scheduling and arithmetic: the processes are
 driven by the ``measure`` callable the caller passes.
@@ -28,7 +28,7 @@ driven by the ``measure`` callable the caller passes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from gwbench.harness import paired
@@ -68,6 +68,8 @@ class Round:
     head_seconds: Mapping[PointKey, tuple[float, float]]
     cpu_log_ratios: Mapping[PointKey, float]
     """The same ratio from process CPU time (advisory)."""
+    wall_log_ratios: Mapping[PointKey, float] = field(default_factory=dict)
+    """The same ratio from wall time (advisory when the metric is CPU time)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,9 @@ class Batch:
 
     def cpu_ratios(self, key: PointKey) -> tuple[float, ...]:
         return tuple(r.cpu_log_ratios[key] for r in self.rounds if key in r.cpu_log_ratios)
+
+    def wall_ratios(self, key: PointKey) -> tuple[float, ...]:
+        return tuple(r.wall_log_ratios[key] for r in self.rounds if key in r.wall_log_ratios)
 
     def rounds_of(self, key: PointKey) -> int:
         """How many of the batch's rounds timed ``key``."""
@@ -143,6 +148,7 @@ def pair_round(index: int, values: RoundValues, metric: TimeMetric = "wall") -> 
     """Combine one round's values into its log-ratios."""
     ratios: dict[PointKey, float] = {}
     cpu: dict[PointKey, float] = {}
+    wall: dict[PointKey, float] = {}
     base_s: dict[PointKey, tuple[float, float]] = {}
     head_s: dict[PointKey, tuple[float, float]] = {}
     for key in sorted(values):
@@ -155,9 +161,10 @@ def pair_round(index: int, values: RoundValues, metric: TimeMetric = "wall") -> 
             [_positive(v[pick]) for v in base], [_positive(v[pick]) for v in head]
         )
         cpu[key] = pair_log_ratio([_positive(v[1]) for v in base], [_positive(v[1]) for v in head])
+        wall[key] = pair_log_ratio([_positive(v[0]) for v in base], [_positive(v[0]) for v in head])
         base_s[key] = _halves([_positive(v[pick]) for v in base])
         head_s[key] = _halves([_positive(v[pick]) for v in head])
-    return Round(index, ratios, base_s, head_s, cpu)
+    return Round(index, ratios, base_s, head_s, cpu, wall)
 
 
 MeasureRound = Callable[[int], RoundValues]
