@@ -12,7 +12,7 @@ optional; the defaults are docs/gate.md's starting values::
     slope = 0.15            # the fitted exponent log(counter) ~ log(N) by 0.15
     time_fail = 0.10        # time regression above +10% (interval above 0, confirmed)
     time_warn = 0.05        # warn band
-    time_metric = "wall"    # "wall" (perf_counter) or "cpu" (process CPU time)
+    time_metric = "cpu"     # "cpu" (process CPU time) or "wall" (perf_counter)
     rounds = 10             # ABBA/BAAB rounds before the first look
     step_rounds = 10        # rounds added at a time to rows that cannot yet say ...
     max_rounds = 40         # ... until this many rounds (the cap) ...
@@ -77,7 +77,7 @@ class Thresholds:
     slope: float = 0.15
     time_fail: float = 0.10
     time_warn: float = 0.05
-    time_metric: TimeMetric = "wall"
+    time_metric: TimeMetric = "cpu"
     rounds: int = 10
     step_rounds: int = 10
     max_rounds: int = 40
