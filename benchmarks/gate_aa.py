@@ -1,17 +1,19 @@
 """Self-check of the gate: repeated A/A runs (false alarms) and injected regressions
 (detection), on a temporary git repository made from this project's working tree.
 
-    python benchmarks/gate_aa.py [--runs 10] [--ingresses 300] [--rounds 10]
-        [--scenario aa|slow25|quadratic] [--hotpath H]... [--keep DIR]
+    python benchmarks/gate_aa.py [--runs 10] [--ingresses 500] [--rounds R] [--max-rounds M]
+        [--scenario aa|slow25|quadratic] [--hotpath H]... [--thresholds FILE] [--keep DIR]
 
-``aa``: the head changes only a text file (identical code). ``slow25``: the optimized
+``aa``: the head changes only a text file (identical code; every hot path unless
+``--hotpath`` names some). ``slow25``: the optimized
 ``deterministic`` filterchain hash does a quarter of its chains again (about 25% more real
 work). ``quadratic``: the optimized gateway lookup rebuilds its map for every lookup (O(N)
 to O(N^2)). Each run is a fresh ``gwbench gate`` process against the same two commits.
 
-Prints one line per run (exit code, verdict, time ratio and interval per timed row, the
-smallest and largest standard deviation of the rows' round log-ratios ``r_i``, load
-average) and the count of runs with the expected exit code: 0 for ``aa``, 1 otherwise.
+Prints one line per run (exit code, wall time, load average, verdict, time ratio and
+interval per timed row with its rounds, the smallest and largest standard deviation of the
+rows' round log-ratios ``r_i``), then per timed row how many runs gave each verdict, and
+the count of runs with the expected exit code: 0 for ``aa``, 1 otherwise.
 Exits 1 when any run had another exit code. Times are wall clock on whatever else the
 machine is doing; the load average is printed with each run for that reason.
 """
@@ -26,7 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -47,8 +51,8 @@ SCENARIOS: dict[str, tuple[str, str, str] | None] = {
         "        gateway = get_gateway_by_name(cfg_cache, key, counters)",
     ),
 }
-DEFAULT_HOTPATHS = {"aa": ["filterchain_hash"], "slow25": ["filterchain_hash"],
-                    "quadratic": ["gateway_lookup"]}  # fmt: skip
+DEFAULT_HOTPATHS: dict[str, list[str]] = {"aa": [], "slow25": ["filterchain_hash"],
+                                          "quadratic": ["gateway_lookup"]}  # fmt: skip
 
 
 def make_repo(path: Path, scenario: str) -> tuple[str, str]:
@@ -68,18 +72,26 @@ def make_repo(path: Path, scenario: str) -> tuple[str, str]:
     return base, git(path, "rev-parse", "HEAD")
 
 
-def describe(out: Path) -> str:
+def load_gate(out: Path) -> dict[str, Any] | None:
     try:
-        data = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads((out / "gate.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return None
+    return data
+
+
+def describe(data: dict[str, Any] | None) -> str:
+    if data is None:
         return "no gate.json"
     parts = [data["verdict"]]
     for row in data["rows"]:
-        t = row["time"]
+        t = row["pooled"] or row["time"]
         if t is None:
             continue
         text = f"{row['hotpath']}/{row['implementation']} x{t['ratio']:.3f} "
-        text += f"[{t['ratio_low']:.3f}, {t['ratio_high']:.3f}] {row['verdict']}"
+        text += f"[{t['ratio_low']:.3f}, {t['ratio_high']:.3f}] {t['rounds']}r {row['verdict']}"
+        if row.get("stopped"):
+            text += f" (cap {row['stopped']})"
         c = row["confirmation"]
         if c is not None:
             text += f" (confirm x{c['ratio']:.3f} [{c['ratio_low']:.3f}, {c['ratio_high']:.3f}])"
@@ -93,25 +105,51 @@ def describe(out: Path) -> str:
     if failed:
         parts.append("counters failed: " + ", ".join(failed))
     spreads = [
-        statistics.stdev(row["time"]["round_log_ratios"])
+        statistics.stdev(t["round_log_ratios"])
         for row in data["rows"]
-        if row["time"] is not None and len(row["time"]["round_log_ratios"]) > 1
+        for t in [row["pooled"] or row["time"]]
+        if t is not None and len(t["round_log_ratios"]) > 1
     ]
     if spreads:
         parts.append(f"spread of r_i {min(spreads):.3f} to {max(spreads):.3f}")
+    for metric in ("wall", "cpu"):
+        other = [
+            statistics.stdev(t[f"round_{metric}_log_ratios"])
+            for row in data["rows"]
+            for t in [row["pooled"] or row["time"]]
+            if t is not None and len(t.get(f"round_{metric}_log_ratios") or ()) > 1
+        ]
+        if other:
+            parts.append(f"({metric} time: {min(other):.3f} to {max(other):.3f})")
     return "; ".join(parts)
+
+
+def tally(runs: list[dict[str, Any] | None]) -> list[str]:
+    """Per timed row: how many runs gave each verdict."""
+    counts: dict[str, Counter[str]] = {}
+    for data in runs:
+        for row in data["rows"] if data else ():
+            if row["time"] is not None:
+                name = f"{row['hotpath']}/{row['implementation']} N={row['size']}"
+                counts.setdefault(name, Counter())[row["verdict"]] += 1
+    return [
+        f"  {name:45} " + ", ".join(f"{v} {n}" for v, n in sorted(c.items()))
+        for name, c in counts.items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--ingresses", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--ingresses", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--max-rounds", type=int, default=None)
+    parser.add_argument("--thresholds", type=Path, default=None, help="instead of the base's")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="aa")
     parser.add_argument("--hotpath", action="append", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="keep outputs in this directory")
     args = parser.parse_args(argv)
-    hotpaths = args.hotpath or DEFAULT_HOTPATHS[args.scenario]
+    hotpaths: list[str] = args.hotpath or DEFAULT_HOTPATHS[args.scenario]
     expected = 0 if args.scenario == "aa" else 1
 
     with tempfile.TemporaryDirectory(prefix="gwbench-gate-selfcheck-") as tmp:
@@ -120,28 +158,44 @@ def main(argv: list[str] | None = None) -> int:
         outputs = args.keep or work / "out"
         print(
             f"scenario {args.scenario}: base {base[:10]} head {head[:10]}, N={args.ingresses}, "
-            f"{args.rounds} rounds, hot paths {', '.join(hotpaths)}"
+            f"rounds {args.rounds or 'from the thresholds'}, "
+            f"hot paths {', '.join(hotpaths) or 'all'}"
         )
         good = 0
+        found: list[dict[str, Any] | None] = []
+        walls: list[float] = []
         for i in range(1, args.runs + 1):
             out = outputs / f"run-{i:02d}"
             cmd = [sys.executable, "-m", "gwbench", "gate", "--repo", str(work / "repo"),
                    "--base", base, "--head", head, "-n", str(args.ingresses),
-                   "--rounds", str(args.rounds), "-o", str(out)]  # fmt: skip
+                   "-o", str(out)]  # fmt: skip
+            if args.rounds is not None:
+                cmd += ["--rounds", str(args.rounds)]
+            if args.max_rounds is not None:
+                cmd += ["--max-rounds", str(args.max_rounds)]
+            if args.thresholds is not None:
+                cmd += ["--thresholds", str(args.thresholds.resolve())]
             for h in hotpaths:
                 cmd += ["--hotpath", h]
             t0 = time.monotonic()
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             seconds = time.monotonic() - t0
             good += done.returncode == expected
-            load = os.getloadavg()[0]
+            load = os.getloadavg()
+            data = load_gate(out)
+            found.append(data)
+            walls.append(seconds)
             print(
-                f"run {i:2d}: exit {done.returncode} in {seconds:5.1f} s, load {load:.1f}: "
-                f"{describe(out)}",
+                f"run {i:2d}: exit {done.returncode} in {seconds:5.1f} s, load "
+                f"{load[0]:.1f} (5 min {load[1]:.1f}): {describe(data)}",
                 flush=True,
             )
             if done.returncode not in (0, 1):
                 print(done.stderr.strip(), file=sys.stderr)
+        print("verdicts per timed row over the runs:")
+        print("\n".join(tally(found)))
+        print(f"wall time per run: {min(walls):.0f} to {max(walls):.0f} s, "
+              f"median {statistics.median(walls):.0f} s")  # fmt: skip
         print(f"{good} of {args.runs} runs exited {expected} (expected for {args.scenario})")
     return 0 if good == args.runs else 1
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from gwbench.reports.gate_summary import counts_line, row_why
+from gwbench.reports.gate_summary import counts_line, rounds_text, row_why
 from gwbench.reports.gate_view import GateView, RowView, short
 
 STYLE = """
@@ -85,7 +85,7 @@ def render_html(view: GateView, *, side_reports: Sequence[tuple[str, str]] = ())
         "<div>exit code {exit}; rows: {counts}</div></div>"
         "<p><strong>Thresholds</strong> ({source}): {thresholds}.</p>"
         "<p class=small>Base <code>{base}</code> ({base_named}) vs head <code>{head}</code> "
-        "({head_ref}); N = {sizes}; {rounds} interleaved rounds per batch, {metric} time. "
+        "({head_ref}); N = {sizes}; {rounds}, {metric} time. "
         "Time: head/base, median over rounds with its 99% bootstrap interval.</p>"
         "<table><thead><tr><th>verdict</th><th>hot path</th><th>implementation</th>"
         "<th>N</th><th>time head/base [99% CI]</th><th>why</th></tr></thead>"
@@ -103,7 +103,7 @@ def render_html(view: GateView, *, side_reports: Sequence[tuple[str, str]] = ())
         head=short(view.head_commit),
         head_ref=view.head_ref,
         sizes=", ".join(f"{n:,}" for n in view.sizes),
-        rounds=view.rounds,
+        rounds=rounds_text(view),
         metric=view.time_metric,
         rows=rows,
     )

@@ -106,8 +106,8 @@ def _hint(t: TimeView, ladder: Thresholds) -> str:
         return ""
     return (
         f" (the rounds spread by {t.spread:.3f} in ln(ratio): about {needed} rounds would "
-        f"resolve ±{ladder.no_change:.0%}; raise rounds, or use time_metric = \"cpu\" on a "
-        "shared machine)"
+        f"resolve ±{ladder.no_change:.0%}; raise max_rounds or max_seconds, or use "
+        'time_metric = "cpu" on a shared machine)'
     )
 
 
@@ -117,17 +117,18 @@ def time_why(row: RowView, ladder: Thresholds) -> str:
         return f"not timed ({row.kind})"
     first = row.time
     text = f"time {first.text()} over {first.rounds} rounds: {_where(first, ladder)}"
+    if row.pooled is not None:
+        p = row.pooled
+        text += (
+            f"; with {p.rounds - first.rounds} more rounds, {p.text()} over {p.rounds} "
+            f"rounds: {_where(p, ladder)}"
+        )
     if row.confirmation is not None:
         c = row.confirmation
-        if first.regression:
-            verdict = "confirmed" if c.regression else "not confirmed"
-            text += f"; second batch {c.text()} over {c.rounds} rounds: {verdict}"
-        if row.pooled is not None:
-            p = row.pooled
-            text += (
-                f"; with a second batch, {p.text()} over {p.rounds} rounds: "
-                f"{_where(p, ladder)}"
-            )
+        verdict = "confirmed" if c.regression else "not confirmed"
+        text += f"; confirmation batch {c.text()} over {c.rounds} rounds: {verdict}"
+    if row.stopped is not None:
+        text += f"; stopped at the cap ({row.stopped}), still inconclusive"
     decisive = row.decisive_time
     return text + (_hint(decisive, ladder) if decisive is not None else "")
 
@@ -176,10 +177,12 @@ def time_cell(row: RowView) -> str:
     if row.time is None:
         return f"not timed ({esc(row.kind)})"
     text = row.time.text()
-    if row.confirmation is not None and row.time.regression:
-        text += f"; confirm {row.confirmation.text()}"
     if row.pooled is not None:
-        text += f"; both batches {row.pooled.text()}"
+        text += f"; {row.pooled.rounds} rounds {row.pooled.text()}"
+    if row.confirmation is not None:
+        text += f"; confirm {row.confirmation.text()}"
+    if row.stopped is not None:
+        text += f" (cap: {esc(row.stopped)})"
     return text
 
 
@@ -260,14 +263,23 @@ def markdown_lines(view: GateView) -> list[str]:
         "",
         f"Base `{short(view.base_commit)}` ({esc(view.base_named)}) vs head "
         f"`{short(view.head_commit)}` ({esc(view.head_ref)}). N = {sizes}; counters fitted "
-        f"over {sweep}; seed {view.seed}; {view.rounds} interleaved ABBA/BAAB rounds (+"
-        f"{view.confirm_rounds} more where the first batch says regression or cannot "
-        f"say), {esc(view.time_metric)} time, a fresh process per side and round. "
+        f"over {sweep}; seed {view.seed}; {rounds_text(view)}, "
+        f"{esc(view.time_metric)} time, a fresh process per side and round. "
         "Counters Δ: the counter that changed most (head vs base, at N). Slope Δ: change of "
         "the fitted exponent log(counter) ~ log(N). Time: median over rounds of "
         "ln(t_head / t_base), shown as a ratio with its 99% bootstrap interval.",
     ]
     return lines
+
+
+def rounds_text(view: GateView) -> str:
+    """How the rounds were run: the first look, the cap, the confirmation batch."""
+    text = f"{view.rounds} interleaved ABBA/BAAB rounds"
+    if view.max_rounds is not None and view.max_rounds > view.rounds:
+        text += f", then more for the rows that cannot yet say, up to {view.max_rounds} rounds"
+        if view.max_seconds is not None:
+            text += f" or {view.max_seconds:g} s of rounds"
+    return text + f" (+{view.confirm_rounds} confirmation rounds where they say regression)"
 
 
 def render_markdown(view: GateView) -> str:
@@ -299,4 +311,3 @@ def console_lines(view: GateView, style: Style = lambda text, _verdict: text) ->
     for n in view.notes:
         lines.append(f"note: {n}")
     return lines
-

@@ -83,6 +83,8 @@ class RowView:
     time: TimeView | None
     confirmation: TimeView | None
     pooled: TimeView | None
+    stopped: str | None = None
+    """The cap that ended the rounds of a row still inconclusive (``40 rounds``)."""
 
     def label(self) -> str:
         return f"{self.hotpath}/{self.implementation} N={self.size}"
@@ -106,7 +108,7 @@ class RowView:
 
     @property
     def decisive_time(self) -> TimeView | None:
-        """The statistic the verdict rests on: both batches pooled, else the first."""
+        """The statistic the verdict rests on: all the row's rounds, else the first look's."""
         return self.pooled or self.time
 
 
@@ -141,6 +143,9 @@ class GateView:
     profiles: tuple[ProfileView, ...]
     notes: tuple[str, ...]
     wall_seconds: float
+    max_rounds: int | None = None
+    """Cap on a row's rounds (``None``: a document from before sequential rounds)."""
+    max_seconds: float | None = None
 
     def describe_thresholds(self) -> str:
         """Every threshold the rows were judged by, in one sentence."""
@@ -231,6 +236,7 @@ def _row(d: Mapping[str, Any]) -> RowView:
         time=_time(d.get("time")),
         confirmation=_time(d.get("confirmation")),
         pooled=_time(d.get("pooled")),
+        stopped=d.get("stopped"),
     )
 
 
@@ -277,4 +283,6 @@ def from_document(doc: Mapping[str, Any]) -> GateView:
         ),
         notes=tuple(str(n) for n in doc.get("notes", ())),
         wall_seconds=float(doc.get("wall_seconds", 0.0)),
+        max_rounds=int(s["max_rounds"]) if "max_rounds" in s else None,
+        max_seconds=float(s["max_seconds"]) if "max_seconds" in s else None,
     )

@@ -109,9 +109,11 @@ def test_slowdown_of_25_percent_is_a_confirmed_regression(repo: Path, tmp_path: 
     assert code == 1, slowed["reasons"]
     assert slowed["verdict"] == "regression"
     assert all(not c["failed"] for c in slowed["counters"])
-    for batch in ("time", "confirmation"):
-        assert slowed[batch]["verdict"] == "slower" and slowed[batch]["regression"]
-        assert slowed[batch]["ratio"] > 1.10 and slowed[batch]["ratio_low"] > 1.0
+    # the rounds (the first look's, or all of them when it could not say yet) and the
+    # confirmation batch each say regression
+    for batch in (slowed["pooled"] or slowed["time"], slowed["confirmation"]):
+        assert batch["verdict"] == "slower" and batch["regression"]
+        assert batch["ratio"] > 1.10 and batch["ratio_low"] > 1.0
     # the CPU-time view of the same rounds sees the injected quarter
     assert 1.1 < 2.718281828 ** slowed["time"]["cpu_log_ratio"] < 1.45
     assert found[("filterchain_hash", "cached")]["verdict"] != "regression"
@@ -161,7 +163,7 @@ def test_identical_code_passes(repo: Path, tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     try:
         code = gate(repo, tmp_path / "out", "--head", "main", "--hotpath", "filterchain_hash",
-                    "--rounds", "6")  # fmt: skip
+                    "--rounds", "6", "--max-rounds", "12")  # fmt: skip
     finally:
         git(repo, "reset", "-q", "--hard", "base")
     # THEN exit 0, no row is a regression, and the summary reached the step summary
@@ -169,12 +171,16 @@ def test_identical_code_passes(repo: Path, tmp_path: Path, monkeypatch: pytest.M
     assert code == 0, [r["reasons"] for r in found.values()]
     assert all(r["verdict"] != "regression" for r in found.values())
     assert all(not c["failed"] for r in found.values() for c in r["counters"])
-    # every timed row has a verdict of the ladder; an inconclusive first batch got a second
+    # every timed row has a verdict of the ladder; an inconclusive first look got more
+    # rounds, up to the cap of 12, and a row still inconclusive says it hit the cap
     for r in found.values():
         if r["time"] is not None:
             assert r["verdict"] in ("no change", "faster", "slower", "inconclusive")
             if r["time"]["verdict"] == "inconclusive":
                 assert r["pooled"] is not None and r["pooled"]["verdict"] == r["verdict"]
+                assert 6 < r["pooled"]["rounds"] <= 12
+            if r["verdict"] == "inconclusive":
+                assert r["stopped"] is not None
     assert "### gwbench gate" in step_summary.read_text(encoding="utf-8")
     # the temporary worktrees are gone
     assert git(repo, "worktree", "list").count("\n") == 0

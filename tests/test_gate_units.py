@@ -98,6 +98,25 @@ def test_thresholds_that_are_not_toml_are_an_input_error() -> None:
         thresholds.loads("[gate\ncounts = 1", source="t.toml")
 
 
+def test_sequential_round_settings_are_read_and_validated() -> None:
+    # GIVEN the caps of the sequential rounds in a thresholds file (seconds as an integer)
+    t = thresholds.loads(
+        "[gate]\nrounds = 8\nstep_rounds = 4\nmax_rounds = 24\nmax_seconds = 300\n",
+        source="t.toml",
+    )
+    assert (t.rounds, t.step_rounds, t.max_rounds, t.max_seconds) == (8, 4, 24, 300.0)
+    # THEN a cap below the first look, no step, or no time are input errors naming the field
+    for text, field in [
+        ("rounds = 12\nmax_rounds = 10", "gate.max_rounds"),
+        ("step_rounds = 0", "gate.step_rounds"),
+        ("max_seconds = 0", "gate.max_seconds"),
+        ('max_seconds = "ten minutes"', "gate.max_seconds"),
+    ]:
+        with pytest.raises(InputError) as err:
+            thresholds.loads(f"[gate]\n{text}\n", source="t.toml")
+        assert field in str(err.value) and "t.toml" in str(err.value)
+
+
 def test_thresholds_for_an_unknown_hot_path_are_refused() -> None:
     t = thresholds.loads("[hotpaths.gatway_lookup]\ncounts = 0.1", source="t.toml")
     with pytest.raises(InputError, match="gatway_lookup"):
@@ -112,15 +131,27 @@ def test_value_order_alternates_abba_and_baab() -> None:
     assert rounds.value_order(1, 2) == ("head", "base", "base", "head")
 
 
-def test_round_log_ratio_is_mean_of_halves() -> None:
-    # GIVEN a head that is 20% slower in the first half of a round and 10% in the second
+def test_round_log_ratio_pairs_neighbouring_values_and_trims_bursts() -> None:
+    # GIVEN a round whose head is 10% to 20% slower value by value, and one head value a
+    # burst of load hit (3x)
     base = [(1.0, 1.0)] * 4
-    head = [(1.2, 1.2)] * 2 + [(1.1, 1.1)] * 2
+    head = [(1.2, 1.2), (1.1, 1.1), (1.1, 1.1), (3.0, 3.0)]
     # WHEN paired
     r = rounds.pair_round(0, {KEY: {"base": base, "head": head}})
-    # THEN r is the mean of the two halves' log-ratios, and the halves are kept
-    assert r.log_ratios[KEY] == pytest.approx((math.log(1.2) + math.log(1.1)) / 2)
-    assert r.head_seconds[KEY] == (1.2, 1.1)
+    # THEN r is the mean of the pairs' log-ratios without the largest and the smallest
+    assert r.log_ratios[KEY] == pytest.approx((math.log(1.1) + math.log(1.2)) / 2)
+    # and the medians of the round's halves are kept for the report
+    assert r.head_seconds[KEY] == (pytest.approx(1.15), pytest.approx(2.05))
+
+
+def test_pairing_cancels_load_that_changes_within_a_round() -> None:
+    # GIVEN identical code on a machine whose load doubles the second half of a round
+    base = [(1.0, 1.0), (1.0, 1.0), (2.0, 2.0), (2.0, 2.0), (2.0, 2.0), (2.0, 2.0)]
+    head = [(1.0, 1.0), (1.0, 1.0), (1.0, 1.0), (2.0, 2.0), (2.0, 2.0), (2.0, 2.0)]
+    # (the head's third value came just before the load rose; its pair is an outlier)
+    r = rounds.pair_round(0, {KEY: {"base": base, "head": head}})
+    # THEN the neighbouring pairs agree and the trimmed mean is 0
+    assert r.log_ratios[KEY] == pytest.approx(0.0)
 
 
 def test_cpu_metric_uses_process_time() -> None:
@@ -143,6 +174,11 @@ def test_run_batch_numbers_rounds_from_first_index() -> None:
     batch = rounds.run_batch(measure, 3, first_index=5)
     assert seen == [5, 6, 7]
     assert batch.ratios(KEY) == (0.0, 0.0, 0.0)
+    # a stop condition (the time cap) ends a batch before its next round
+    stopped = rounds.run_batch(measure, 3, first_index=8, stop=lambda: len(seen) >= 5)
+    assert seen == [5, 6, 7, 8, 9] and stopped.rounds_of(KEY) == 2
+    assert batch.then(stopped).rounds_of(KEY) == 5
+    assert batch.then(stopped).first(KEY, 4).rounds_of(KEY) == 4
 
 
 # --------------------------------------------------------------------------- checks
@@ -239,13 +275,18 @@ SLOW = [0.22, 0.24, 0.20, 0.25, 0.23, 0.21]
 SAME = [0.01, -0.01, 0.0, 0.02, -0.02, 0.0]
 
 
-def _row(first: checks.TimeCheck | None, confirm: checks.TimeCheck | None) -> checks.Row:
+def _row(
+    first: checks.TimeCheck | None,
+    confirm: checks.TimeCheck | None,
+    pooled: checks.TimeCheck | None = None,
+    stopped: str | None = None,
+) -> checks.Row:
     eq = checks.Equivalence(None, None)
-    return checks.row(KEY, "optimized", eq, (), (), first, confirm)
+    return checks.row(KEY, "optimized", eq, (), (), first, confirm, pooled, stopped)
 
 
 def test_time_regression_needs_confirmation() -> None:
-    # GIVEN a first batch saying regression
+    # GIVEN a first look saying regression
     first = _time(SLOW)
     assert checks.needs_confirmation(checks.Equivalence(None, None), (), (), first)
     # THEN confirmed: regression; not confirmed: inconclusive, with the reason
@@ -259,27 +300,32 @@ WIDE = [0.06, -0.07, 0.01, -0.02, 0.08, -0.05, 0.0, 0.03, -0.04, 0.02]
 TIGHT = [0.01, -0.01, 0.0, 0.005, -0.005, 0.002, -0.002, 0.01, -0.01, 0.0]
 
 
-def test_an_inconclusive_batch_gets_a_second_and_the_pooled_verdict() -> None:
-    # GIVEN a first batch too noisy to say (the interval reaches outside the band)
+def test_an_inconclusive_row_takes_the_verdict_of_all_its_rounds() -> None:
+    # GIVEN a first look too noisy to say (the interval reaches outside the band)
     first = _time(WIDE)
-    assert first.verdict == "inconclusive"
+    assert first.verdict == "inconclusive" and checks.undecided(first)
     eq = checks.Equivalence(None, None)
-    assert checks.needs_confirmation(eq, (), (), first)
-    # WHEN a quieter second batch ran
-    row = _row(first, _time(TIGHT))
-    # THEN the verdict is that of both batches' rounds together, never a regression
-    assert row.pooled is not None and row.pooled.rounds == len(WIDE) + len(TIGHT)
-    assert row.verdict == row.pooled.verdict
+    assert not checks.needs_confirmation(eq, (), (), first)  # nothing to confirm
+    # WHEN quieter rounds followed
+    pooled = _time(WIDE + TIGHT)
+    row = _row(first, None, pooled)
+    # THEN the verdict is that of all its rounds
+    assert row.verdict == pooled.verdict == "no change"
     assert row.decisive_time is row.pooled
-    # a first batch above the threshold whose interval reaches 0, then a second batch that
-    # is a regression on its own: the two agree independently, a regression
+    assert "with 10 more rounds" in row.reasons[0]
+
+
+def test_an_inconclusive_interval_is_never_a_regression() -> None:
+    # GIVEN rounds above the threshold whose interval reaches 0, stopped at the cap
     noisy_slow = _time([0.3, -0.1, 0.25, 0.2, 0.28, -0.05])
     assert noisy_slow.verdict == "inconclusive" and noisy_slow.estimate > math.log(1.10)
-    assert _row(noisy_slow, _time(SLOW)).verdict == "regression"
-    # but a first batch whose estimate is below the threshold never makes one
-    not_slow = _time([0.05, -0.1, 0.02, 0.08, -0.06, 0.01])
-    assert not_slow.verdict == "inconclusive" and not_slow.estimate < math.log(1.10)
-    assert _row(not_slow, _time(SLOW)).verdict != "regression"
+    eq = checks.Equivalence(None, None)
+    assert not checks.needs_confirmation(eq, (), (), noisy_slow)
+    # THEN even a confirmation batch that says regression does not make one
+    row = _row(noisy_slow, _time(SLOW), None, "40 rounds")
+    assert row.verdict == "inconclusive"
+    assert row.stopped == "40 rounds"
+    assert "stopped at the cap (40 rounds)" in row.reasons[0]
 
 
 def test_no_change_passes_even_under_strict() -> None:
@@ -351,6 +397,9 @@ def _outcome(rows: tuple[checks.Row, ...], notes: tuple[str, ...] = ()) -> engin
             rounds=6,
             confirm_rounds=6,
             time_metric="wall",
+            step_rounds=6,
+            max_rounds=24,
+            max_seconds=900.0,
             thresholds_source="built-in defaults",
             hotpaths=("gateway_lookup",),
             plan=(),
@@ -496,18 +545,25 @@ def test_equivalence_difference_at_another_sweep_size_counts() -> None:
 
 
 def test_an_inconclusive_row_says_how_many_rounds_its_spread_needs() -> None:
-    # GIVEN a row whose two batches stay inconclusive: rounds spread by about 0.1
+    # GIVEN a row stopped at the cap, still inconclusive: rounds spread by about 0.1
     noisy = [0.12, -0.15, 0.05, -0.02, 0.18, -0.11, 0.0, 0.09, -0.08, 0.03]
-    row = _row(_time(noisy), _time([-x for x in noisy]))
+    row = _row(_time(noisy), None, _time(noisy + [-x for x in noisy]), "20 rounds")
     view = _view((row,))
     assert view.rows[0].verdict == "inconclusive"
-    # THEN the reason names the spread and a number of rounds above the 20 that ran
+    # THEN the reason says it hit the cap, the spread and a number of rounds above 20
     why = gate_summary.time_why(view.rows[0], view.ladder)
+    assert "stopped at the cap (20 rounds), still inconclusive" in why
     assert "the rounds spread by" in why and "would resolve ±5%" in why
     pooled = view.rows[0].pooled
     assert pooled is not None and pooled.spread is not None
     needed = pooled.rounds_to_resolve(0.05)
     assert needed is not None and needed > 20
-    # AND a quiet batch needs no hint
+    # AND the table cell and the footer say so too
+    text = gate_summary.render_markdown(view)
+    assert "(cap: 20 rounds)" in text
+    assert "up to 24 rounds or 900 s of rounds" in text
+    html = gate_html.render_html(view)
+    assert "stopped at the cap (20 rounds)" in html
+    # AND a quiet row needs no hint
     quiet = _view((_row(_time(SAME), None),))
     assert "would resolve" not in gate_summary.time_why(quiet.rows[0], quiet.ladder)

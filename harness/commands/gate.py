@@ -110,8 +110,15 @@ def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
     "--rounds",
     type=click.IntRange(3, 1000),
     default=None,
-    help="Interleaved rounds per batch (first and confirmation; default from the "
-    "thresholds file, 10).",
+    help="Interleaved rounds before the first look and of a confirmation batch (default "
+    "from the thresholds file, 10).",
+)
+@click.option(
+    "--max-rounds",
+    type=click.IntRange(3, 1000),
+    default=None,
+    help="Cap on a row's rounds: rows that cannot yet say get more rounds up to this "
+    "(default from the thresholds file, 40).",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on an inconclusive result too.")
 @options.seed("Workload seed.")
@@ -137,6 +144,7 @@ def command(
     sizes: tuple[int, ...],
     hotpaths: tuple[str, ...],
     rounds: int | None,
+    max_rounds: int | None,
     strict: bool,
     seed: int,
     thresholds_file: Path | None,
@@ -151,8 +159,9 @@ def command(
     in fresh processes. Checks, in order: equivalence of every implementation on both
     sides; deterministic counters at each N against the thresholds; the scaling exponent
     of each counter over a sweep; wall time, as the median paired log-ratio over
-    interleaved ABBA/BAAB rounds with a seeded 99% bootstrap interval, confirmed by a
-    second batch before a regression is reported.
+    interleaved ABBA/BAAB rounds with a seeded 99% bootstrap interval; rows that cannot
+    yet say get more rounds, up to a cap; a regression is confirmed by a second batch
+    before it is reported.
 
     Writes DIR/summary.md (also appended to $GITHUB_STEP_SUMMARY when set), DIR/gate.json,
     DIR/base/results.json, DIR/head/results.json, DIR/report.html, and for each regressed
@@ -185,6 +194,7 @@ def command(
         out_dir=out_dir,
         strict=strict,
         rounds=rounds,
+        max_rounds=max_rounds,
         profile=not no_profile,
     )
     outcome = engine.Gate(config, RichProgress()).run()

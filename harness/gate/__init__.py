@@ -7,6 +7,8 @@ The pipeline, one module per step:
   fresh processes rooted in its worktree (the side protocol);
 - :mod:`~harness.gate.protocol`: the sides' answers as typed records;
 - :mod:`~harness.gate.rounds`: ABBA / BAAB interleaving and the per-round log-ratios;
+- :mod:`~harness.gate.sequential`: more rounds for the rows that cannot yet say, up to a
+  cap;
 - :mod:`~harness.gate.checks`: equivalence, counters, scaling, wall time; verdicts;
 - :mod:`~harness.gate.thresholds`: ``ci/thresholds.toml``;
 - :mod:`~harness.gate.engine`: the orchestration;

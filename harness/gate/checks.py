@@ -14,25 +14,23 @@
    judged by the one ladder of :mod:`gwbench.verdicts` (``time_warn`` is the no-change
    band, ``time_fail`` the regression): no change when the interval lies within
    ``±ln(1 + time_warn)``; slower (faster) when the estimate is beyond it and the interval
-   above (below) 0; otherwise inconclusive. A regression is a slower batch whose estimate
-   is above ``ln(1 + time_fail)``, and only when a second, independent batch of rounds says
-   so too.
+   above (below) 0; otherwise inconclusive.
 
-A row (hot path, implementation, N) is a regression when any check fails. A second batch
-of rounds runs only for rows whose exact checks pass (an exact failure needs no
-statistics to confirm it) and whose first batch is a regression (to confirm it) or
-inconclusive (too few rounds to say): the verdict of an inconclusive row is then that of
-both batches' rounds together ("no change", "slower", "faster" or still "inconclusive").
-It is a regression only when the batches agree independently: the first batch's estimate
-above ``ln(1 + time_fail)`` (its interval reaching 0 is what made it inconclusive), the
-second batch a regression on its own, and both together a regression too.
+Rounds are sequential (:mod:`harness.gate.sequential`): a row whose interval cannot yet
+say (inconclusive) gets more rounds, a step at a time, until its interval is decisive or
+a cap (rounds or seconds) is reached; the row's statistic is then that of all its rounds
+(``pooled``), and a row stopped by a cap says so. A regression is a decisive interval
+(slower, the estimate above ``ln(1 + time_fail)``) confirmed by a second, independent
+batch of rounds that is a regression on its own; an inconclusive interval is never a
+regression. A row that failed an exact check gets no more rounds and no confirmation:
+counters need no statistics.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from gwbench.harness.gate.protocol import CheckPoint, PointKey
@@ -216,6 +214,10 @@ class TimeCheck:
     head_median: float | None = None
     log_ratios: tuple[float, ...] = ()
     """The per-round ``r_i`` the statistic was computed from, in round order."""
+    cpu_log_ratios: tuple[float, ...] = ()
+    """The same rounds' ``r_i`` from process CPU time, and from wall time (diagnostics:
+    how far each metric spread over the same rounds)."""
+    wall_log_ratios: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -248,6 +250,7 @@ def time_check(
     warn: float,
     seed: int,
     cpu_ratios: Sequence[float] = (),
+    wall_ratios: Sequence[float] = (),
     base_seconds: Sequence[float] = (),
     head_seconds: Sequence[float] = (),
     confidence: float = GATE_CONFIDENCE,
@@ -272,6 +275,8 @@ def time_check(
         base_median=median(base_seconds) if base_seconds else None,
         head_median=median(head_seconds) if head_seconds else None,
         log_ratios=tuple(ratios),
+        cpu_log_ratios=tuple(cpu_ratios),
+        wall_log_ratios=tuple(wall_ratios),
     )
 
 
@@ -298,12 +303,14 @@ class Row:
     reasons: tuple[str, ...]
     """Why the verdict is what it is, one sentence each (failures first)."""
     pooled: TimeCheck | None = None
-    """Both batches' rounds together, when the first batch was inconclusive."""
+    """All the row's rounds, when the first look could not say and more rounds ran."""
+    stopped: str | None = None
+    """The cap that ended the rounds of a row still inconclusive (``40 rounds``)."""
 
     @property
     def decisive_time(self) -> TimeCheck | None:
-        """The time statistic shown for the row: both batches pooled (an inconclusive
-        first batch), else the first batch (a regression is the first batch's, confirmed)."""
+        """The time statistic the verdict rests on: all the row's rounds, else the first
+        look's."""
         return self.pooled or self.time
 
     @property
@@ -334,35 +341,16 @@ def needs_confirmation(
     eq: Equivalence,
     counters: Sequence[CounterDelta],
     slopes: Sequence[SlopeDelta],
-    first: TimeCheck | None,
+    decisive: TimeCheck | None,
 ) -> bool:
-    """A second batch of rounds: to confirm a time regression, or to decide a row the
-    first batch left inconclusive (never for a row an exact check already failed)."""
-    return (
-        first is not None
-        and (first.regression or first.verdict == "inconclusive")
-        and not exact_failure(eq, counters, slopes)
-    )
+    """A confirmation batch: for a time regression found by the rounds (never for a row an
+    exact check already failed, never for an inconclusive interval)."""
+    return decisive is not None and decisive.regression and not exact_failure(eq, counters, slopes)
 
 
-def pooled_check(first: TimeCheck, second: TimeCheck) -> TimeCheck:
-    """The statistic of both batches' rounds together (an inconclusive first batch)."""
-    ratios = (*first.log_ratios, *second.log_ratios)
-    both = time_check(
-        ratios,
-        fail=first.fail,
-        warn=first.warn,
-        seed=stable_seed(first.seed, second.seed, "pooled"),
-        confidence=first.confidence,
-        resamples=first.resamples,
-    )
-    cpu = [x for x in (first.cpu_estimate, second.cpu_estimate) if x is not None]
-    return replace(
-        both,
-        cpu_estimate=median(cpu) if cpu else None,
-        base_median=first.base_median,
-        head_median=first.head_median,
-    )
+def undecided(check: TimeCheck) -> bool:
+    """Whether more rounds could decide the row: its interval is inconclusive."""
+    return check.verdict == "inconclusive"
 
 
 def _pct(change: float | None) -> str:
@@ -382,43 +370,41 @@ def time_text(check: TimeCheck) -> str:
 
 
 def _time_verdict(
-    first: TimeCheck, confirmation: TimeCheck | None, reasons: list[str]
-) -> tuple[RowVerdict, TimeCheck | None]:
-    """The verdict of a row whose exact checks pass, from its batches of rounds (and the
-    pooled statistic of both batches when the first was inconclusive)."""
+    first: TimeCheck,
+    pooled: TimeCheck | None,
+    confirmation: TimeCheck | None,
+    stopped: str | None,
+    reasons: list[str],
+) -> RowVerdict:
+    """The verdict of a row whose exact checks pass, from its rounds: the first look, all
+    its rounds when it got more (``pooled``) and the confirmation batch."""
+    decisive = pooled or first
     shown = f"time {time_text(first)}"
-    if first.regression:
+    if pooled is not None:
+        shown += f"; with {pooled.rounds - first.rounds} more rounds, {time_text(pooled)}"
+    fail = f"+{decisive.fail:.0%}"
+    if decisive.regression:
         if confirmation is not None and confirmation.regression:
             reasons.append(
-                f"{shown}, above +{first.fail:.0%}; confirmed by a second batch: "
+                f"{shown}: above {fail}; confirmed by a second, independent batch: "
                 f"{time_text(confirmation)}"
             )
-            return "regression", None
+            return "regression"
         if confirmation is None:
-            reasons.append(f"{shown} above +{first.fail:.0%} but not confirmed: not run")
-            return "inconclusive", None
+            reasons.append(f"{shown} above {fail} but not confirmed: not run")
+            return "inconclusive"
         verdict: RowVerdict = "slower" if confirmation.verdict == "slower" else "inconclusive"
         reasons.append(
-            f"{shown} above +{first.fail:.0%} but not confirmed: {time_text(confirmation)} "
+            f"{shown} above {fail} but not confirmed: {time_text(confirmation)} "
             f"({confirmation.verdict})"
         )
-        return verdict, None
-    if first.verdict == "inconclusive" and confirmation is not None:
-        both = pooled_check(first, confirmation)
-        if first.estimate > math.log1p(first.fail) and confirmation.regression and both.regression:
-            reasons.append(
-                f"{shown}: above +{first.fail:.0%}, its interval reaching 1; a second batch "
-                f"{time_text(confirmation)} and both together {time_text(both)} are above "
-                f"+{first.fail:.0%} with the interval above 1"
-            )
-            return "regression", both
-        reasons.append(
-            f"{shown} inconclusive; with a second batch, {time_text(both)}: {both.verdict}"
-        )
-        return both.verdict, both
-    if first.verdict != "no change":
-        reasons.append(f"{shown}: {first.verdict}")
-    return first.verdict, None
+        return verdict
+    if decisive.verdict == "inconclusive":
+        cap = f", stopped at the cap ({stopped})" if stopped else ""
+        reasons.append(f"{shown}: inconclusive{cap}")
+    elif decisive.verdict != "no change" or pooled is not None:
+        reasons.append(f"{shown}: {decisive.verdict}")
+    return decisive.verdict
 
 
 def row(
@@ -429,8 +415,12 @@ def row(
     slopes: tuple[SlopeDelta, ...],
     first: TimeCheck | None,
     confirmation: TimeCheck | None,
+    pooled: TimeCheck | None = None,
+    stopped: str | None = None,
 ) -> Row:
-    """Combine the four checks of one row into its verdict and reasons."""
+    """Combine the four checks of one row into its verdict and reasons: ``first`` the
+    first look's statistic, ``pooled`` that of all the row's rounds when it got more,
+    ``stopped`` the cap that ended its rounds while still inconclusive."""
     reasons: list[str] = []
     failed = False
     if eq.head_difference is not None:
@@ -453,15 +443,24 @@ def row(
                 f"(+{s.delta:.2f}, limit +{s.limit:.2f})"
             )
     verdict: RowVerdict = "regression" if failed else "pass"
-    pooled = None
     if first is not None:
         if failed:
             if first.regression:
                 reasons.append(f"time {time_text(first)} also above +{first.fail:.0%}")
         else:
-            verdict, pooled = _time_verdict(first, confirmation, reasons)
+            verdict = _time_verdict(first, pooled, confirmation, stopped, reasons)
     return Row(
-        key, kind, eq, counters, slopes, first, confirmation, verdict, tuple(reasons), pooled
+        key,
+        kind,
+        eq,
+        counters,
+        slopes,
+        first,
+        confirmation,
+        verdict,
+        tuple(reasons),
+        pooled,
+        stopped if verdict == "inconclusive" else None,
     )
 
 

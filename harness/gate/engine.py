@@ -9,8 +9,9 @@
 4. ``check`` each side over the sweep: equivalence and counters (exact checks 1 to 3).
 5. Timing rounds (ABBA / BAAB, :mod:`harness.gate.rounds`) of the timed implementations at
    each requested N, a fresh process per side and round, the sides alternating value by
-   value; then a confirmation batch of rounds for the rows whose first batch says
-   regression and whose exact checks pass.
+   value; more rounds for the rows whose interval cannot yet say, up to a cap
+   (:mod:`harness.gate.sequential`); then a confirmation batch of rounds for the rows whose
+   rounds say regression and whose exact checks pass.
 6. Rows and the overall verdict (:mod:`harness.gate.checks`); py-spy profiles of the
    regressed rows on both sides (:mod:`harness.gate.profiles`).
 
@@ -23,13 +24,13 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gwbench.errors import EXIT_FINDING, EXIT_OK, HarnessError, InputError
-from gwbench.harness.gate import checks, rounds, worktree
+from gwbench.harness.gate import checks, rounds, sequential, worktree
 from gwbench.harness.gate.profiles import RowProfiles, profile_rows
 from gwbench.harness.gate.protocol import (
     PointKey,
@@ -44,6 +45,9 @@ from gwbench.harness.gate.thresholds import DEFAULTS, Thresholds, check_hotpaths
 from gwbench.harness.progress import NullProgress, Progress
 
 LABELS: tuple[SideLabel, SideLabel] = ("base", "head")
+LOOK = "rounds"
+"""The bootstrap seed's name for every look at a row's rounds: the verdict that stopped
+its rounds is the verdict it gets."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class GateConfig:
     strict: bool = False
     rounds: int | None = None
     """Overrides the thresholds' rounds and confirmation rounds."""
+    max_rounds: int | None = None
+    """Overrides the thresholds' cap on a row's rounds."""
     python: str | None = None
     profile: bool = True
     """Profile the regressed rows on both sides (differential flame graphs)."""
@@ -107,6 +113,9 @@ class Settings:
     rounds: int
     confirm_rounds: int
     time_metric: str
+    step_rounds: int
+    max_rounds: int
+    max_seconds: float
     thresholds_source: str
     hotpaths: tuple[str, ...]
     plan: tuple[PlanEntry, ...]
@@ -279,22 +288,53 @@ class Gate:
         }
         plan = time_plan(timed, calibration, th)
         samples: dict[SideLabel, list[TimeSample]] = {"base": [], "head": []}
-        first = self._batch(runner, sides, plan, n_rounds, 0, samples, "rounds")
-
-        # first verdicts, then the confirmation batch for time-only suspects
-        partial: dict[PointKey, checks.TimeCheck] = {}
-        for key in timed:
-            fail, warn = th.time_limits(key.hotpath)
-            partial[key] = self._time_check(first, key, fail, warn, "first")
         exact = {k: self._exact(k, side_checks, sweep) for k in keys}
-        suspects = [k for k in timed if checks.needs_confirmation(*exact[k], partial[k])]
+        policy = sequential.Policy(
+            rounds=n_rounds,
+            step_rounds=th.step_rounds,
+            max_rounds=cfg.max_rounds if cfg.max_rounds is not None else th.max_rounds,
+            max_seconds=th.max_seconds,
+        )
+
+        def run_rounds(
+            subset: tuple[PointKey, ...],
+            count: int,
+            first_index: int,
+            stop: Callable[[], bool] | None,
+        ) -> rounds.Batch:
+            sub = tuple(e for e in plan if e.key in set(subset))
+            if first_index:
+                self.progress.stop()
+                self.progress.start(count)
+            what = "rounds" if not first_index else "more rounds (rows that cannot yet say)"
+            return self._batch(runner, sides, sub, count, first_index, samples, what, stop)
+
+        def open_row(batch: rounds.Batch, key: PointKey) -> bool:
+            if checks.exact_failure(*exact[key]):
+                return False
+            return checks.undecided(self._time_check(batch, key, LOOK))
+
+        staged = sequential.run(timed, run_rounds, open_row, policy)
+        seq = staged.batch
+
+        # each row's looks, then the confirmation batch for time regressions
+        first_look: dict[PointKey, checks.TimeCheck] = {}
+        pooled: dict[PointKey, checks.TimeCheck] = {}
+        for key in timed:
+            n_key = seq.rounds_of(key)
+            first_look[key] = self._time_check(seq.first(key, n_rounds), key, LOOK)
+            if n_key > n_rounds:
+                pooled[key] = self._time_check(seq, key, LOOK)
+        suspects = [
+            k for k in timed if checks.needs_confirmation(*exact[k], pooled.get(k) or first_look[k])
+        ]
         confirm: rounds.Batch | None = None
         if suspects:
             sub = tuple(e for e in plan if e.key in set(suspects))
             self.progress.stop()
             self.progress.start(n_confirm)
             confirm = self._batch(
-                runner, sides, sub, n_confirm, n_rounds, samples, "confirmation rounds"
+                runner, sides, sub, n_confirm, len(seq.rounds), samples, "confirmation rounds"
             )
 
         rows = []
@@ -302,8 +342,7 @@ class Gate:
             eq, counters, slopes = exact[key]
             second = None
             if confirm is not None and key in suspects:
-                fail, warn = th.time_limits(key.hotpath)
-                second = self._time_check(confirm, key, fail, warn, "confirmation")
+                second = self._time_check(confirm, key, "confirmation")
             rows.append(
                 checks.row(
                     key,
@@ -311,8 +350,10 @@ class Gate:
                     eq,
                     counters,
                     slopes,
-                    partial.get(key),
+                    first_look.get(key),
                     second,
+                    pooled=pooled.get(key),
+                    stopped=staged.stopped.get(key),
                 )
             )
         verdict = checks.overall(rows)
@@ -337,6 +378,9 @@ class Gate:
             rounds=n_rounds,
             confirm_rounds=n_confirm,
             time_metric=th.time_metric,
+            step_rounds=policy.step_rounds,
+            max_rounds=policy.cap,
+            max_seconds=policy.max_seconds,
             thresholds_source=th.source,
             hotpaths=compared,
             plan=plan,
@@ -447,6 +491,7 @@ class Gate:
         first_index: int,
         samples: dict[SideLabel, list[TimeSample]],
         what: str,
+        stop: Callable[[], bool] | None = None,
     ) -> rounds.Batch:
         if not plan:
             return rounds.Batch(())
@@ -457,7 +502,7 @@ class Gate:
         }
 
         def measure(index: int) -> rounds.RoundValues:
-            self.progress.describe(f"{what}: {index - first_index + 1}/{n_rounds}")
+            self.progress.describe(f"{what}: {index + 1} (of up to {first_index + n_rounds})")
             first = rounds.first_side(index)
             labels: tuple[SideLabel, SideLabel] = (
                 (first, "head") if first == "base" else (first, "base")
@@ -496,18 +541,22 @@ class Gate:
             return out
 
         return rounds.run_batch(
-            measure, n_rounds, first_index=first_index, metric=self.thresholds.time_metric
+            measure,
+            n_rounds,
+            first_index=first_index,
+            metric=self.thresholds.time_metric,
+            stop=stop,
         )
 
-    def _time_check(
-        self, batch: rounds.Batch, key: PointKey, fail: float, warn: float, name: str
-    ) -> checks.TimeCheck:
+    def _time_check(self, batch: rounds.Batch, key: PointKey, name: str) -> checks.TimeCheck:
+        fail, warn = self.thresholds.time_limits(key.hotpath)
         return checks.time_check(
             batch.ratios(key),
             fail=fail,
             warn=warn,
             seed=checks.bootstrap_seed(self.config.seed, key, name),
             cpu_ratios=batch.cpu_ratios(key),
+            wall_ratios=batch.wall_ratios(key),
             base_seconds=batch.seconds(key, "base"),
             head_seconds=batch.seconds(key, "head"),
         )

@@ -25,8 +25,11 @@ from gwbench.harness.gate.thresholds import Thresholds
 
 KIND = "gwbench-gate"
 SCHEMA_VERSION = 1
-"""Additions since version 1 are optional keys: ``thresholds``, ``profiles``, and per row
-``pooled`` and each batch's ``regression``."""
+"""Additions since version 1 are optional keys: ``thresholds``, ``profiles``, the settings
+``step_rounds``, ``max_rounds`` and ``max_seconds``, each batch's
+``round_cpu_log_ratios`` and ``round_wall_log_ratios``, and per row ``pooled`` (all the row's
+rounds, when it got more than the first look's), ``stopped`` (the cap that ended the
+rounds of a row still inconclusive) and each batch's ``regression``."""
 
 
 def _num(x: float | None) -> float | str | None:
@@ -59,6 +62,8 @@ def _time(check: TimeCheck | None) -> dict[str, Any] | None:
         "base_median_seconds": check.base_median,
         "head_median_seconds": check.head_median,
         "round_log_ratios": list(check.log_ratios),
+        "round_cpu_log_ratios": list(check.cpu_log_ratios),
+        "round_wall_log_ratios": list(check.wall_log_ratios),
     }
 
 
@@ -102,6 +107,7 @@ def _row(row: Row) -> dict[str, Any]:
         "time": _time(row.time),
         "confirmation": _time(row.confirmation),
         "pooled": _time(row.pooled),
+        "stopped": row.stopped,
     }
 
 
@@ -155,6 +161,9 @@ def to_json_dict(outcome: GateOutcome) -> dict[str, Any]:
             "custom_domain_share": s.custom_domain_share,
             "rounds": s.rounds,
             "confirm_rounds": s.confirm_rounds,
+            "step_rounds": s.step_rounds,
+            "max_rounds": s.max_rounds,
+            "max_seconds": s.max_seconds,
             "time_metric": s.time_metric,
             "thresholds": s.thresholds_source,
             "hotpaths": list(s.hotpaths),

@@ -13,23 +13,28 @@ times smaller this way (docs/gate.md).
 
 A round yields, for each hot path, implementation and N, one paired log-ratio (docs/gate.md):
 
-    r_i = mean over the round's two halves of ln(t_head / t_base)
+    r_i = 25%-trimmed mean over j of ln(t_head,j / t_base,j)
 
-where the halves are the first and the second half of each side's values and ``t`` is the
-median of a side's values in that half (seconds per call). Pure scheduling and arithmetic:
-the processes are driven by the ``measure`` callable the caller passes.
+where value j of the head and value j of the base are taken back to back (A B or B A) and
+``t`` is seconds per call. Pairing each value with its neighbour in time, rather than the
+medians of the round's halves, cancels the load that changes within a round: replayed
+over the values of nine recorded A/A gates on the loaded 2-core development machine, the
+spread of ``r_i`` fell to 0.76 of the halves' (geometric mean over 65 rows), that is 43%
+fewer rounds for the same interval. Trimming a quarter at each end drops the pairs a
+burst of load hit on one side only. Pure scheduling and arithmetic: the processes are
+driven by the ``measure`` callable the caller passes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from gwbench.harness import paired
 from gwbench.harness.gate.protocol import PointKey
 from gwbench.harness.gate.sides import SideLabel
-from gwbench.stats import median, round_log_ratio
+from gwbench.stats import log_ratio, median
 
 TimeMetric = Literal["wall", "cpu"]
 Value = tuple[float, float]
@@ -63,6 +68,8 @@ class Round:
     head_seconds: Mapping[PointKey, tuple[float, float]]
     cpu_log_ratios: Mapping[PointKey, float]
     """The same ratio from process CPU time (advisory)."""
+    wall_log_ratios: Mapping[PointKey, float] = field(default_factory=dict)
+    """The same ratio from wall time (advisory when the metric is CPU time)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,22 @@ class Batch:
 
     def cpu_ratios(self, key: PointKey) -> tuple[float, ...]:
         return tuple(r.cpu_log_ratios[key] for r in self.rounds if key in r.cpu_log_ratios)
+
+    def wall_ratios(self, key: PointKey) -> tuple[float, ...]:
+        return tuple(r.wall_log_ratios[key] for r in self.rounds if key in r.wall_log_ratios)
+
+    def rounds_of(self, key: PointKey) -> int:
+        """How many of the batch's rounds timed ``key``."""
+        return sum(1 for r in self.rounds if key in r.log_ratios)
+
+    def first(self, key: PointKey, count: int) -> Batch:
+        """The first ``count`` rounds that timed ``key`` (the first look)."""
+        taken = [r for r in self.rounds if key in r.log_ratios][:count]
+        return Batch(tuple(taken))
+
+    def then(self, more: Batch) -> Batch:
+        """This batch's rounds followed by ``more``'s."""
+        return Batch(self.rounds + more.rounds)
 
     def seconds(self, key: PointKey, side: SideLabel) -> tuple[float, ...]:
         out: list[float] = []
@@ -94,6 +117,28 @@ def _halves(values: Sequence[float]) -> tuple[float, float]:
     return median(values[:h]), median(values[h:])
 
 
+TRIM = 0.25
+"""Share of the pairs dropped at each end before averaging a round's log-ratios."""
+
+
+def trimmed_mean(values: Sequence[float], trim: float = TRIM) -> float:
+    """The mean of ``values`` without the ``floor(trim * n)`` smallest and largest."""
+    if not values:
+        raise ValueError("trimmed mean of no values")
+    ordered = sorted(values)
+    k = int(trim * len(ordered))
+    kept = ordered[k : len(ordered) - k] or ordered
+    return sum(kept) / len(kept)
+
+
+def pair_log_ratio(base: Sequence[float], head: Sequence[float]) -> float:
+    """``r_i`` of one round: the trimmed mean over pairs j of ``ln(head[j] / base[j])``,
+    value j of each side having been taken back to back (:func:`value_order`)."""
+    if not base or not head:
+        raise ValueError("a round needs values of both sides")
+    return trimmed_mean([log_ratio(b, h) for b, h in zip(base, head, strict=False)])
+
+
 def _positive(x: float) -> float:
     # process CPU time can read 0 on a coarse clock; keep the logarithm defined
     return max(x, 1e-12)
@@ -103,6 +148,7 @@ def pair_round(index: int, values: RoundValues, metric: TimeMetric = "wall") -> 
     """Combine one round's values into its log-ratios."""
     ratios: dict[PointKey, float] = {}
     cpu: dict[PointKey, float] = {}
+    wall: dict[PointKey, float] = {}
     base_s: dict[PointKey, tuple[float, float]] = {}
     head_s: dict[PointKey, tuple[float, float]] = {}
     for key in sorted(values):
@@ -111,15 +157,14 @@ def pair_round(index: int, values: RoundValues, metric: TimeMetric = "wall") -> 
         if not base or not head:
             raise ValueError(f"round {index}: {key.label()} lacks values of one side")
         pick = 1 if metric == "cpu" else 0
-        b = _halves([_positive(v[pick]) for v in base])
-        h = _halves([_positive(v[pick]) for v in head])
-        ratios[key] = round_log_ratio([(b[0], h[0]), (b[1], h[1])])
-        bc = _halves([_positive(v[1]) for v in base])
-        hc = _halves([_positive(v[1]) for v in head])
-        cpu[key] = round_log_ratio([(bc[0], hc[0]), (bc[1], hc[1])])
-        base_s[key] = b
-        head_s[key] = h
-    return Round(index, ratios, base_s, head_s, cpu)
+        ratios[key] = pair_log_ratio(
+            [_positive(v[pick]) for v in base], [_positive(v[pick]) for v in head]
+        )
+        cpu[key] = pair_log_ratio([_positive(v[1]) for v in base], [_positive(v[1]) for v in head])
+        wall[key] = pair_log_ratio([_positive(v[0]) for v in base], [_positive(v[0]) for v in head])
+        base_s[key] = _halves([_positive(v[pick]) for v in base])
+        head_s[key] = _halves([_positive(v[pick]) for v in head])
+    return Round(index, ratios, base_s, head_s, cpu, wall)
 
 
 MeasureRound = Callable[[int], RoundValues]
@@ -132,11 +177,13 @@ def run_batch(
     *,
     first_index: int = 0,
     metric: TimeMetric = "wall",
+    stop: Callable[[], bool] | None = None,
 ) -> Batch:
-    """``rounds`` rounds numbered from ``first_index`` (which sets who goes first)."""
-    return Batch(
-        tuple(
-            pair_round(index, measure(index), metric)
-            for index in range(first_index, first_index + rounds)
-        )
-    )
+    """``rounds`` rounds numbered from ``first_index`` (which sets who goes first); fewer
+    when ``stop`` says so before a round (a time cap)."""
+    done: list[Round] = []
+    for index in range(first_index, first_index + rounds):
+        if stop is not None and stop():
+            break
+        done.append(pair_round(index, measure(index), metric))
+    return Batch(tuple(done))

@@ -12,8 +12,11 @@ optional; the defaults are docs/gate.md's starting values::
     slope = 0.15            # the fitted exponent log(counter) ~ log(N) by 0.15
     time_fail = 0.10        # time regression above +10% (interval above 0, confirmed)
     time_warn = 0.05        # warn band
-    time_metric = "wall"    # "wall" (perf_counter) or "cpu" (process CPU time)
-    rounds = 10             # ABBA/BAAB rounds of the first batch
+    time_metric = "cpu"     # "cpu" (process CPU time) or "wall" (perf_counter)
+    rounds = 10             # ABBA/BAAB rounds before the first look
+    step_rounds = 10        # rounds added at a time to rows that cannot yet say ...
+    max_rounds = 40         # ... until this many rounds (the cap) ...
+    max_seconds = 600.0     # ... or this many seconds of rounds (the first batch included)
     confirm_rounds = 10     # rounds of the confirmation batch
     values = 15             # timed values per side per round (at most)
     min_values = 5          # ... and at least, when a call is slow
@@ -74,8 +77,11 @@ class Thresholds:
     slope: float = 0.15
     time_fail: float = 0.10
     time_warn: float = 0.05
-    time_metric: TimeMetric = "wall"
+    time_metric: TimeMetric = "cpu"
     rounds: int = 10
+    step_rounds: int = 10
+    max_rounds: int = 40
+    max_seconds: float = 600.0
     confirm_rounds: int = 10
     values: int = 15
     min_values: int = 5
@@ -171,6 +177,9 @@ class _Gate(_Table):
     time_warn: Ratio = DEFAULTS.time_warn
     time_metric: TimeMetric = DEFAULTS.time_metric
     rounds: Rounds = DEFAULTS.rounds
+    step_rounds: Annotated[int, Field(ge=1, le=1000)] = DEFAULTS.step_rounds
+    max_rounds: Rounds = DEFAULTS.max_rounds
+    max_seconds: Annotated[float, Field(gt=0.0, le=86400.0)] = DEFAULTS.max_seconds
     confirm_rounds: Rounds = DEFAULTS.confirm_rounds
     values: Values = DEFAULTS.values
     min_values: Values = DEFAULTS.min_values
@@ -247,6 +256,8 @@ def _check_consistency(t: Thresholds) -> None:
 
     if t.time_warn > t.time_fail:
         raise fail("gate.time_warn", f"warn band {t.time_warn} is above time_fail {t.time_fail}")
+    if t.max_rounds < t.rounds:
+        raise fail("gate.max_rounds", f"{t.max_rounds} is below rounds = {t.rounds}")
     if t.min_values > t.values:
         raise fail("gate.min_values", f"{t.min_values} is above values = {t.values}")
     for name in t.hotpaths:
