@@ -158,10 +158,10 @@ def command(
     Both commits are checked out as temporary git worktrees; each side runs its own code
     in fresh processes. Checks, in order: equivalence of every implementation on both
     sides; deterministic counters at each N against the thresholds; the scaling exponent
-    of each counter over a sweep; wall time, as the median paired log-ratio over
-    interleaved ABBA/BAAB rounds with a seeded 99% bootstrap interval; rows that cannot
-    yet say get more rounds, up to a cap; a regression is confirmed by a second batch
-    before it is reported.
+    of each counter over a sweep; time (process CPU time by default, wall time where the
+    thresholds say so), as the median paired log-ratio over interleaved ABBA/BAAB rounds
+    with a seeded 99% bootstrap interval; rows that cannot yet say get more rounds, up to
+    a cap; a regression is confirmed by a second batch before it is reported.
 
     Writes DIR/summary.md (also appended to $GITHUB_STEP_SUMMARY when set), DIR/gate.json,
     DIR/base/results.json, DIR/head/results.json, DIR/report.html, and for each regressed
