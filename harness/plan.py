@@ -63,7 +63,7 @@ class ModeSettings:
 # min_time, budget_seconds, profile_seconds, memory_seconds, sweep, max_benchmark_seconds,
 # warmup_below_seconds.
 _MODES = (
-    ModeSettings("quick", 10, 3, 1, 0.05, 210.0, 2.0, 15.0, (8, 4, 1), 30.0, 1.0),
+    ModeSettings("quick", 10, 3, 1, 0.05, 165.0, 2.0, 15.0, (8, 4, 1), 30.0, 1.0),
     # N/8 and N/2 are left out of the default sweep: N/2 costs half of N's time, N/8 a
     # paired round's set-up and calls at every round, and both add little to a fit that
     # N/16, N/4 and N already span over a factor of 16 (--sizes, --rigorous: all five).
