@@ -14,28 +14,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from gwbench.reports.churn_table import COLUMNS as CONSOLE_COLUMNS
 from gwbench.reports.svgchart import Series, loglog_chart
 from gwbench.results import ChurnRun
 from gwbench.units import format_seconds
 
-COLUMNS = (
-    "impl",
-    "shape",
-    "transport",
-    "N",
-    "rate/min",
-    "p50",
-    "p90",
-    "p99",
-    "max",
-    "seen",
-    "pushes",
-    "push p50",
-    "push max",
-    "batch max",
-    "disrupted",
-    "requests",
-)
+COLUMNS = tuple(c for c in CONSOLE_COLUMNS if c not in ("mode", "cp p99", "envoy upd"))
+"""The console table's columns (:mod:`.churn_table`) but the mode and the control plane's
+and Envoy's shares."""
 
 
 def label(run: ChurnRun) -> str:

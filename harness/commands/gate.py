@@ -106,19 +106,15 @@ def _sizes(values: tuple[int, ...]) -> tuple[int, ...]:
     metavar="NAME",
     help="Gate only this hot path (repeatable; default every hot path both sides have).",
 )
-@click.option(
+@options.rounds(
     "--rounds",
-    type=click.IntRange(3, 1000),
-    default=None,
-    help="Interleaved rounds before the first look and of a confirmation batch (default "
-    "from the thresholds file, 10).",
+    "Interleaved rounds before the first look and of a confirmation batch (default from "
+    "the thresholds file, 10).",
 )
-@click.option(
+@options.rounds(
     "--max-rounds",
-    type=click.IntRange(3, 1000),
-    default=None,
-    help="Cap on a row's rounds: rows that cannot yet say get more rounds up to this "
-    "(default from the thresholds file, 40).",
+    "Cap on a row's rounds: rows that cannot yet say get more rounds up to this (default "
+    "from the thresholds file, 40).",
 )
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on an inconclusive result too.")
 @options.seed("Workload seed.")

@@ -43,6 +43,11 @@ def from_cluster(help: str) -> Callable[[F], F]:
     return click.option("--from-cluster", is_flag=True, help=help)
 
 
+def rounds(flag: str, help: str) -> Callable[[F], F]:
+    """A number of paired rounds (3 to 1,000; default: the thresholds file's)."""
+    return click.option(flag, type=click.IntRange(3, 1000), default=None, help=help)
+
+
 def as_json(help: str = "Machine-readable output.") -> Callable[[F], F]:
     return click.option("--json", "as_json", is_flag=True, help=help)
 

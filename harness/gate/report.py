@@ -40,27 +40,26 @@ def _num(x: float | None) -> float | str | None:
     return x
 
 
+def _attrs(obj: object, *names: str, **renamed: str) -> dict[str, Any]:
+    """``obj``'s attributes ``names`` under their own names, then ``renamed`` (JSON key:
+    attribute)."""
+    return {n: getattr(obj, n) for n in names} | {k: getattr(obj, a) for k, a in renamed.items()}
+
+
 def _time(check: TimeCheck | None) -> dict[str, Any] | None:
     if check is None:
         return None
-    return {
-        "rounds": check.rounds,
-        "log_ratio": check.estimate,
-        "log_low": check.low,
-        "log_high": check.high,
-        "ratio": check.ratio,
-        "ratio_low": check.ratio_low,
-        "ratio_high": check.ratio_high,
-        "confidence": check.confidence,
-        "resamples": check.resamples,
-        "seed": check.seed,
-        "verdict": check.verdict,
-        "regression": check.regression,
-        "fail": check.fail,
-        "warn": check.warn,
-        "cpu_log_ratio": check.cpu_estimate,
-        "base_median_seconds": check.base_median,
-        "head_median_seconds": check.head_median,
+    return _attrs(
+        check,
+        *("rounds", "ratio", "ratio_low", "ratio_high", "confidence", "resamples", "seed"),
+        *("verdict", "regression", "fail", "warn"),
+        log_ratio="estimate",
+        log_low="low",
+        log_high="high",
+        cpu_log_ratio="cpu_estimate",
+        base_median_seconds="base_median",
+        head_median_seconds="head_median",
+    ) | {
         "round_log_ratios": list(check.log_ratios),
         "round_cpu_log_ratios": list(check.cpu_log_ratios),
         "round_wall_log_ratios": list(check.wall_log_ratios),
@@ -123,14 +122,7 @@ def _side(side: SideInfo) -> dict[str, Any]:
 def _thresholds(th: Thresholds | None) -> dict[str, Any] | None:
     if th is None:
         return None
-    return {
-        "source": th.source,
-        "counts": th.counts,
-        "bytes": th.bytes,
-        "slope": th.slope,
-        "time_fail": th.time_fail,
-        "time_warn": th.time_warn,
-    }
+    return _attrs(th, "source", "counts", "bytes", "slope", "time_fail", "time_warn")
 
 
 def _profile(p: RowProfiles) -> dict[str, Any]:
