@@ -246,9 +246,9 @@ import sys
 # A test run from a background job inherits SIGINT ignored; the user's terminal would not.
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import harness_fakes
-from cli_capture import gwbench
 from gwbench.harness import sources
 sources.generate_workload = harness_fakes.fake_workload
+from gwbench.harness.cli import main
 main(sys.argv[1:])
 """
 

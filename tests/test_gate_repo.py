@@ -84,8 +84,8 @@ SLOWDOWN = {
 QUADRATIC = {
     "optimized/gateway_lookup.py": (
         "        gateway = get_gateway_by_name(cfg_cache, key, counters)",
-        "        cfg_cache = build_cfg_cache(list(cfg_cache.values()), counters)\n"
-        "        gateway = get_gateway_by_name(cfg_cache, key, counters)",
+        "        rebuilt = build_cfg_cache(list(cfg_cache.values()), counters)\n"
+        "        gateway = get_gateway_by_name(rebuilt, key, counters)",
     )
 }
 IMPORT_ERROR = {
