@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import time
 import types
 from collections.abc import Callable, Mapping, Sequence
@@ -391,17 +390,10 @@ class Markers:
         )
 
 
-def profile_loop(
-    subj: Subject, seconds: float, *, hard_stop: bool = False, markers: Markers | None = None
-) -> int:
+def profile_loop(subj: Subject, seconds: float, *, markers: Markers | None = None) -> int:
     """Call ``subj`` for ``seconds`` (at least once), for a sampling profiler; the number
-    of calls. With ``hard_stop`` the process exits after ``seconds`` even in the middle
-    of a call: a slow call's first seconds are as good a sample as its whole. Calls and
-    ``prepare`` run under ``markers`` (default: the unmarked profiling frames)."""
-    if hard_stop:
-        timer = threading.Timer(seconds, os._exit, args=(0,))
-        timer.daemon = True
-        timer.start()
+    of calls. Calls and ``prepare`` run under ``markers`` (default: the unmarked profiling
+    frames)."""
     mark = markers or Markers.plain()
     prepare = getattr(subj.hotpath, "prepare", None)
     func = subj.impl.func

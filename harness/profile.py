@@ -1,9 +1,10 @@
 """Profiles and memory of ``gwbench run``, never while timing.
 
 - py-spy: ``py-spy record --nonblocking --format raw`` of the equivalence check's worker at
-  N (:func:`profile_check`). Each implementation's check call runs under frames named for
-  it (:class:`harness.kernel.Markers`), and an implementation whose call was shorter than
-  the mode's profile seconds is called again until then, with the inputs the check built
+  N (:func:`run_sampled`; :func:`implementation_profile` splits it). Each implementation's
+  check call runs under frames named for it (:class:`harness.kernel.Markers`), and an
+  implementation whose call was shorter than the mode's profile seconds is called again
+  until then, with the inputs the check built
   (a slow baseline's profile is its whole check call). The samples under each
   implementation's frames become its folded stacks (:mod:`gwbench.folded`), from which
   ``gwbench run`` draws the flame graph SVG and the speedscope JSON beside them. When

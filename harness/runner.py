@@ -446,7 +446,8 @@ class _Run:
         inputs = self.inputs_pickle(hp.name, size)
         cmd = [*spec.command(), "--check", str(out), "--save-inputs", str(inputs)]
         cmd += extras.argv()
-        memory_dir.mkdir(parents=True, exist_ok=True)
+        if extras.memory_dir is not None:
+            memory_dir.mkdir(parents=True, exist_ok=True)
         sampled: profile.Sampled | None = None
         rc: int | None
         if extras.profile_seconds:
