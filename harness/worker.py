@@ -364,7 +364,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.check is not None:
         extras = CheckExtras(args.profile_after, args.memory_dir, args.memory_seconds)
-        return check_once(spec, args.check, args.save_inputs, extras)
+        # without extras the check frees each implementation's inputs after its call
+        wanted = extras if extras.argv() else None
+        return check_once(spec, args.check, args.save_inputs, wanted)
     if args.memory is not None:
         write_memory(subject(spec), args.memory, args.memray_file or f"{args.memory}.memray")
         return 0
