@@ -352,6 +352,15 @@ def test_counters_are_cut_to_the_few_that_explain(tmp_path: Path) -> None:
     assert "exponents of all 9 metrics" in section
 
 
+def test_a_card_without_a_fit_says_so_instead_of_empty_exponents(tmp_path: Path) -> None:
+    # GIVEN a run at one size (gwbench run --sizes N): nothing to fit
+    text, _ = _render(tmp_path, report_data.results(ingresses=40))
+    summary = _section(text, "summary")
+    # THEN each card says the scaling is not fitted, and shows no empty exponent
+    assert "scaling not fitted (one size)" in summary
+    assert "N<sup>" not in summary
+
+
 def test_fits_on_too_few_sizes_or_a_poor_r_squared_carry_a_caveat(tmp_path: Path) -> None:
     # GIVEN a run on two sizes only
     text, _ = _render(tmp_path, report_data.results(ingresses=100))
