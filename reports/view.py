@@ -201,6 +201,8 @@ class SpeedupView:
     median: float | None
     fit_caveat: str | None
     """Doubt about either side's time exponent (too few sizes, poor R²)."""
+    unfitted: str | None = None
+    """Why neither side's time exponent was fitted (the fit's own reason), else ``None``."""
     role: str = "fix"
     """``fix`` (the hot path's first optimized implementation), ``variant`` (another
     optimized one) or ``ablation``."""
@@ -517,9 +519,13 @@ def _speedup_view(hp: HotPathResult, impl: ImplementationResult, s: Speedup) -> 
     base = hp.implementation(s.baseline) or hp.baseline
     base_fit = base.fit(TIME_METRIC) if base is not None else None
     fit = impl.fit(TIME_METRIC)
-    caveats = [
-        fit_caveat(f.exponent, f.r_squared, len(f.sizes)) for f in (base_fit, fit) if f is not None
-    ]
+    fits = [f for f in (base_fit, fit) if f is not None]
+    caveats = [fit_caveat(f.exponent, f.r_squared, len(f.sizes)) for f in fits]
+    unfitted = (
+        next((f.reason or "no fit" for f in fits), "no fit")
+        if all(f.exponent is None for f in fits)
+        else None
+    )
     return SpeedupView(
         hotpath=hp.name,
         hotpath_title=hp.title,
@@ -537,6 +543,7 @@ def _speedup_view(hp: HotPathResult, impl: ImplementationResult, s: Speedup) -> 
         baseline_median=_median(base, s.size),
         median=_median(impl, s.size),
         fit_caveat=next((c for c in caveats if c), None),
+        unfitted=unfitted,
         role=_role(hp, impl),
     )
 

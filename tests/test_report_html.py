@@ -356,8 +356,9 @@ def test_a_card_without_a_fit_says_so_instead_of_empty_exponents(tmp_path: Path)
     # GIVEN a run at one size (gwbench run --sizes N): nothing to fit
     text, _ = _render(tmp_path, report_data.results(ingresses=40))
     summary = _section(text, "summary")
-    # THEN each card says the scaling is not fitted, and shows no empty exponent
-    assert "scaling not fitted (one size)" in summary
+    # THEN each card says the scaling is not fitted and why (the fit's own reason), and
+    # shows no empty exponent
+    assert "scaling not fitted (fewer than 2 distinct sizes)" in summary
     assert "N<sup>" not in summary
 
 
