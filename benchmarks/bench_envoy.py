@@ -13,12 +13,18 @@ time ~ N^k), the load average, and the checks:
 - scoped over delta: median activation <= 50 ms at 20,000 and at the largest N, the
   20,000/1,000 ratio <= 1.5, bytes per activation flat in N (max/min <= 1.1);
 - its price against per-host: initial load and RSS per host;
-- per-host over SotW against per-host from files at the same N: within noise (the two
-  activation ranges overlap, or the medians differ by under 20%).
+- per-host over SotW against per-host from files at the same N: within noise. In rounds
+  (below): the difference of the pooled medians is no larger than the largest difference
+  between two rounds of the same transport (what a fresh Envoy of the same transport moves
+  on this machine). In one pass: the two activation ranges overlap, or the medians differ
+  by under 20%.
 
 ``--rounds R`` measures the scoped shape R times at every N, interleaved (1,000, 20,000,
 50,000, 1,000, ...: each on a fresh Envoy, every N translated once), so that the sizes share
-the machine's load; its checks then use the median of every activation pooled per N.
+the machine's load; its checks then use the median of every activation pooled per N. It
+measures per-host R times per transport too, alternating files, sotw, sotw, files, ... (each
+on a fresh Envoy, every N translated once), so that both transports share the machine's
+drift.
 
 Exit 1 when a check fails. Wall times include waiting for a core on a shared machine; the
 CPU column does not.
@@ -34,6 +40,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from gwbench.harness.envoy.measure import (
@@ -44,6 +51,7 @@ from gwbench.harness.envoy.measure import (
     results_document,
 )
 from gwbench.harness.envoy.plan import SHAPES, plan_case
+from gwbench.harness.envoy.session import Transport
 from gwbench.reports.envoy_table import format_table
 from gwbench.workloads.generate import generate
 from gwbench.workloads.model import WorkloadSpec
@@ -53,6 +61,7 @@ BEST_LIMIT_S = 0.050
 FLAT_RATIO = 1.5
 BYTES_FLAT = 1.1
 NOISE = 0.20
+TRANSPORT_PAIR: tuple[Transport, Transport] = ("files", "sotw")
 
 
 def _key(r: EnvoyResult) -> tuple[str, str]:
@@ -92,13 +101,15 @@ def price_lines(results: list[EnvoyResult]) -> list[str]:
             f"{best.initial_bytes / best.hosts:,.0f} B/host vs "
             f"{per_host.initial_bytes / per_host.hosts:,.0f}"
         )
-    return lines
+    return lines if len(lines) > 2 else []
 
 
-def pooled_samples(results: Sequence[EnvoyResult]) -> dict[int, list[float]]:
-    """N -> every activation of the scoped shape over delta at N, all rounds pooled."""
+def pooled_samples(
+    results: Sequence[EnvoyResult], key: tuple[str, str] = BEST
+) -> dict[int, list[float]]:
+    """N -> every activation of ``key`` (shape, transport) at N, all rounds pooled."""
     pooled: dict[int, list[float]] = {}
-    for r in sorted((r for r in results if _key(r) == BEST), key=lambda r: r.ingresses):
+    for r in sorted((r for r in results if _key(r) == key), key=lambda r: r.ingresses):
         pooled.setdefault(r.ingresses, []).extend(r.activation_samples_s)
     return pooled
 
@@ -114,7 +125,7 @@ def pooled_lines(results: Sequence[EnvoyResult]) -> list[str]:
             f"[{min(samples) * 1e3:.1f}-{max(samples) * 1e3:.1f}] of {len(samples)}; "
             f"per round {', '.join(rounds)} ms"
         )
-    return lines
+    return lines if len(lines) > 2 else []
 
 
 def scoped_rounds(
@@ -146,6 +157,130 @@ def scoped_rounds(
     return results
 
 
+def per_host_rounds(
+    sizes: Sequence[int],
+    rounds: int,
+    options: EnvoyOptions,
+    progress: Callable[[str], None],
+) -> list[EnvoyResult]:
+    """Per-host over files and over SotW ``rounds`` times each at every N, alternating
+    (files, sotw, sotw, files, ...), each on a fresh Envoy, every N translated once."""
+    results = []
+    for n in sizes:
+        progress(f"N={n} per-host: generating and translating")
+        workload = generate(WorkloadSpec(n, seed=options.seed))
+        plan = plan_case(
+            workload,
+            "per-host",
+            repeat=options.repeat,
+            seed=options.seed,
+            probe_sample=options.probe_sample,
+        )
+        for index in range(rounds):
+            order = TRANSPORT_PAIR if index % 2 == 0 else TRANSPORT_PAIR[::-1]
+            for transport in order:
+                progress(f"N={n} per-host round {index + 1}/{rounds}")
+                results.append(measure_case(plan, options, progress, transport=transport))
+    return results
+
+
+@dataclass(frozen=True)
+class TransportNoise:
+    """Per-host over SotW against per-host from files at one N."""
+
+    ingresses: int
+    files: tuple[float, ...]
+    """Each files round's median activation, in order."""
+    sotw: tuple[float, ...]
+    files_median: float
+    """Median of every files activation, all rounds pooled."""
+    sotw_median: float
+    files_cpu: float
+    """Median Envoy CPU per activation, all files rounds pooled."""
+    sotw_cpu: float
+    overlap: bool
+    """The pooled activation ranges overlap."""
+
+    @property
+    def difference(self) -> float:
+        """SotW's pooled median against files', relative (+0.10: SotW 10% slower)."""
+        return self.sotw_median / self.files_median - 1
+
+    @property
+    def spread(self) -> float | None:
+        """The largest relative difference between two rounds of the same transport; None
+        with a single round of either."""
+        spreads = [max(m) / min(m) - 1 for m in (self.files, self.sotw) if len(m) > 1]
+        return max(spreads) if len(spreads) == 2 else None
+
+    @property
+    def within_noise(self) -> bool:
+        if self.spread is not None:
+            return abs(self.difference) <= self.spread
+        return self.overlap or abs(self.difference) < NOISE
+
+    def line(self) -> str:
+        def rounds(medians: tuple[float, ...]) -> str:
+            return ", ".join(f"{m:.3f}" for m in medians)
+
+        rule = (
+            f"fresh Envoys of one transport differ by up to {self.spread:.0%}"
+            if self.spread is not None
+            else ("ranges overlap" if self.overlap else f"noise rule {NOISE:.0%}")
+        )
+        verdict = "within noise" if self.within_noise else "outside noise"
+        return (
+            f"  N={self.ingresses:,}: sotw {self.sotw_median:.3f} s (rounds {rounds(self.sotw)};"
+            f" CPU {self.sotw_cpu:.3f} s) vs files {self.files_median:.3f} s (rounds "
+            f"{rounds(self.files)}; CPU {self.files_cpu:.3f} s): {self.difference:+.0%}; "
+            f"{rule}: {verdict}"
+        )
+
+
+def _pooled_cpu(rounds: Sequence[EnvoyResult]) -> float:
+    return statistics.median(
+        c for r in rounds for c in (r.activation_cpu_samples_s or (r.activation_cpu_s,))
+    )
+
+
+def transport_noise(results: Sequence[EnvoyResult]) -> list[TransportNoise]:
+    """Per-host over SotW against files at every N measured over both."""
+    found = []
+    for n in sorted({r.ingresses for r in results}):
+        at = {
+            t: [r for r in results if r.ingresses == n and _key(r) == ("per-host", t)]
+            for t in TRANSPORT_PAIR
+        }
+        files, sotw = at["files"], at["sotw"]
+        if not files or not sotw:
+            continue
+        pooled_files = [s for r in files for s in r.activation_samples_s]
+        pooled_sotw = [s for r in sotw for s in r.activation_samples_s]
+        found.append(
+            TransportNoise(
+                ingresses=n,
+                files=tuple(r.activation_s for r in files),
+                sotw=tuple(r.activation_s for r in sotw),
+                files_median=statistics.median(pooled_files),
+                sotw_median=statistics.median(pooled_sotw),
+                files_cpu=_pooled_cpu(files),
+                sotw_cpu=_pooled_cpu(sotw),
+                overlap=min(pooled_sotw) <= max(pooled_files)
+                and min(pooled_files) <= max(pooled_sotw),
+            )
+        )
+    return found
+
+
+def noise_lines(results: Sequence[EnvoyResult]) -> list[str]:
+    found = transport_noise(results)
+    if not found:
+        return []
+    return ["", "per-host over sotw against files (activation, all rounds pooled):"] + [
+        t.line() for t in found
+    ]
+
+
 def problems(results: list[EnvoyResult]) -> list[str]:
     found = []
     for r in results:
@@ -170,20 +305,9 @@ def problems(results: list[EnvoyResult]) -> list[str]:
         sizes = [r.activation_bytes for r in best]
         if max(sizes) > BYTES_FLAT * min(sizes):
             found.append(f"scoped delta: bytes per activation not flat in N: {sizes}")
-    for n in sorted({r.ingresses for r in results}):
-        at = {_key(r): r for r in results if r.ingresses == n}
-        files, sotw = at.get(("per-host", "files")), at.get(("per-host", "sotw"))
-        if files is None or sotw is None:
-            continue
-        overlap = min(sotw.activation_samples_s) <= max(files.activation_samples_s) and min(
-            files.activation_samples_s
-        ) <= max(sotw.activation_samples_s)
-        close = abs(sotw.activation_s / files.activation_s - 1) < NOISE
-        if not (overlap or close):
-            found.append(
-                f"N={n}: per-host over sotw {sotw.activation_s:.3f} s vs files "
-                f"{files.activation_s:.3f} s: outside noise"
-            )
+    for noise in transport_noise(results):
+        if not noise.within_noise:
+            found.append(f"per-host over sotw against files, outside noise:{noise.line()}")
     return found
 
 
@@ -198,7 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds",
         type=int,
         default=1,
-        help="measure the scoped shape this many times per N, interleaved across N",
+        help=(
+            "measure the scoped shape this many times per N (interleaved across N), and "
+            "per-host this many times per transport (files, sotw, sotw, files, ...)"
+        ),
     )
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args(argv)
@@ -215,10 +342,13 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     shapes = args.shape or list(SHAPES)
     scoped_sizes = [*sizes, args.large] if args.large else list(sizes)
-    if args.rounds > 1 and "scoped" in shapes:
-        others = [s for s in shapes if s != "scoped"]
-        results = measure(sizes, others, options, progress) if others else []
-        results += scoped_rounds(scoped_sizes, args.rounds, options, progress)
+    if args.rounds > 1:
+        once = [s for s in shapes if s not in ("per-host", "scoped")]
+        results = measure(sizes, once, options, progress) if once else []
+        if "per-host" in shapes:
+            results += per_host_rounds(sizes, args.rounds, options, progress)
+        if "scoped" in shapes:
+            results += scoped_rounds(scoped_sizes, args.rounds, options, progress)
     else:
         results = measure(sizes, shapes, options, progress)
         if args.large and "scoped" in shapes:
@@ -226,6 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     lines = format_table([r.to_dict() for r in results])
     lines += growth_lines(results) + price_lines(results) + pooled_lines(results)
+    lines += noise_lines(results)
     lines.append(
         f"\nload average (1, 5, 15 min) before {load_before[0]:.2f} {load_before[1]:.2f} "
         f"{load_before[2]:.2f}, after {load_after[0]:.2f} {load_after[1]:.2f} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +423,7 @@ def _bench_envoy() -> object:
     spec = importlib.util.spec_from_file_location("bench_envoy", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while they are built
     spec.loader.exec_module(module)
     return module
 
@@ -455,3 +457,48 @@ def test_bench_checks_the_scoped_ratio_on_every_round_pooled() -> None:
     flat = [*rounds[:1], _scoped_round(20_000, (0.009, 0.012, 0.013)), *rounds[2:]]
     assert not any("ratio" in p for p in bench.problems(flat))
     assert "N=20,000: 12.0 ms [9.0-13.0] of 6" in "\n".join(bench.pooled_lines(flat))
+
+
+def _per_host_round(transport: str, samples: tuple[float, ...]) -> EnvoyResult:
+    import dataclasses
+    import statistics
+
+    return dataclasses.replace(
+        _result("per-host", transport=transport),
+        ingresses=20_000,
+        activation_samples_s=samples,
+        activation_s=statistics.median(samples),
+        activation_cpu_samples_s=samples,
+    )
+
+
+def test_bench_compares_sotw_with_files_against_the_spread_of_fresh_envoys() -> None:
+    bench: Any = _bench_envoy()
+    # GIVEN files, sotw, sotw, files: fresh Envoys of one transport differ by up to 12.5%
+    drifting = [
+        _per_host_round("files", (7.9, 8.0, 8.1)),
+        _per_host_round("sotw", (8.3, 8.4, 8.5)),
+        _per_host_round("sotw", (8.9, 9.0, 9.1)),
+        _per_host_round("files", (8.9, 9.0, 9.2)),
+    ]
+    # WHEN the checks run THEN SotW's +2% (pooled medians 8.7 against 8.5 s) is noise
+    (noise,) = bench.transport_noise(drifting)
+    assert noise.files == (8.0, 9.0) and noise.sotw == (8.4, 9.0)
+    assert noise.spread == pytest.approx(0.125)
+    assert noise.within_noise
+    assert not any("outside noise" in p for p in bench.problems(drifting))
+    assert "fresh Envoys of one transport differ by up to 12%: within noise" in noise.line()
+    # AND a steady 20% gap over rounds 1% apart is not, although the ranges overlap
+    steady = [
+        _per_host_round("files", (7.0, 8.0, 9.6)),
+        _per_host_round("sotw", (9.5, 9.6, 9.7)),
+        _per_host_round("sotw", (9.5, 9.7, 9.8)),
+        _per_host_round("files", (7.0, 8.1, 9.0)),
+    ]
+    (gap,) = bench.transport_noise(steady)
+    assert gap.overlap and not gap.within_noise
+    assert any("outside noise" in p and "+20%" in p for p in bench.problems(steady))
+    # AND one pass of each falls back to the ranges overlapping or under 20%
+    assert bench.transport_noise(steady[:2])[0].within_noise
+    apart = [_per_host_round("files", (7.0, 7.1)), _per_host_round("sotw", (9.0, 9.1))]
+    assert not bench.transport_noise(apart)[0].within_noise
