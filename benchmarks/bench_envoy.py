@@ -26,7 +26,8 @@ measures per-host R times per transport too, alternating files, sotw, sotw, file
 on a fresh Envoy, every N translated once), so that both transports share the machine's
 drift.
 
-Exit 1 when a check fails. Wall times include waiting for a core on a shared machine; the
+``-o FILE`` is rewritten (atomically) after every case, so Ctrl-C keeps what finished (exit
+130). Exit 1 when a check fails. Wall times include waiting for a core on a shared machine; the
 CPU column does not.
 """
 
@@ -39,18 +40,19 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gwbench.files import atomic_write_text
 from gwbench.harness.envoy.measure import (
     EnvoyOptions,
     EnvoyResult,
-    measure,
+    iter_measure,
     measure_case,
     results_document,
 )
-from gwbench.harness.envoy.plan import SHAPES, plan_case
+from gwbench.harness.envoy.plan import SHAPES, Shape, plan_case
 from gwbench.harness.envoy.session import Transport
 from gwbench.reports.envoy_table import format_table
 from gwbench.workloads.generate import generate
@@ -72,8 +74,8 @@ def growth_lines(results: list[EnvoyResult]) -> list[str]:
     lines = ["", "activation growth with N (time ~ N^k), per shape and transport:"]
     for key in dict.fromkeys(_key(r) for r in results):
         cases = sorted((r for r in results if _key(r) == key), key=lambda r: r.ingresses)
-        if len(cases) < 2:
-            continue
+        if cases[0].ingresses == cases[-1].ingresses:
+            continue  # one N (rounds at a single size): nothing to fit
         low, high = cases[0], cases[-1]
         k = math.log(high.activation_s / low.activation_s) / math.log(
             high.ingresses / low.ingresses
@@ -83,7 +85,7 @@ def growth_lines(results: list[EnvoyResult]) -> list[str]:
             f" -> {high.activation_s * 1e3:8.1f} ms at {high.ingresses:,}: k = {k:.2f}; bytes "
             f"{low.activation_bytes:,} -> {high.activation_bytes:,}"
         )
-    return lines
+    return lines if len(lines) > 2 else []
 
 
 def price_lines(results: list[EnvoyResult]) -> list[str]:
@@ -133,9 +135,9 @@ def scoped_rounds(
     rounds: int,
     options: EnvoyOptions,
     progress: Callable[[str], None],
-) -> list[EnvoyResult]:
+) -> Iterator[EnvoyResult]:
     """The scoped shape over delta ``rounds`` times at every N, interleaved, each N
-    translated once."""
+    translated once; each result yielded as soon as it is measured."""
     plans = []
     for n in sizes:
         progress(f"N={n} scoped: generating and translating")
@@ -149,12 +151,10 @@ def scoped_rounds(
                 probe_sample=options.probe_sample,
             )
         )
-    results = []
     for index in range(rounds):
         for plan in plans:
             progress(f"round {index + 1}/{rounds}")
-            results.append(measure_case(plan, options, progress, transport="delta"))
-    return results
+            yield measure_case(plan, options, progress, transport="delta")
 
 
 def per_host_rounds(
@@ -162,10 +162,10 @@ def per_host_rounds(
     rounds: int,
     options: EnvoyOptions,
     progress: Callable[[str], None],
-) -> list[EnvoyResult]:
+) -> Iterator[EnvoyResult]:
     """Per-host over files and over SotW ``rounds`` times each at every N, alternating
-    (files, sotw, sotw, files, ...), each on a fresh Envoy, every N translated once."""
-    results = []
+    (files, sotw, sotw, files, ...), each on a fresh Envoy, every N translated once; each
+    result yielded as soon as it is measured."""
     for n in sizes:
         progress(f"N={n} per-host: generating and translating")
         workload = generate(WorkloadSpec(n, seed=options.seed))
@@ -180,8 +180,7 @@ def per_host_rounds(
             order = TRANSPORT_PAIR if index % 2 == 0 else TRANSPORT_PAIR[::-1]
             for transport in order:
                 progress(f"N={n} per-host round {index + 1}/{rounds}")
-                results.append(measure_case(plan, options, progress, transport=transport))
-    return results
+                yield measure_case(plan, options, progress, transport=transport)
 
 
 @dataclass(frozen=True)
@@ -311,6 +310,29 @@ def problems(results: list[EnvoyResult]) -> list[str]:
     return found
 
 
+def cases(
+    args: argparse.Namespace,
+    shapes: Sequence[Shape],
+    sizes: Sequence[int],
+    options: EnvoyOptions,
+    progress: Callable[[str], None],
+) -> Iterator[EnvoyResult]:
+    """Every case the options ask for, in the order they are measured."""
+    scoped_sizes = [*sizes, args.large] if args.large else list(sizes)
+    if args.rounds > 1:
+        once = [s for s in shapes if s not in ("per-host", "scoped")]
+        if once:
+            yield from iter_measure(sizes, once, options, progress)
+        if "per-host" in shapes:
+            yield from per_host_rounds(sizes, args.rounds, options, progress)
+        if "scoped" in shapes:
+            yield from scoped_rounds(scoped_sizes, args.rounds, options, progress)
+        return
+    yield from iter_measure(sizes, shapes, options, progress)
+    if args.large and "scoped" in shapes:
+        yield from iter_measure([args.large], ["scoped"], options, progress)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-n", "--ingresses", type=int, action="append")
@@ -327,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             "per-host this many times per transport (files, sotw, sotw, files, ...)"
         ),
     )
-    parser.add_argument("-o", "--output", type=Path)
+    parser.add_argument(
+        "-o", "--output", type=Path, help="results JSON, rewritten after every case"
+    )
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be >= 1")
@@ -341,18 +365,34 @@ def main(argv: list[str] | None = None) -> int:
 
     load_before = os.getloadavg()
     shapes = args.shape or list(SHAPES)
-    scoped_sizes = [*sizes, args.large] if args.large else list(sizes)
-    if args.rounds > 1:
-        once = [s for s in shapes if s not in ("per-host", "scoped")]
-        results = measure(sizes, once, options, progress) if once else []
-        if "per-host" in shapes:
-            results += per_host_rounds(sizes, args.rounds, options, progress)
-        if "scoped" in shapes:
-            results += scoped_rounds(scoped_sizes, args.rounds, options, progress)
-    else:
-        results = measure(sizes, shapes, options, progress)
-        if args.large and "scoped" in shapes:
-            results += measure([args.large], ["scoped"], options, progress)
+    results: list[EnvoyResult] = []
+
+    def save() -> None:
+        """Write what has finished so far (atomically), so that an interrupted run keeps it."""
+        if args.output is None:
+            return
+        load_now = os.getloadavg()
+        document = results_document(
+            results,
+            {
+                "ingresses": sizes,
+                "large": args.large,
+                "repeat": args.repeat,
+                "rounds": args.rounds,
+                "load_before": list(load_before),
+                "load_after": list(load_now),
+            },
+        )
+        atomic_write_text(args.output, json.dumps(document, indent=2) + "\n")
+
+    try:
+        for result in cases(args, shapes, sizes, options, progress):
+            results.append(result)
+            save()
+    except KeyboardInterrupt:
+        saved = f"; {len(results)} finished case(s) kept in {args.output}" if args.output else ""
+        print(f"interrupted{saved}", file=sys.stderr)
+        return 130
     load_after = os.getloadavg()
     lines = format_table([r.to_dict() for r in results])
     lines += growth_lines(results) + price_lines(results) + pooled_lines(results)
@@ -364,19 +404,6 @@ def main(argv: list[str] | None = None) -> int:
         "CPU times do not"
     )
     print("\n".join(lines))
-    if args.output is not None:
-        document = results_document(
-            results,
-            {
-                "ingresses": sizes,
-                "large": args.large,
-                "repeat": args.repeat,
-                "rounds": args.rounds,
-                "load_before": list(load_before),
-                "load_after": list(load_after),
-            },
-        )
-        args.output.write_text(json.dumps(document, indent=2) + "\n")
     found = problems(results)
     for problem in found:
         print(f"FAIL: {problem}", file=sys.stderr)

@@ -502,3 +502,17 @@ def test_bench_compares_sotw_with_files_against_the_spread_of_fresh_envoys() -> 
     assert bench.transport_noise(steady[:2])[0].within_noise
     apart = [_per_host_round("files", (7.0, 7.1)), _per_host_round("sotw", (9.0, 9.1))]
     assert not bench.transport_noise(apart)[0].within_noise
+
+
+def test_bench_fits_growth_only_across_sizes() -> None:
+    bench: Any = _bench_envoy()
+    # GIVEN rounds at one N only (two Envoys per transport at 20,000)
+    rounds = [_per_host_round("files", (8.0,)), _per_host_round("files", (9.0,))]
+    # WHEN the growth lines are made THEN there is nothing to fit, and no division by log(1)
+    assert bench.growth_lines(rounds) == []
+    # AND across two sizes the exponent is fitted
+    small = _per_host_round("files", (0.4,))
+    import dataclasses
+
+    lines = bench.growth_lines([dataclasses.replace(small, ingresses=1000), *rounds])
+    assert "k = 1.04" in "\n".join(lines)
