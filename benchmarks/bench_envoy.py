@@ -52,7 +52,7 @@ from gwbench.harness.envoy.measure import (
     measure_case,
     results_document,
 )
-from gwbench.harness.envoy.plan import SHAPES, Shape, plan_case
+from gwbench.harness.envoy.plan import SHAPES, CasePlan, Shape, plan_case
 from gwbench.harness.envoy.session import Transport
 from gwbench.reports.envoy_table import format_table
 from gwbench.workloads.generate import generate
@@ -130,6 +130,17 @@ def pooled_lines(results: Sequence[EnvoyResult]) -> list[str]:
     return lines if len(lines) > 2 else []
 
 
+def _plan(n: int, shape: Shape, options: EnvoyOptions, progress: Callable[[str], None]) -> CasePlan:
+    progress(f"N={n} {shape}: generating and translating")
+    return plan_case(
+        generate(WorkloadSpec(n, seed=options.seed)),
+        shape,
+        repeat=options.repeat,
+        seed=options.seed,
+        probe_sample=options.probe_sample,
+    )
+
+
 def scoped_rounds(
     sizes: Sequence[int],
     rounds: int,
@@ -138,19 +149,7 @@ def scoped_rounds(
 ) -> Iterator[EnvoyResult]:
     """The scoped shape over delta ``rounds`` times at every N, interleaved, each N
     translated once; each result yielded as soon as it is measured."""
-    plans = []
-    for n in sizes:
-        progress(f"N={n} scoped: generating and translating")
-        workload = generate(WorkloadSpec(n, seed=options.seed))
-        plans.append(
-            plan_case(
-                workload,
-                "scoped",
-                repeat=options.repeat,
-                seed=options.seed,
-                probe_sample=options.probe_sample,
-            )
-        )
+    plans = [_plan(n, "scoped", options, progress) for n in sizes]
     for index in range(rounds):
         for plan in plans:
             progress(f"round {index + 1}/{rounds}")
@@ -167,15 +166,7 @@ def per_host_rounds(
     (files, sotw, sotw, files, ...), each on a fresh Envoy, every N translated once; each
     result yielded as soon as it is measured."""
     for n in sizes:
-        progress(f"N={n} per-host: generating and translating")
-        workload = generate(WorkloadSpec(n, seed=options.seed))
-        plan = plan_case(
-            workload,
-            "per-host",
-            repeat=options.repeat,
-            seed=options.seed,
-            probe_sample=options.probe_sample,
-        )
+        plan = _plan(n, "per-host", options, progress)
         for index in range(rounds):
             order = TRANSPORT_PAIR if index % 2 == 0 else TRANSPORT_PAIR[::-1]
             for transport in order:
