@@ -236,27 +236,23 @@ def _pooled_cpu(rounds: Sequence[EnvoyResult]) -> float:
 def transport_noise(results: Sequence[EnvoyResult]) -> list[TransportNoise]:
     """Per-host over SotW against files at every N measured over both."""
     found = []
-    for n in sorted({r.ingresses for r in results}):
-        at = {
-            t: [r for r in results if r.ingresses == n and _key(r) == ("per-host", t)]
+    pooled_files, pooled_sotw = (pooled_samples(results, ("per-host", t)) for t in TRANSPORT_PAIR)
+    for n in sorted(pooled_files.keys() & pooled_sotw.keys()):
+        files, sotw = (
+            [r for r in results if r.ingresses == n and _key(r) == ("per-host", t)]
             for t in TRANSPORT_PAIR
-        }
-        files, sotw = at["files"], at["sotw"]
-        if not files or not sotw:
-            continue
-        pooled_files = [s for r in files for s in r.activation_samples_s]
-        pooled_sotw = [s for r in sotw for s in r.activation_samples_s]
+        )
         found.append(
             TransportNoise(
                 ingresses=n,
                 files=tuple(r.activation_s for r in files),
                 sotw=tuple(r.activation_s for r in sotw),
-                files_median=statistics.median(pooled_files),
-                sotw_median=statistics.median(pooled_sotw),
+                files_median=statistics.median(pooled_files[n]),
+                sotw_median=statistics.median(pooled_sotw[n]),
                 files_cpu=_pooled_cpu(files),
                 sotw_cpu=_pooled_cpu(sotw),
-                overlap=min(pooled_sotw) <= max(pooled_files)
-                and min(pooled_files) <= max(pooled_sotw),
+                overlap=min(pooled_sotw[n]) <= max(pooled_files[n])
+                and min(pooled_files[n]) <= max(pooled_sotw[n]),
             )
         )
     return found
